@@ -1,0 +1,122 @@
+// The mesh model: the one source of truth for services, routes, dependencies,
+// replicas and ports. Generators and targets derive everything from it; nothing
+// else spells a port or a service name by hand.
+
+export const SERVICE_NAMES = ["catalog", "cart", "orders", "order-worker"] as const;
+export type ServiceName = (typeof SERVICE_NAMES)[number];
+
+export const DATA_STORE_NAMES = ["postgres", "redis", "rabbitmq"] as const;
+export type DataStoreName = (typeof DATA_STORE_NAMES)[number];
+
+/** Ports inside a container, pod or local "pod"; identical on every target. */
+export const PORTS = {
+  /** The app's HTTP server (API, /healthz, /readyz, /metrics), on the pod's loopback only. */
+  app: 3000,
+  /** The sidecar's mesh-facing HTTP listener: the only way into an app. */
+  sidecarIngress: 10000,
+  /** Edge Envoy's public HTTP listener. */
+  edgeHttp: 8080,
+  /** Envoy admin: loopback (or an operator-only address), never the mesh. */
+  envoyAdmin: 9901,
+  /** Metrics-only listener that serves just /stats/prometheus from admin. */
+  envoyMetrics: 9902,
+  prometheus: 9090,
+  grafana: 3000,
+  zipkin: 9411,
+} as const;
+
+export interface DataStore {
+  readonly name: DataStoreName;
+  /** The store's own port, and the port of the sidecar egress listener that fronts it. */
+  readonly port: number;
+}
+
+export const DATA_STORES: Readonly<Record<DataStoreName, DataStore>> = {
+  postgres: { name: "postgres", port: 5432 },
+  redis: { name: "redis", port: 6379 },
+  rabbitmq: { name: "rabbitmq", port: 5672 },
+};
+
+/** A public route at the edge: `prefix` is rewritten to `rewrite` before reaching the service. */
+export interface PublicRoute {
+  readonly prefix: string;
+  readonly rewrite: string;
+  /** Whole-request timeout at the edge and the service's ingress. */
+  readonly timeoutMs: number;
+}
+
+export interface ServiceSpec {
+  readonly name: ServiceName;
+  /** "api" services serve public routes; a "worker" only exposes health and metrics. */
+  readonly kind: "api" | "worker";
+  readonly routes: readonly PublicRoute[];
+  readonly dataStores: readonly DataStoreName[];
+  /** Services this one calls over HTTP through its sidecar's egress listener. */
+  readonly calls: readonly ServiceName[];
+  /** Sidecar egress port on the pod loopback for calls to this service. */
+  readonly egressPort: number;
+  readonly replicas: number;
+}
+
+export interface MeshModel {
+  readonly services: readonly ServiceSpec[];
+  readonly dataStores: readonly DataStore[];
+}
+
+/** The services and their routes (DESIGN §3); replicas come from stack config. */
+const SERVICE_BLUEPRINTS: readonly Omit<ServiceSpec, "replicas">[] = [
+  {
+    name: "catalog",
+    kind: "api",
+    routes: [{ prefix: "/api/products", rewrite: "/products", timeoutMs: 5000 }],
+    dataStores: ["postgres"],
+    calls: [],
+    egressPort: 9101,
+  },
+  {
+    name: "cart",
+    kind: "api",
+    routes: [{ prefix: "/api/carts", rewrite: "/carts", timeoutMs: 5000 }],
+    dataStores: ["redis"],
+    calls: [],
+    egressPort: 9102,
+  },
+  {
+    name: "orders",
+    kind: "api",
+    routes: [{ prefix: "/api/orders", rewrite: "/orders", timeoutMs: 10000 }],
+    dataStores: ["postgres", "rabbitmq"],
+    calls: ["catalog"],
+    egressPort: 9103,
+  },
+  {
+    name: "order-worker",
+    kind: "worker",
+    routes: [],
+    dataStores: ["postgres", "rabbitmq"],
+    calls: [],
+    egressPort: 9104,
+  },
+];
+
+export function buildMeshModel(replicas: Partial<Record<ServiceName, number>> = {}): MeshModel {
+  return {
+    services: SERVICE_BLUEPRINTS.map((s) => ({ ...s, replicas: replicas[s.name] ?? 1 })),
+    dataStores: DATA_STORE_NAMES.map((n) => DATA_STORES[n]),
+  };
+}
+
+export function getService(model: MeshModel, name: ServiceName): ServiceSpec {
+  const service = model.services.find((s) => s.name === name);
+  if (!service) throw new Error(`unknown service "${name}"`);
+  return service;
+}
+
+/** Names of every Envoy in the mesh: the edge plus one sidecar per service. */
+export const EDGE_PROXY = "edge";
+export function sidecarName(service: ServiceName): string {
+  return `${service}-sidecar`;
+}
+export function proxyNames(model: MeshModel): string[] {
+  return [EDGE_PROXY, ...model.services.map((s) => sidecarName(s.name))];
+}
