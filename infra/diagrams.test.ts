@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { orderFlowDiagram, topologyDiagram, withDiagrams } from "./diagrams.js";
+import { parseMermaid } from "../test/support/mermaid.js";
+import { orderFlowDiagram, requestFlowDiagram, topologyDiagram, withDiagrams } from "./diagrams.js";
 import { buildMeshModel } from "./model.js";
 
 describe("architecture diagrams", () => {
@@ -24,6 +25,18 @@ describe("architecture diagrams", () => {
     const scaled = buildMeshModel({ catalog: 3 });
     expect(topologyDiagram(scaled)).toContain('catalog pod ×3');
     expect(orderFlowDiagram(scaled)).toContain("via egress :9101");
+  });
+
+  it.each([
+    ["topology", topologyDiagram],
+    ["request flow", requestFlowDiagram],
+    ["order flow", orderFlowDiagram],
+  ])("parse as valid Mermaid: %s", async (_name, diagram) => {
+    await expect(parseMermaid(diagram(buildMeshModel({ catalog: 2 })))).resolves.toBeTruthy();
+  });
+
+  it("would catch broken Mermaid (the parser is really checking)", async () => {
+    await expect(parseMermaid("flowchart LR\n a -->|label|")).rejects.toThrow(/Parse error/);
   });
 
   it("refuse a README without the diagram markers", () => {
