@@ -27,6 +27,12 @@ export interface Addressing {
   zipkin: HostPort;
   /** A DNS resolver to use instead of the system's (the local runner's dnsmasq). */
   dnsResolver?: HostPort;
+  /** DNS name resolving to the edge proxy, for Prometheus's DNS discovery (docker, kubernetes). */
+  edgeHost?: string;
+  /** Where Grafana reaches Prometheus (and Prometheus scrapes itself); default 127.0.0.1:PORTS.prometheus. */
+  prometheus?: HostPort;
+  /** Grafana, where the target runs one: Prometheus then scrapes its metrics. */
+  grafana?: HostPort;
 }
 
 const containerBinding: ProxyBinding = {
@@ -43,6 +49,9 @@ export function dockerAddressing(): Addressing {
     serviceHost: (service) => service,
     dataStoreHost: (store) => store,
     zipkin: { address: "zipkin", port: PORTS.zipkin },
+    edgeHost: "edge",
+    prometheus: { address: "prometheus", port: PORTS.prometheus },
+    grafana: { address: "grafana", port: PORTS.grafana },
   };
 }
 
@@ -55,5 +64,8 @@ export function kubernetesAddressing(namespace: string): Addressing {
     serviceHost: (service) => fqdn(service),
     dataStoreHost: (store) => fqdn(store),
     zipkin: { address: fqdn("zipkin"), port: PORTS.zipkin },
+    edgeHost: fqdn("edge"),
+    prometheus: { address: fqdn("prometheus"), port: PORTS.prometheus },
+    grafana: { address: fqdn("grafana"), port: PORTS.grafana },
   };
 }
