@@ -1,0 +1,145 @@
+// What Prometheus scrapes: every Envoy through its metrics-only listener and
+// every app through its sidecar's ingress, each with `service`, `role` and
+// `replica` labels. Docker and Kubernetes find replicas by DNS (the same names
+// the sidecars resolve with STRICT_DNS); the local runner's replicas sit on
+// 127.0.x.y addresses no resolver knows, so they come from file_sd files.
+import type { Addressing } from "../addressing.js";
+import { EDGE_PROXY, PORTS, type MeshModel, type ServiceSpec, sidecarName } from "../model.js";
+import { observabilityEndpoints } from "./endpoints.js";
+
+export const SCRAPE_JOBS = { envoy: "envoy", app: "app", prometheus: "prometheus", grafana: "grafana" } as const;
+export type Role = "edge" | "sidecar" | "app" | "worker";
+
+/** Directory of the file_sd files, relative to prometheus.yml (Prometheus resolves it so). */
+export const LOCAL_TARGETS_DIR = "targets";
+
+export interface RelabelConfig {
+  source_labels?: string[];
+  regex?: string;
+  target_label: string;
+  replacement: string;
+}
+
+export interface ScrapeConfig {
+  job_name: string;
+  metrics_path: string;
+  dns_sd_configs?: Array<{ names: string[]; type: "A"; port: number; refresh_interval: string }>;
+  file_sd_configs?: Array<{ files: string[]; refresh_interval: string }>;
+  static_configs?: Array<{ targets: string[]; labels: Record<string, string> }>;
+  relabel_configs?: RelabelConfig[];
+}
+
+/** One scrape target of the local runner, with the labels DNS relabeling gives it elsewhere. */
+export interface TargetGroup {
+  targets: string[];
+  labels: { service: string; role: Role; replica: string };
+}
+
+function appRole(service: ServiceSpec): Role {
+  return service.kind === "worker" ? "worker" : "app";
+}
+
+function escapeRegex(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/** Envoys and apps by DNS: `service` comes from the name queried, `replica` is the address it resolved to. */
+function dnsScrapeConfigs(model: MeshModel, addressing: Addressing): ScrapeConfig[] {
+  const edgeHost = addressing.edgeHost;
+  if (!edgeHost) throw new Error(`addressing for target "${addressing.target}" names no edgeHost for Prometheus to find the edge`);
+  const hosts = model.services.map((s) => ({ service: s.name as string, host: addressing.serviceHost(s.name) }));
+  const serviceFromName = (entries: Array<{ service: string; host: string }>): RelabelConfig[] =>
+    entries.map(({ service, host }) => ({
+      source_labels: ["__meta_dns_name"],
+      regex: escapeRegex(host),
+      target_label: "service",
+      replacement: service,
+    }));
+  const roleFor = (role: Role, services: string[]): RelabelConfig => ({
+    source_labels: ["service"],
+    regex: services.map(escapeRegex).join("|"),
+    target_label: "role",
+    replacement: role,
+  });
+  // Each replica is one A record; its address is the only per-replica name DNS gives.
+  const replicaFromAddress: RelabelConfig = {
+    source_labels: ["__address__"],
+    regex: "(.+):\\d+",
+    target_label: "replica",
+    replacement: "$1",
+  };
+  const dns = (names: string[], port: number) => [{ names, type: "A" as const, port, refresh_interval: "15s" }];
+  const workers = model.services.filter((s) => appRole(s) === "worker").map((s) => s.name as string);
+  const apps = model.services.filter((s) => appRole(s) === "app").map((s) => s.name as string);
+  return [
+    {
+      job_name: SCRAPE_JOBS.envoy,
+      metrics_path: "/stats/prometheus",
+      dns_sd_configs: dns([edgeHost, ...hosts.map((h) => h.host)], PORTS.envoyMetrics),
+      relabel_configs: [
+        ...serviceFromName([{ service: EDGE_PROXY, host: edgeHost }, ...hosts]),
+        roleFor("edge", [EDGE_PROXY]),
+        roleFor("sidecar", hosts.map((h) => h.service)),
+        replicaFromAddress,
+      ],
+    },
+    {
+      job_name: SCRAPE_JOBS.app,
+      metrics_path: "/metrics",
+      dns_sd_configs: dns(hosts.map((h) => h.host), PORTS.sidecarIngress),
+      relabel_configs: [
+        ...serviceFromName(hosts),
+        ...(apps.length ? [roleFor("app", apps)] : []),
+        ...(workers.length ? [roleFor("worker", workers)] : []),
+        replicaFromAddress,
+      ],
+    },
+  ];
+}
+
+function fileSdConfig(job: string): ScrapeConfig["file_sd_configs"] {
+  return [{ files: [`${LOCAL_TARGETS_DIR}/${job}.json`], refresh_interval: "30s" }];
+}
+
+/**
+ * The local runner's targets, keyed by path relative to prometheus.yml: one
+ * file per job, one group per replica. The runner rewrites these files when it
+ * scales a service; Prometheus notices the change without a reload.
+ */
+export function renderLocalScrapeTargets(model: MeshModel, addressing: Addressing): Record<string, string> {
+  const envoy: TargetGroup[] = [];
+  const app: TargetGroup[] = [];
+  const edge = addressing.binding(EDGE_PROXY, 0);
+  envoy.push({ targets: [`${edge.listenAddress}:${PORTS.envoyMetrics}`], labels: { service: EDGE_PROXY, role: "edge", replica: "0" } });
+  for (const service of model.services) {
+    for (let replica = 0; replica < service.replicas; replica++) {
+      const binding = addressing.binding(sidecarName(service.name), replica);
+      const labels = { service: service.name, replica: String(replica) };
+      envoy.push({ targets: [`${binding.listenAddress}:${PORTS.envoyMetrics}`], labels: { ...labels, role: "sidecar" } });
+      app.push({ targets: [`${binding.listenAddress}:${PORTS.sidecarIngress}`], labels: { ...labels, role: appRole(service) } });
+    }
+  }
+  const file = (groups: TargetGroup[]) => `${JSON.stringify(groups, null, 2)}\n`;
+  return {
+    [`${LOCAL_TARGETS_DIR}/${SCRAPE_JOBS.envoy}.json`]: file(envoy),
+    [`${LOCAL_TARGETS_DIR}/${SCRAPE_JOBS.app}.json`]: file(app),
+  };
+}
+
+/** Every scrape job for a target: the mesh (envoy, app), Prometheus itself and Grafana where it runs. */
+export function scrapeConfigs(model: MeshModel, addressing: Addressing): ScrapeConfig[] {
+  const mesh: ScrapeConfig[] =
+    addressing.target === "local"
+      ? [
+          { job_name: SCRAPE_JOBS.envoy, metrics_path: "/stats/prometheus", file_sd_configs: fileSdConfig(SCRAPE_JOBS.envoy) },
+          { job_name: SCRAPE_JOBS.app, metrics_path: "/metrics", file_sd_configs: fileSdConfig(SCRAPE_JOBS.app) },
+        ]
+      : dnsScrapeConfigs(model, addressing);
+  const { prometheus, grafana } = observabilityEndpoints(addressing);
+  const own = (job: string, at: { address: string; port: number }): ScrapeConfig => ({
+    job_name: job,
+    metrics_path: "/metrics",
+    static_configs: [{ targets: [`${at.address}:${at.port}`], labels: { service: job } }],
+  });
+  return [...mesh, own(SCRAPE_JOBS.prometheus, prometheus), ...(grafana ? [own(SCRAPE_JOBS.grafana, grafana)] : [])];
+}
