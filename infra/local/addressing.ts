@@ -1,0 +1,32 @@
+// Addressing of the local target: every proxy replica is a pod with its own
+// loopback address (listeners, egress and admin all bind there); services are
+// DNS names served by the run's dnsmasq, with one A record per replica.
+import type { Addressing } from "../addressing.js";
+import { PORTS, type DataStoreName, type ServiceName } from "../model.js";
+import { DNS_PORT, type LocalLayout } from "./layout.js";
+
+/** The DNS zone the local runner serves service names in. */
+export const LOCAL_DNS_ZONE = "mesh.internal";
+
+export function localServiceHost(service: ServiceName): string {
+  return `${service}.${LOCAL_DNS_ZONE}`;
+}
+
+/**
+ * `dataStoreHost` says where each store listens at its well-known port: a private
+ * instance on the run's own address, or the machine's shared one on 127.0.0.1.
+ */
+export function localAddressing(layout: LocalLayout, dataStoreHost: (store: DataStoreName) => string): Addressing {
+  return {
+    target: "local",
+    binding: (proxy, replica) => {
+      const pod = layout.proxyPod(proxy, replica);
+      return { listenAddress: pod, podLoopback: pod, admin: { address: pod, port: PORTS.envoyAdmin } };
+    },
+    serviceHost: localServiceHost,
+    dataStoreHost,
+    zipkin: { address: layout.zipkin, port: PORTS.zipkin },
+    dnsResolver: { address: layout.dns, port: DNS_PORT },
+    prometheus: { address: layout.prometheus, port: PORTS.prometheus },
+  };
+}
