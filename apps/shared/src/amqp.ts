@@ -1,0 +1,105 @@
+// RabbitMQ through amqp-connection-manager over amqplib: it reconnects on its
+// own (every `reconnectTimeInSeconds`) and re-runs each channel's setup (topology,
+// prefetch, consumers) after a reconnect, which is what keeps publishers and the
+// worker alive across a broker restart. The metrics every AMQP user reports are
+// defined here once so publisher and consumer use the same names.
+import amqp, { type AmqpConnectionManager, type ChannelWrapper } from "amqp-connection-manager";
+import fp from "fastify-plugin";
+import type { FastifyBaseLogger, FastifyInstance } from "fastify";
+import { Counter, Gauge, Histogram, LATENCY_BUCKETS, type Registry } from "./metrics.js";
+
+export type { AmqpConnectionManager, ChannelWrapper };
+export type { ConfirmChannel, ConsumeMessage } from "amqplib";
+
+export function connectAmqp(url: string, logger: FastifyBaseLogger): AmqpConnectionManager {
+  const connection = amqp.connect([url], { heartbeatIntervalInSeconds: 5, reconnectTimeInSeconds: 1, connectionOptions: { timeout: 2000 } });
+  connection.on("connect", () => logger.info("amqp connected"));
+  connection.on("disconnect", ({ err }) => logger.warn({ err }, "amqp disconnected, reconnecting"));
+  connection.on("connectFailed", ({ err }) => logger.debug({ err }, "amqp connect failed, retrying"));
+  connection.on("blocked", ({ reason }) => logger.warn({ reason }, "amqp connection blocked by the broker"));
+  return connection;
+}
+
+export interface PublishMetrics {
+  readonly published: Counter<"outcome">;
+  readonly publishDuration: Histogram;
+}
+
+export function createPublishMetrics(registry: Registry): PublishMetrics {
+  return {
+    published: new Counter({
+      name: "amqp_published_total",
+      help: "Messages published, by outcome (confirmed, nacked, returned, error)",
+      labelNames: ["outcome"] as const,
+      registers: [registry],
+    }),
+    publishDuration: new Histogram({
+      name: "amqp_publish_duration_seconds",
+      help: "Time from publish to the broker's confirm",
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+  };
+}
+
+export interface ConsumeMetrics {
+  readonly consumed: Counter<"outcome">;
+  readonly consumeDuration: Histogram;
+}
+
+export function createConsumeMetrics(registry: Registry): ConsumeMetrics {
+  return {
+    consumed: new Counter({
+      name: "amqp_consumed_total",
+      help: "Messages consumed, by outcome (acked, retried, dead_lettered, duplicate)",
+      labelNames: ["outcome"] as const,
+      registers: [registry],
+    }),
+    consumeDuration: new Histogram({
+      name: "amqp_consume_duration_seconds",
+      help: "Time to handle one message, from delivery to ack",
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+  };
+}
+
+/** Reports each queue's backlog at scrape time (skipped while the broker is unreachable). */
+export function registerQueueBacklogGauge(registry: Registry, channel: ChannelWrapper, connection: AmqpConnectionManager, queues: readonly string[]): void {
+  new Gauge({
+    name: "amqp_queue_messages",
+    help: "Messages waiting in each queue (ready, not yet delivered)",
+    labelNames: ["queue"] as const,
+    registers: [registry],
+    async collect() {
+      if (!connection.isConnected()) return;
+      await Promise.all(
+        queues.map(async (queue) => {
+          try {
+            const { messageCount } = await channel.checkQueue(queue);
+            this.set({ queue }, messageCount);
+          } catch {
+            // The broker went away mid-scrape; the next scrape reports again.
+          }
+        }),
+      );
+    },
+  });
+}
+
+/**
+ * Registers the broker's readiness check and, when the app closes, closes the
+ * given channels (cancelling their consumers) before the connection.
+ */
+export const amqpPlugin = fp(
+  async (app: FastifyInstance, options: { connection: AmqpConnectionManager; channels: readonly ChannelWrapper[] }) => {
+    app.readiness.add("rabbitmq", async () => {
+      if (!options.connection.isConnected()) throw new Error("not connected");
+    });
+    app.addHook("onClose", async () => {
+      for (const channel of options.channels) await channel.close();
+      await options.connection.close();
+    });
+  },
+  { name: "mesh-amqp", dependencies: ["mesh-health"] },
+);

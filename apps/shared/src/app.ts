@@ -1,0 +1,70 @@
+// The Fastify app factory every service builds on. It wires what all services
+// share (logging with Envoy's x-request-id, JSON errors, strict validation,
+// metrics, health, tracing) and leaves routes and backends to the service. The
+// server entry point (main.ts of each app) is separate, so tests build the same
+// app and drive it through `inject` or a real socket.
+import { randomUUID } from "node:crypto";
+import { STATUS_CODES } from "node:http";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawServerDefault, type FastifyError } from "fastify";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { Type } from "typebox";
+import { HttpError } from "./errors.js";
+import { healthPlugin } from "./health.js";
+import { createRegistry, metricsPlugin, type Registry } from "./metrics.js";
+import { tracingPlugin } from "./tracing-plugin.js";
+import { createValidatorCompiler } from "./validation.js";
+import type { BaseConfig } from "./env.js";
+
+export type ServiceApp = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
+
+/** The error body every 4xx/5xx answer carries (DESIGN §3). */
+export const ErrorBody = Type.Object({ error: Type.String(), message: Type.String() });
+/** Response schemas for error statuses, to spread into a route's `response`. */
+export const errorResponses = { "4xx": ErrorBody, "5xx": ErrorBody } as const;
+
+/** Bodies beyond this are refused with 413 before parsing; these APIs take small JSON documents. */
+export const DEFAULT_BODY_LIMIT_BYTES = 64 * 1024;
+
+export interface ServiceAppOptions {
+  readonly config: Pick<BaseConfig, "serviceName" | "logLevel">;
+  readonly bodyLimit?: number;
+}
+
+function errorName(statusCode: number): string {
+  return (STATUS_CODES[statusCode] ?? "error").toLowerCase().replace(/[^a-z0-9]+/g, "_");
+}
+
+export async function createServiceApp(options: ServiceAppOptions): Promise<{ app: ServiceApp; registry: Registry }> {
+  const app = Fastify({
+    logger: { level: options.config.logLevel, base: { service: options.config.serviceName } },
+    // Envoy sets x-request-id on every request it forwards; logging it ties app
+    // logs to Envoy's access logs and to the trace (Envoy tags spans with it).
+    requestIdHeader: "x-request-id",
+    requestIdLogLabel: "requestId",
+    genReqId: () => randomUUID(),
+    bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT_BYTES,
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.setValidatorCompiler(createValidatorCompiler());
+
+  app.setErrorHandler((err: FastifyError | HttpError, request, reply) => {
+    if (err instanceof HttpError) {
+      if (err.statusCode >= 500) request.log.warn({ err: err.cause ?? err }, err.message);
+      return reply.code(err.statusCode).send({ error: err.code, message: err.message });
+    }
+    if (err.validation) return reply.code(400).send({ error: "bad_request", message: err.message });
+    const status = err.statusCode;
+    if (status !== undefined && status >= 400 && status < 500) return reply.code(status).send({ error: errorName(status), message: err.message });
+    request.log.error({ err }, "unhandled error");
+    return reply.code(500).send({ error: "internal_error", message: "internal error" });
+  });
+  app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: "not_found", message: `no route for ${request.method} ${request.url.split("?")[0]}` }));
+
+  const registry = createRegistry();
+  await app.register(tracingPlugin);
+  await app.register(metricsPlugin, { registry });
+  await app.register(healthPlugin);
+  return { app, registry };
+}

@@ -1,0 +1,46 @@
+// Prometheus metrics. Every app instance owns its registry (no global default
+// registry), so several apps can live in one test process without clashing.
+// Labels are bounded: `route` is the route template (or "unmatched"), never the
+// raw URL. `service`, `role` and `replica` are added by Prometheus at scrape time.
+import fp from "fastify-plugin";
+import { collectDefaultMetrics, Histogram, Registry } from "prom-client";
+import type { FastifyInstance } from "fastify";
+
+export { Counter, Gauge, Histogram, Registry } from "prom-client";
+
+/** Latency buckets (seconds) shared by HTTP and backend histograms: 1 ms .. 10 s. */
+export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export function createRegistry(): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  return registry;
+}
+
+export const metricsPlugin = fp(
+  async (app: FastifyInstance, options: { registry: Registry }) => {
+    const { registry } = options;
+    const requestDuration = new Histogram({
+      name: "http_request_duration_seconds",
+      help: "HTTP requests served, by method, route template and status code",
+      labelNames: ["method", "route", "status_code"] as const,
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    });
+    app.addHook("onResponse", async (request, reply) => {
+      requestDuration.observe(
+        { method: request.method, route: request.routeOptions.url ?? "unmatched", status_code: String(reply.statusCode) },
+        reply.elapsedTime / 1000,
+      );
+    });
+    app.get(
+      "/metrics",
+      { schema: { response: { 200: { type: "string" } } }, logLevel: "warn" },
+      async (_request, reply) => {
+        reply.type(registry.contentType);
+        return registry.metrics();
+      },
+    );
+  },
+  { name: "mesh-metrics" },
+);
