@@ -1,0 +1,56 @@
+// The edge proxy: the mesh's only public entry. Routes each service's public /api prefix
+// (rewritten to the service's own path) to that service's sidecars; everything else 404s.
+import type { Addressing } from "../infra/addressing.js";
+import { EDGE_PROXY, PORTS, type MeshModel, type ServiceSpec } from "../infra/model.js";
+import { type EnvoyObject, makeBootstrap, makeHttpConnectionManager, makeListener, makeRetryingRoutes, notFoundRoute } from "./builders.js";
+import { adminCluster, metricsListener } from "./metrics-listener.js";
+import { CLUSTER, LISTENER, serviceCluster } from "./names.js";
+import { serviceClusterFor, zipkinCluster } from "./upstreams.js";
+
+export const EDGE_MAX_HEAP_BYTES = 512 * 1024 * 1024;
+
+function publicServices(model: MeshModel): ServiceSpec[] {
+  return model.services.filter((s) => s.routes.length > 0);
+}
+
+export function edgeRoutes(model: MeshModel): EnvoyObject[] {
+  const routes = publicServices(model).flatMap((service) =>
+    service.routes.flatMap((route) =>
+      makeRetryingRoutes({
+        name: `${service.name}${route.prefix.replaceAll("/", "-")}`,
+        // Matches the prefix itself and paths below it, never "/api/productsXYZ".
+        match: { path_separated_prefix: route.prefix },
+        cluster: serviceCluster(service.name),
+        timeoutMs: route.timeoutMs,
+        prefixRewrite: route.rewrite,
+      }),
+    ),
+  );
+  return [...routes, notFoundRoute()];
+}
+
+export function edgeBootstrap(model: MeshModel, addressing: Addressing): EnvoyObject {
+  const binding = addressing.binding(EDGE_PROXY, 0);
+  const http = makeHttpConnectionManager({
+    statPrefix: LISTENER.edgeHttp,
+    virtualHostName: "public",
+    routes: edgeRoutes(model),
+    edge: true,
+    zipkinCluster: CLUSTER.zipkin,
+  });
+  return makeBootstrap({
+    proxy: EDGE_PROXY,
+    admin: binding.admin,
+    listeners: [
+      makeListener(LISTENER.edgeHttp, { address: binding.listenAddress, port: PORTS.edgeHttp }, "INBOUND", [http]),
+      metricsListener(binding.listenAddress),
+    ],
+    clusters: [
+      ...publicServices(model).map((s) => serviceClusterFor(s, addressing)),
+      zipkinCluster(addressing),
+      adminCluster(binding.admin),
+    ],
+    maxHeapBytes: EDGE_MAX_HEAP_BYTES,
+    maxDownstreamConnections: 50_000,
+  });
+}

@@ -1,0 +1,7 @@
+// Envoy config generators: the model plus a target's addressing in, v3 bootstraps out.
+export type { EnvoyObject } from "./builders.js";
+export { edgeBootstrap, edgeRoutes, EDGE_MAX_HEAP_BYTES } from "./edge.js";
+export { sidecarBootstrap, SIDECAR_MAX_HEAP_BYTES } from "./sidecar.js";
+export { checkEnvoyConfig, assertEnvoyConfig } from "./check.js";
+export { proxyBootstrap, renderProxyConfig, renderEnvoyArtifacts, toYaml } from "./render.js";
+export * from "./names.js";

@@ -1,0 +1,35 @@
+// Cluster and listener names shared by the generated configs and by anything that reads
+// Envoy's stats (dashboards, alerts, tests): one place spells them.
+import type { DataStoreName, ServiceName } from "../infra/model.js";
+
+export const CLUSTER = {
+  /** The app behind a sidecar, on the pod loopback. */
+  localApp: "local_app",
+  /** The proxy's own admin interface, reached only by the metrics-only listener. */
+  admin: "envoy_admin",
+  zipkin: "zipkin",
+} as const;
+
+/** Cluster of every replica's sidecar ingress of a service. */
+export function serviceCluster(service: ServiceName): string {
+  return service;
+}
+
+export function dataStoreCluster(store: DataStoreName): string {
+  return store;
+}
+
+export const LISTENER = {
+  edgeHttp: "edge_http",
+  ingress: "ingress_http",
+  metrics: "metrics",
+  zipkinEgress: "egress_zipkin",
+} as const;
+
+export function serviceEgressListener(service: ServiceName): string {
+  return `egress_${service.replaceAll("-", "_")}`;
+}
+
+export function dataStoreEgressListener(store: DataStoreName): string {
+  return `egress_${store}`;
+}

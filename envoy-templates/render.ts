@@ -1,0 +1,35 @@
+// Deterministic YAML for every proxy of a mesh: keys sorted, no line folding, so the same
+// model and addressing always give byte-identical files (and Pulumi sees no spurious diffs).
+import { stringify } from "yaml";
+import type { Addressing } from "../infra/addressing.js";
+import { EDGE_PROXY, proxyNames, sidecarName, type MeshModel } from "../infra/model.js";
+import type { EnvoyObject } from "./builders.js";
+import { assertEnvoyConfig } from "./check.js";
+import { edgeBootstrap } from "./edge.js";
+import { sidecarBootstrap } from "./sidecar.js";
+
+export function toYaml(value: unknown): string {
+  return stringify(value, { sortMapEntries: true, lineWidth: 0, aliasDuplicateObjects: false });
+}
+
+/** The bootstrap of one proxy (`edge` or `<service>-sidecar`), checked for consistency. */
+export function proxyBootstrap(model: MeshModel, proxy: string, addressing: Addressing, replica = 0): EnvoyObject {
+  let bootstrap: EnvoyObject;
+  if (proxy === EDGE_PROXY) bootstrap = edgeBootstrap(model, addressing);
+  else {
+    const service = model.services.find((s) => sidecarName(s.name) === proxy);
+    if (!service) throw new Error(`unknown proxy "${proxy}" (known: ${proxyNames(model).join(", ")})`);
+    bootstrap = sidecarBootstrap(model, service.name, addressing, replica);
+  }
+  assertEnvoyConfig(bootstrap, `${proxy} (replica ${replica}, ${addressing.target})`);
+  return bootstrap;
+}
+
+export function renderProxyConfig(model: MeshModel, proxy: string, addressing: Addressing, replica = 0): string {
+  return toYaml(proxyBootstrap(model, proxy, addressing, replica));
+}
+
+/** `envoy/<proxy>.yaml` for every proxy, with replica 0's binding. */
+export function renderEnvoyArtifacts(model: MeshModel, addressing: Addressing): Record<string, string> {
+  return Object.fromEntries(proxyNames(model).map((proxy) => [`envoy/${proxy}.yaml`, renderProxyConfig(model, proxy, addressing)]));
+}

@@ -1,0 +1,94 @@
+// A service's sidecar: the only way into its app (ingress on the mesh address) and the
+// app's way out (egress listeners on the pod loopback, one per data store and called service,
+// plus Zipkin), a metrics-only listener, and admin where the addressing puts it.
+import type { Addressing } from "../infra/addressing.js";
+import { DATA_STORES, PORTS, getService, sidecarName, type MeshModel, type ServiceName, type ServiceSpec } from "../infra/model.js";
+import {
+  type EnvoyObject,
+  makeBootstrap,
+  makeCluster,
+  makeHttpConnectionManager,
+  makeListener,
+  makeRetryingRoutes,
+  makeRoute,
+  makeTcpProxy,
+} from "./builders.js";
+import { adminCluster, metricsListener } from "./metrics-listener.js";
+import { CLUSTER, LISTENER, dataStoreCluster, dataStoreEgressListener, serviceCluster, serviceEgressListener } from "./names.js";
+import { dataStoreClusterFor, serviceClusterFor, zipkinCluster } from "./upstreams.js";
+
+export const SIDECAR_MAX_HEAP_BYTES = 256 * 1024 * 1024;
+
+/** Timeout of a service's health, readiness and metrics endpoints, and of a worker's whole ingress. */
+const PROBE_TIMEOUT_MS = 5000;
+const PROBE_PATHS = ["/healthz", "/readyz", "/metrics"];
+
+/** The longest of a service's public route timeouts: the bound for any call into it. */
+function serviceTimeoutMs(service: ServiceSpec): number {
+  return Math.max(PROBE_TIMEOUT_MS, ...service.routes.map((r) => r.timeoutMs));
+}
+
+function ingressRoutes(service: ServiceSpec): EnvoyObject[] {
+  // Probes and scrapes arrive every few seconds: never start traces for them.
+  const untraced = { tracing: { random_sampling: { numerator: 0 } } };
+  const probes = PROBE_PATHS.map((path) => makeRoute(`probe${path.replace("/", "-")}`, { path }, CLUSTER.localApp, PROBE_TIMEOUT_MS, untraced));
+  // No retries into the local app: the caller's proxy already retries where that is safe.
+  return [...probes, makeRoute("app", { prefix: "/" }, CLUSTER.localApp, serviceTimeoutMs(service))];
+}
+
+function serviceEgress(model: MeshModel, callee: ServiceName, podLoopback: string): EnvoyObject {
+  const target = getService(model, callee);
+  const name = serviceEgressListener(callee);
+  const hcm = makeHttpConnectionManager({
+    statPrefix: name,
+    virtualHostName: callee,
+    routes: makeRetryingRoutes({ name: callee, match: { prefix: "/" }, cluster: serviceCluster(callee), timeoutMs: serviceTimeoutMs(target) }),
+    edge: false,
+    zipkinCluster: CLUSTER.zipkin,
+  });
+  return makeListener(name, { address: podLoopback, port: target.egressPort }, "OUTBOUND", [hcm]);
+}
+
+export function sidecarBootstrap(model: MeshModel, serviceName: ServiceName, addressing: Addressing, replica = 0): EnvoyObject {
+  const service = getService(model, serviceName);
+  const proxy = sidecarName(service.name);
+  const binding = addressing.binding(proxy, replica);
+  const pod = binding.podLoopback;
+
+  const ingress = makeHttpConnectionManager({
+    statPrefix: LISTENER.ingress,
+    virtualHostName: service.name,
+    routes: ingressRoutes(service),
+    edge: false,
+    zipkinCluster: CLUSTER.zipkin,
+  });
+  const listeners = [
+    makeListener(LISTENER.ingress, { address: binding.listenAddress, port: PORTS.sidecarIngress }, "INBOUND", [ingress]),
+    metricsListener(binding.listenAddress),
+    ...service.dataStores.map((store) => {
+      const name = dataStoreEgressListener(store);
+      return makeListener(name, { address: pod, port: DATA_STORES[store].port }, "OUTBOUND", [makeTcpProxy(name, dataStoreCluster(store))]);
+    }),
+    ...service.calls.map((callee) => serviceEgress(model, callee, pod)),
+    makeListener(LISTENER.zipkinEgress, { address: pod, port: PORTS.zipkin }, "OUTBOUND", [makeTcpProxy(LISTENER.zipkinEgress, CLUSTER.zipkin)]),
+  ];
+
+  const clusters = [
+    // No active health check on the local app: its readiness is what callers check through
+    // this very proxy, and marking it down here would also hide its /healthz and /metrics.
+    makeCluster({ name: CLUSTER.localApp, endpoint: { address: pod, port: PORTS.app }, protocol: "http1", connectTimeoutMs: 1000, maxConnections: 1024 }),
+    ...service.dataStores.map((store) => dataStoreClusterFor(store, addressing)),
+    ...service.calls.map((callee) => serviceClusterFor(getService(model, callee), addressing)),
+    zipkinCluster(addressing),
+    adminCluster(binding.admin),
+  ];
+
+  return makeBootstrap({
+    proxy,
+    admin: binding.admin,
+    listeners,
+    clusters,
+    maxHeapBytes: SIDECAR_MAX_HEAP_BYTES,
+    maxDownstreamConnections: 10_000,
+  });
+}

@@ -1,0 +1,46 @@
+// Clusters for what proxies talk to: other services' sidecars, data stores, Zipkin.
+// Identical on every target except for the addresses, which come from the Addressing.
+import type { Addressing } from "../infra/addressing.js";
+import { DATA_STORES, PORTS, type DataStoreName, type ServiceSpec } from "../infra/model.js";
+import { type EnvoyObject, makeCluster } from "./builders.js";
+import { CLUSTER, dataStoreCluster, serviceCluster } from "./names.js";
+
+/** Every replica's sidecar ingress of `service`, health-checked through the sidecar on /readyz. */
+export function serviceClusterFor(service: ServiceSpec, addressing: Addressing): EnvoyObject {
+  return makeCluster({
+    name: serviceCluster(service.name),
+    endpoint: { address: addressing.serviceHost(service.name), port: PORTS.sidecarIngress },
+    // Proxy to proxy: HTTP/2 multiplexes requests over few connections.
+    protocol: "http2",
+    connectTimeoutMs: 1000,
+    healthCheck: { kind: "http", path: "/readyz", host: service.name },
+    outlierDetection: true,
+    maxConnections: 1024,
+    dnsResolver: addressing.dnsResolver,
+  });
+}
+
+export function dataStoreClusterFor(store: DataStoreName, addressing: Addressing): EnvoyObject {
+  return makeCluster({
+    name: dataStoreCluster(store),
+    endpoint: { address: addressing.dataStoreHost(store), port: DATA_STORES[store].port },
+    protocol: "tcp",
+    connectTimeoutMs: 2000,
+    healthCheck: { kind: "tcp" },
+    outlierDetection: true,
+    maxConnections: 256,
+    dnsResolver: addressing.dnsResolver,
+  });
+}
+
+/** Zipkin's collector: used by the proxy's own tracer and by the apps' span export. */
+export function zipkinCluster(addressing: Addressing): EnvoyObject {
+  return makeCluster({
+    name: CLUSTER.zipkin,
+    endpoint: addressing.zipkin,
+    protocol: "http1",
+    connectTimeoutMs: 1000,
+    maxConnections: 64,
+    dnsResolver: addressing.dnsResolver,
+  });
+}

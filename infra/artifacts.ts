@@ -1,0 +1,11 @@
+// Every generated artifact of a mesh, keyed by relative path: what `npm run render` writes
+// and what the targets place into their resources. A plain merge of the generators' outputs.
+import type { Addressing } from "./addressing.js";
+import type { MeshModel } from "./model.js";
+import { renderEnvoyArtifacts } from "../envoy-templates/index.js";
+
+export function renderArtifacts(model: MeshModel, addressing: Addressing): Record<string, string> {
+  return {
+    ...renderEnvoyArtifacts(model, addressing),
+  };
+}
