@@ -1,0 +1,77 @@
+// The local runner's building blocks against the real programs: dnsmasq answers
+// and follows record changes, the private Postgres and Redis start, stop and come
+// back on their own addresses, and the supervisor leaves no process behind.
+import { chmodSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { findBinaries, type Binaries } from "./binaries.js";
+import { ServiceDns } from "./dns.js";
+import { DNS_PORT, LocalLayout, firstTaken, randomBlockPrefix } from "./layout.js";
+import { PrivatePostgres } from "./postgres.js";
+import { tcpAccepts } from "./readiness.js";
+import { PrivateRedis } from "./redis.js";
+import { Supervisor } from "./supervisor.js";
+
+describe("local runner components", () => {
+  let dir: string;
+  let supervisor: Supervisor;
+  let binaries: Binaries;
+  let layout: LocalLayout;
+
+  beforeAll(async () => {
+    binaries = findBinaries();
+    dir = mkdtempSync(join(tmpdir(), "mesh-components-"));
+    mkdirSync(join(dir, "logs"));
+    // dnsmasq ("nobody") and Postgres ("postgres") read their files under it.
+    chmodSync(dir, 0o755);
+    supervisor = new Supervisor(join(dir, "logs"));
+    do layout = new LocalLayout(randomBlockPrefix());
+    while (await firstTaken([{ address: layout.dns, port: DNS_PORT }, { address: layout.dataStore("postgres"), port: 5432 }, { address: layout.dataStore("redis"), port: 6379 }]));
+  });
+
+  afterAll(async () => {
+    await supervisor?.stopAll();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("serves one A record per replica and follows changes without a restart", async () => {
+    const dns = new ServiceDns(binaries.dnsmasq, dir, layout.dns, DNS_PORT);
+    await dns.start(supervisor);
+    const pid = supervisor.get("dnsmasq").pid;
+    await dns.setRecords("catalog", [layout.servicePod("catalog", 0), layout.servicePod("catalog", 1)]);
+    expect(await dns.lookup("catalog")).toEqual([layout.servicePod("catalog", 0), layout.servicePod("catalog", 1)].sort());
+    await dns.setRecords("catalog", [layout.servicePod("catalog", 1)]);
+    expect(await dns.lookup("catalog")).toEqual([layout.servicePod("catalog", 1)]);
+    expect(await dns.lookup("cart")).toEqual([]);
+    expect(supervisor.get("dnsmasq").pid).toBe(pid);
+  });
+
+  it("runs a private Postgres that can be stopped and started again", async () => {
+    const postgres = new PrivatePostgres(binaries.postgresBin, binaries.setpriv, dir, layout.dataStore("postgres"));
+    await postgres.start(supervisor, ["mesh"]);
+    expect(await tcpAccepts(layout.dataStore("postgres"), 5432)).toBe(true);
+    await postgres.stop();
+    expect(await tcpAccepts(layout.dataStore("postgres"), 5432)).toBe(false);
+    await postgres.restart(supervisor);
+    expect(await tcpAccepts(layout.dataStore("postgres"), 5432)).toBe(true);
+  });
+
+  it("runs a private Redis that can be stopped and started again", async () => {
+    const redis = new PrivateRedis(binaries.redisServer, dir, layout.dataStore("redis"));
+    await redis.start(supervisor);
+    await redis.stop();
+    expect(await tcpAccepts(layout.dataStore("redis"), 6379)).toBe(false);
+    await redis.start(supervisor);
+    expect(await tcpAccepts(layout.dataStore("redis"), 6379)).toBe(true);
+  });
+
+  it("stops every process it started and records none of those exits as crashes", async () => {
+    const running = supervisor.list().filter((p) => p.running);
+    expect(running.map((p) => p.spec.name).sort()).toEqual(["dnsmasq", "postgres", "redis"]);
+    await supervisor.stopAll();
+    expect(supervisor.list().filter((p) => p.running)).toEqual([]);
+    expect(supervisor.unexpectedExits()).toEqual([]);
+    for (const p of running) expect(() => process.kill(p.pid, 0)).toThrow();
+  });
+});
