@@ -1,0 +1,73 @@
+// How the local runner starts an app: its built entry point and the environment
+// of the app contract (PORT, HOST, SERVICE_NAME, ZIPKIN_URL, data-store URLs that
+// point at the pod's own sidecar egress, and one <SERVICE>_URL per called service).
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { DATA_STORES, PORTS, SERVICE_NAMES, getService, type DataStoreName, type MeshModel, type ServiceName } from "../model.js";
+import { POSTGRES_PASSWORD, POSTGRES_USER } from "./postgres.js";
+import { RABBITMQ_PASSWORD, RABBITMQ_USER } from "./rabbitmq.js";
+
+const run = promisify(execFile);
+
+/** One database for every service, as on the other targets; each service keeps its own tables and migrations. */
+export const LOCAL_DATABASE = "mesh";
+
+export function appEntryPoint(root: string, service: ServiceName): string {
+  return join(root, "apps", service, "dist", "main.js");
+}
+
+/** Builds every app (incremental: `tsc -b` does nothing when dist is current). */
+export async function buildApps(root: string): Promise<void> {
+  const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
+  try {
+    await run(process.execPath, [tsc, "-b", ...SERVICE_NAMES.map((s) => join(root, "apps", s))], { cwd: root, maxBuffer: 16 * 1024 * 1024 });
+  } catch (err) {
+    const out = err as { stdout?: string; stderr?: string; message: string };
+    throw new Error(`building the apps failed:\n${out.stdout ?? ""}${out.stderr ?? out.message}`, { cause: err });
+  }
+}
+
+export function missingEntryPoints(root: string): string[] {
+  return SERVICE_NAMES.map((s) => appEntryPoint(root, s)).filter((p) => !existsSync(p));
+}
+
+function storeUrl(store: DataStoreName, pod: string, vhost: string): { name: string; value: string } {
+  const port = DATA_STORES[store].port;
+  switch (store) {
+    case "postgres":
+      return { name: "DATABASE_URL", value: `postgres://${POSTGRES_USER}:${POSTGRES_PASSWORD}@${pod}:${port}/${LOCAL_DATABASE}` };
+    case "redis":
+      return { name: "REDIS_URL", value: `redis://${pod}:${port}` };
+    case "rabbitmq":
+      return { name: "AMQP_URL", value: `amqp://${RABBITMQ_USER}:${RABBITMQ_PASSWORD}@${pod}:${port}/${encodeURIComponent(vhost)}` };
+  }
+}
+
+/** `CATALOG_URL` for catalog, `ORDER_WORKER_URL` for order-worker. */
+export function serviceUrlVariable(service: ServiceName): string {
+  return `${service.toUpperCase().replace(/-/g, "_")}_URL`;
+}
+
+export function appEnvironment(model: MeshModel, service: ServiceName, pod: string, options: { vhost: string; logLevel: string }): NodeJS.ProcessEnv {
+  const spec = getService(model, service);
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    NODE_ENV: "production",
+    PORT: String(PORTS.app),
+    HOST: pod,
+    SERVICE_NAME: service,
+    LOG_LEVEL: options.logLevel,
+    ZIPKIN_URL: `http://${pod}:${PORTS.zipkin}/api/v2/spans`,
+    SHUTDOWN_TIMEOUT_MS: "5000",
+  };
+  for (const store of spec.dataStores) {
+    const { name, value } = storeUrl(store, pod, options.vhost);
+    env[name] = value;
+  }
+  for (const called of spec.calls) {
+    env[serviceUrlVariable(called)] = `http://${pod}:${getService(model, called).egressPort}`;
+  }
+  return env;
+}

@@ -1,0 +1,61 @@
+// Envoy processes of the local runner, from the very configs the other targets
+// deploy (envoy-templates), and what an Envoy currently sees of its upstreams.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { renderProxyConfig } from "../../envoy-templates/index.js";
+import type { Addressing } from "../addressing.js";
+import type { EnvoyLogLevel } from "../config.js";
+import type { MeshModel } from "../model.js";
+import { httpOk, waitUntil } from "./readiness.js";
+import type { ManagedProcess, Supervisor } from "./supervisor.js";
+
+export function envoyProcessName(proxy: string, replica: number): string {
+  return `${proxy}-${replica}`;
+}
+
+export function adminUrl(addressing: Addressing, proxy: string, replica: number): string {
+  const { admin } = addressing.binding(proxy, replica);
+  return `http://${admin.address}:${admin.port}`;
+}
+
+export async function startEnvoy(
+  supervisor: Supervisor,
+  envoy: string,
+  configDir: string,
+  model: MeshModel,
+  addressing: Addressing,
+  proxy: string,
+  replica: number,
+  logLevel: EnvoyLogLevel,
+): Promise<ManagedProcess> {
+  const name = envoyProcessName(proxy, replica);
+  const configFile = join(configDir, `${name}.yaml`);
+  writeFileSync(configFile, renderProxyConfig(model, proxy, addressing, replica));
+  const managed = supervisor.start({
+    name,
+    command: envoy,
+    args: [
+      "-c", configFile,
+      // Many Envoys share one machine: no shared-memory hot restart, one worker each.
+      "--disable-hot-restart",
+      "--concurrency", "1",
+      "--log-level", logLevel,
+    ],
+    graceMs: 5_000,
+  });
+  await waitUntil(`${name} to be ready`, () => httpOk(`${adminUrl(addressing, proxy, replica)}/ready`), { process: managed, timeoutMs: 30_000 });
+  return managed;
+}
+
+/** Upstream hosts (address:port) an Envoy currently has, from its admin /clusters. */
+export async function upstreamHosts(admin: string): Promise<Set<string>> {
+  const res = await fetch(`${admin}/clusters`, { signal: AbortSignal.timeout(2000) });
+  const text = await res.text();
+  const hosts = new Set<string>();
+  // Lines look like "<cluster>::<address>:<port>::<stat>::<value>".
+  for (const line of text.split("\n")) {
+    const parts = line.split("::");
+    if (parts.length >= 4 && /^\d+\.\d+\.\d+\.\d+:\d+$/.test(parts[1] ?? "")) hosts.add(parts[1] as string);
+  }
+  return hosts;
+}

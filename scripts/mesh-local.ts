@@ -1,0 +1,76 @@
+// `npm run mesh:local`: the whole mesh as real processes on this machine, until
+// SIGINT/SIGTERM. Options: --state-dir DIR (default .mesh/), --replicas catalog=2,cart=1,
+// --address-block 127.A.B, --envoy-log-level LEVEL, --no-build.
+import { parseArgs } from "node:util";
+import { ENVOY_LOG_LEVELS, type EnvoyLogLevel } from "../infra/config.js";
+import { startLocalMesh, type LocalMesh } from "../infra/local/mesh.js";
+import { SERVICE_NAMES, type ServiceName } from "../infra/model.js";
+
+function parseReplicas(text: string | undefined): Partial<Record<ServiceName, number>> {
+  const replicas: Partial<Record<ServiceName, number>> = {};
+  for (const pair of (text ?? "").split(",").filter(Boolean)) {
+    const [name, count] = pair.split("=");
+    if (!(SERVICE_NAMES as readonly string[]).includes(name ?? "") || !/^\d+$/.test(count ?? "")) {
+      throw new Error(`--replicas takes service=count pairs (services: ${SERVICE_NAMES.join(", ")}), got "${pair}"`);
+    }
+    replicas[name as ServiceName] = Number(count);
+  }
+  return replicas;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      "state-dir": { type: "string" },
+      replicas: { type: "string" },
+      "address-block": { type: "string" },
+      "envoy-log-level": { type: "string" },
+      "no-build": { type: "boolean" },
+    },
+    strict: true,
+  });
+  const level = values["envoy-log-level"];
+  if (level !== undefined && !(ENVOY_LOG_LEVELS as readonly string[]).includes(level)) {
+    throw new Error(`--envoy-log-level takes one of ${ENVOY_LOG_LEVELS.join(", ")}`);
+  }
+  const abort = new AbortController();
+  // Set once start-up succeeded; the signal handlers read it.
+  const running: { mesh?: LocalMesh } = {};
+  let stopping: Promise<void> | undefined;
+  const shutdown = (signal: string): void => {
+    console.log(`\n[mesh] ${signal}: stopping`);
+    // During start-up, startLocalMesh stops what it started and then rejects.
+    if (!running.mesh) return abort.abort();
+    stopping ??= running.mesh.stop().then(() => process.exit(0));
+  };
+  process.on("SIGINT", () => shutdown("SIGINT"));
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+
+  const mesh = await startLocalMesh({
+    stateDir: values["state-dir"],
+    replicas: parseReplicas(values.replicas),
+    addressBlock: values["address-block"],
+    envoyLogLevel: level as EnvoyLogLevel | undefined,
+    build: !values["no-build"],
+    signal: abort.signal,
+    onProgress: (message) => console.log(`[mesh] ${message}`),
+    onUnexpectedExit: (exit) => console.error(`[mesh] ${exit.name} exited unexpectedly (code ${exit.code}, signal ${exit.signal}); see its log under the state dir`),
+  });
+  running.mesh = mesh;
+  if (abort.signal.aborted) return shutdown("interrupted during start-up");
+  const e = mesh.endpoints;
+  console.log(`
+[mesh] ready
+  gateway     ${e.gateway}   (try ${e.gateway}/api/products)
+  prometheus  ${e.prometheus}
+  zipkin      ${e.zipkin}
+  envoy admin (loopback only):
+${Object.entries(e.admin).map(([name, url]) => `    ${name.padEnd(24)} ${url}`).join("\n")}
+  endpoints   ${e.stateDir}/endpoints.json
+Press Ctrl-C to stop.`);
+}
+
+main().catch((err: unknown) => {
+  console.error(`[mesh] ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});
