@@ -1,9 +1,10 @@
 // Names the Envoy configs give their stats: the edge's public HTTP connection
-// manager's stat_prefix and the cluster of each upstream service.
-import type { ServiceName } from "../model.js";
-
+// manager's stat_prefix, the cluster of each upstream service, and the
+// sidecar's cluster for its own app.
 export const EDGE_HTTP_STAT_PREFIX = "edge_http";
+export const LOCAL_APP_CLUSTER = "local_app";
 
-export function serviceClusterName(service: ServiceName): string {
+/** Takes a plain string so dashboards can pass a Grafana variable ("$service"). */
+export function serviceClusterName(service: string): string {
   return service;
 }

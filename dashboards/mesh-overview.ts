@@ -1,0 +1,55 @@
+// Mesh overview: every service-to-service edge the model has (the edge proxy to
+// each API service, and each service to the services it calls), with request
+// rate and success ratio as the calling Envoy sees them.
+import { DashboardBuilder, RowBuilder } from "@grafana/grafana-foundation-sdk/dashboard";
+import { serviceClusterName } from "../infra/observability/envoy-stats.js";
+import { EDGE_PROXY, type MeshModel } from "../infra/model.js";
+import { PanelIds, RATE, stat, timeseries } from "./panels.js";
+
+export interface MeshEdge {
+  /** The `service` label of the calling Envoy: "edge" or the calling service. */
+  readonly from: string;
+  readonly to: string;
+}
+
+export function meshEdges(model: MeshModel): MeshEdge[] {
+  const fromEdge = model.services.filter((s) => s.routes.length > 0).map((s) => ({ from: EDGE_PROXY, to: s.name as string }));
+  const calls = model.services.flatMap((s) => s.calls.map((to) => ({ from: s.name as string, to: to as string })));
+  return [...fromEdge, ...calls];
+}
+
+function selector(edge: MeshEdge): string {
+  return `service="${edge.from}",envoy_cluster_name="${serviceClusterName(edge.to)}"`;
+}
+
+function requestRate(edge: MeshEdge): string {
+  return `sum(rate(envoy_cluster_upstream_rq_total{${selector(edge)}}[${RATE}]))`;
+}
+
+/** Share of answered requests that were not 5xx. */
+function successRatio(edge: MeshEdge): string {
+  const answered = `sum(rate(envoy_cluster_upstream_rq_xx{${selector(edge)}}[${RATE}]))`;
+  return `sum(rate(envoy_cluster_upstream_rq_xx{${selector(edge)},envoy_response_code_class!="5"}[${RATE}])) / ${answered}`;
+}
+
+export function meshOverviewDashboard(model: MeshModel): DashboardBuilder {
+  const ids = new PanelIds();
+  const edges = meshEdges(model);
+  const label = (e: MeshEdge) => `${e.from} → ${e.to}`;
+  let dashboard = new DashboardBuilder("Mesh overview")
+    .uid("mesh-overview")
+    .tags(["mesh"])
+    .description("Each service-to-service edge of the mesh: request rate and success ratio, as the calling Envoy sees them.")
+    .refresh("30s")
+    .time({ from: "now-1h", to: "now" })
+    .withRow(new RowBuilder("Edges"));
+  for (const edge of edges) {
+    dashboard = dashboard
+      .withPanel(stat(ids, `${label(edge)} requests/s`, [{ expr: requestRate(edge), legend: label(edge) }], { unit: "reqps" }))
+      .withPanel(stat(ids, `${label(edge)} success`, [{ expr: successRatio(edge), legend: label(edge) }], { unit: "percentunit" }));
+  }
+  return dashboard
+    .withRow(new RowBuilder("Over time"))
+    .withPanel(timeseries(ids, "Request rate per edge", edges.map((e) => ({ expr: requestRate(e), legend: label(e) })), { unit: "reqps" }))
+    .withPanel(timeseries(ids, "Success ratio per edge", edges.map((e) => ({ expr: successRatio(e), legend: label(e) })), { unit: "percentunit" }));
+}

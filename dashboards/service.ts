@@ -1,0 +1,133 @@
+// Service: one service at a time (the `service` variable). RED from the app's
+// own histogram and from the Envoys in front of it, then its backends.
+import { DashboardBuilder, RowBuilder } from "@grafana/grafana-foundation-sdk/dashboard";
+import { LOCAL_APP_CLUSTER, serviceClusterName } from "../infra/observability/envoy-stats.js";
+import { labelVariable, PanelIds, RATE, stat, timeseries } from "./panels.js";
+
+const app = 'job="app",service="$service"';
+const requests = `http_request_duration_seconds_count{${app}}`;
+/** Every Envoy's cluster for this service: the edge and the sidecars that call it. */
+const callers = `envoy_cluster_name="${serviceClusterName("$service")}"`;
+/** The service's own sidecar, forwarding to its app. */
+const ownSidecar = `service="$service",role="sidecar",envoy_cluster_name="${LOCAL_APP_CLUSTER}"`;
+
+export function serviceDashboard(): DashboardBuilder {
+  const ids = new PanelIds();
+  const rateOf = (selector: string, by: string) => `sum by (${by}) (rate(${selector}[${RATE}]))`;
+  return new DashboardBuilder("Service")
+    .uid("mesh-service")
+    .tags(["mesh", "service"])
+    .description("One service: request rate, errors and duration from the app and its Envoys, and its backends.")
+    .refresh("30s")
+    .time({ from: "now-1h", to: "now" })
+    .withVariable(labelVariable("service", "service", 'up{job="app"}', { multi: false }))
+    .withRow(new RowBuilder("Requests (app)"))
+    .withPanel(stat(ids, "Replicas up", [{ expr: `sum(up{${app}})`, legend: "up" }], { unit: "none" }))
+    .withPanel(stat(ids, "Requests / s", [{ expr: `sum(rate(${requests}[${RATE}]))`, legend: "rate" }], { unit: "reqps" }))
+    .withPanel(
+      stat(ids, "5xx ratio", [{ expr: `sum(rate(http_request_duration_seconds_count{${app},status_code=~"5.."}[${RATE}])) / sum(rate(${requests}[${RATE}]))`, legend: "errors" }], {
+        unit: "percentunit",
+      }),
+    )
+    .withPanel(
+      stat(ids, "p99 latency", [{ expr: `histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{${app}}[${RATE}])))`, legend: "p99" }], {
+        unit: "s",
+      }),
+    )
+    .withPanel(timeseries(ids, "Rate by route", [{ expr: rateOf(requests, "route, method"), legend: "{{method}} {{route}}" }], { unit: "reqps" }))
+    .withPanel(
+      timeseries(ids, "Errors by route", [{ expr: rateOf(`http_request_duration_seconds_count{${app},status_code=~"5.."}`, "route, status_code"), legend: "{{route}} {{status_code}}" }], {
+        unit: "reqps",
+      }),
+    )
+    .withPanel(
+      timeseries(
+        ids,
+        "Duration by route p50 / p99",
+        [0.5, 0.99].map((q) => ({
+          expr: `histogram_quantile(${q}, sum by (le, route) (rate(http_request_duration_seconds_bucket{${app}}[${RATE}])))`,
+          legend: `p${q * 100} {{route}}`,
+        })),
+        { unit: "s", width: 24 },
+      ),
+    )
+    .withRow(new RowBuilder("Requests (Envoy)"))
+    .withPanel(
+      timeseries(
+        ids,
+        "Callers → service by response class",
+        [{ expr: rateOf(`envoy_cluster_upstream_rq_xx{${callers}}`, "service, envoy_response_code_class"), legend: "from {{service}} {{envoy_response_code_class}}xx" }],
+        { unit: "reqps", description: "What the edge and calling sidecars see of this service." },
+      ),
+    )
+    .withPanel(
+      timeseries(
+        ids,
+        "Sidecar → app by response class",
+        [{ expr: rateOf(`envoy_cluster_upstream_rq_xx{${ownSidecar}}`, "replica, envoy_response_code_class"), legend: "{{replica}} {{envoy_response_code_class}}xx" }],
+        { unit: "reqps" },
+      ),
+    )
+    .withPanel(
+      timeseries(
+        ids,
+        "Envoy-measured latency p99",
+        [
+          { expr: `histogram_quantile(0.99, sum by (le, service) (rate(envoy_cluster_upstream_rq_time_bucket{${callers}}[${RATE}])))`, legend: "from {{service}}" },
+          { expr: `histogram_quantile(0.99, sum by (le) (rate(envoy_cluster_upstream_rq_time_bucket{${ownSidecar}}[${RATE}])))`, legend: "sidecar → app" },
+        ],
+        { unit: "ms", width: 24 },
+      ),
+    )
+    .withRow(new RowBuilder("Postgres"))
+    .withPanel(timeseries(ids, "Pool connections", [{ expr: "sum by (state) (db_pool_connections{" + app + "})", legend: "{{state}}" }], { unit: "none", width: 8 }))
+    .withPanel(
+      timeseries(
+        ids,
+        "Query duration p99",
+        [{ expr: `histogram_quantile(0.99, sum by (le, operation) (rate(db_query_duration_seconds_bucket{${app}}[${RATE}])))`, legend: "{{operation}}" }],
+        { unit: "s", width: 8 },
+      ),
+    )
+    .withPanel(timeseries(ids, "Query errors", [{ expr: rateOf(`db_query_errors_total{${app}}`, "operation"), legend: "{{operation}}" }], { unit: "ops", width: 8 }))
+    .withRow(new RowBuilder("Redis"))
+    .withPanel(timeseries(ids, "Commands", [{ expr: rateOf(`redis_command_duration_seconds_count{${app}}`, "command"), legend: "{{command}}" }], { unit: "ops", width: 8 }))
+    .withPanel(
+      timeseries(
+        ids,
+        "Command duration p99",
+        [{ expr: `histogram_quantile(0.99, sum by (le, command) (rate(redis_command_duration_seconds_bucket{${app}}[${RATE}])))`, legend: "{{command}}" }],
+        { unit: "s", width: 8 },
+      ),
+    )
+    .withPanel(timeseries(ids, "Command errors", [{ expr: rateOf(`redis_command_errors_total{${app}}`, "command"), legend: "{{command}}" }], { unit: "ops", width: 8 }))
+    .withRow(new RowBuilder("RabbitMQ"))
+    .withPanel(timeseries(ids, "Published", [{ expr: rateOf(`amqp_published_total{${app}}`, "outcome"), legend: "{{outcome}}" }], { unit: "ops", width: 8 }))
+    .withPanel(timeseries(ids, "Consumed", [{ expr: rateOf(`amqp_consumed_total{${app}}`, "outcome"), legend: "{{outcome}}" }], { unit: "ops", width: 8 }))
+    .withPanel(
+      timeseries(
+        ids,
+        "Publish / consume duration p99",
+        [
+          { expr: `histogram_quantile(0.99, sum by (le) (rate(amqp_publish_duration_seconds_bucket{${app}}[${RATE}])))`, legend: "publish" },
+          { expr: `histogram_quantile(0.99, sum by (le) (rate(amqp_consume_duration_seconds_bucket{${app}}[${RATE}])))`, legend: "consume" },
+        ],
+        { unit: "s", width: 8 },
+      ),
+    )
+    .withPanel(
+      timeseries(
+        ids,
+        "Queue backlog and dead letters",
+        [
+          { expr: `max by (queue) (amqp_queue_messages{${app}})`, legend: "{{queue}}" },
+          { expr: rateOf(`amqp_consumed_total{${app},outcome="dead_lettered"}`, "service"), legend: "dead-lettered / s" },
+        ],
+        { unit: "none", width: 24 },
+      ),
+    )
+    .withRow(new RowBuilder("Process"))
+    .withPanel(timeseries(ids, "CPU", [{ expr: `rate(process_cpu_seconds_total{${app}}[${RATE}])`, legend: "{{replica}}" }], { unit: "percentunit", width: 8 }))
+    .withPanel(timeseries(ids, "Resident memory", [{ expr: `process_resident_memory_bytes{${app}}`, legend: "{{replica}}" }], { unit: "bytes", width: 8 }))
+    .withPanel(timeseries(ids, "Event loop lag p99", [{ expr: `nodejs_eventloop_lag_p99_seconds{${app}}`, legend: "{{replica}}" }], { unit: "s", width: 8 }));
+}

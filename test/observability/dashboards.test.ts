@@ -1,0 +1,87 @@
+// Dashboards as code: the committed JSON is what the code generates, every
+// query parses and uses only variables the dashboard defines, and the Grafana
+// provisioning points at the datasources the dashboards name.
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { PROMETHEUS_DATASOURCE_UID, ZIPKIN_DATASOURCE_UID } from "../../dashboards/datasources.js";
+import { GENERATED_DASHBOARDS_DIR } from "../../dashboards/generated-dir.js";
+import { buildDashboards, renderDashboardJson } from "../../dashboards/index.js";
+import { meshEdges } from "../../dashboards/mesh-overview.js";
+import { dockerAddressing, kubernetesAddressing } from "../../infra/addressing.js";
+import { buildMeshModel } from "../../infra/model.js";
+import { GRAFANA_DASHBOARDS_PATH, renderGrafanaArtifacts } from "../../infra/observability/grafana.js";
+import { dashboardQueries } from "./metric-uses.js";
+
+const model = buildMeshModel();
+const dashboards = buildDashboards(model);
+
+describe("dashboards", () => {
+  it("match the committed JSON (run `npm run dashboards:update` after changing them)", () => {
+    const committed = readdirSync(GENERATED_DASHBOARDS_DIR).filter((f) => f.endsWith(".json")).sort();
+    expect(committed).toEqual(Object.keys(dashboards).map((n) => `${n}.json`).sort());
+    for (const [name, dashboard] of Object.entries(dashboards)) {
+      expect(readFileSync(join(GENERATED_DASHBOARDS_DIR, `${name}.json`), "utf8"), `${name}.json is stale`).toBe(renderDashboardJson(dashboard));
+    }
+  });
+
+  it("are the Envoy, Service, Prometheus, Grafana and Mesh overview dashboards, with unique uids", () => {
+    const titles = Object.values(dashboards).map((d) => d.title);
+    expect(titles.sort()).toEqual(["Envoy", "Grafana", "Mesh overview", "Prometheus", "Service"]);
+    const uids = Object.values(dashboards).map((d) => d.uid);
+    expect(new Set(uids).size).toBe(uids.length);
+  });
+
+  for (const [name, dashboard] of Object.entries(dashboards)) {
+    it(`${name}: panels query the provisioned Prometheus, with unique ids, parseable PromQL and defined variables`, () => {
+      const panels = (dashboard.panels ?? []).filter((p) => p.type !== "row");
+      expect(panels.length).toBeGreaterThan(0);
+      const ids = panels.map((p) => (p as { id?: number }).id);
+      expect(new Set(ids).size).toBe(ids.length);
+      for (const panel of panels) {
+        expect((panel as { datasource?: { uid?: string } }).datasource?.uid, `${panel.title}`).toBe(PROMETHEUS_DATASOURCE_UID);
+      }
+      const defined = new Set((dashboard.templating?.list ?? []).map((v) => v.name));
+      // dashboardQueries parses every expression and throws on the first that does not.
+      const queries = dashboardQueries(name, dashboard);
+      expect(queries.length).toBeGreaterThanOrEqual(panels.length);
+      for (const { where, expr } of queries) {
+        for (const [, variable] of expr.matchAll(/\$(?!__)(\w+)/g)) expect(defined.has(variable!), `${where} uses undefined $${variable}`).toBe(true);
+      }
+    });
+  }
+
+  it("mesh overview shows every service-to-service edge of the model", () => {
+    expect(meshEdges(model)).toEqual([
+      { from: "edge", to: "catalog" },
+      { from: "edge", to: "cart" },
+      { from: "edge", to: "orders" },
+      { from: "orders", to: "catalog" },
+    ]);
+    const titles = (dashboards["mesh-overview"]!.panels ?? []).map((p) => p.title);
+    for (const { from, to } of meshEdges(model)) {
+      expect(titles).toContain(`${from} → ${to} requests/s`);
+      expect(titles).toContain(`${from} → ${to} success`);
+    }
+  });
+});
+
+describe("Grafana provisioning", () => {
+  it("provisions Prometheus and Zipkin at the target's addresses and a provider for the dashboards", () => {
+    const files = renderGrafanaArtifacts(model, kubernetesAddressing("mesh"));
+    const { datasources } = parse(files["grafana/provisioning/datasources/datasources.yaml"]!);
+    expect(datasources).toEqual([
+      expect.objectContaining({ uid: PROMETHEUS_DATASOURCE_UID, type: "prometheus", url: "http://prometheus.mesh.svc.cluster.local:9090", isDefault: true }),
+      expect.objectContaining({ uid: ZIPKIN_DATASOURCE_UID, type: "zipkin", url: "http://zipkin.mesh.svc.cluster.local:9411" }),
+    ]);
+    const { providers } = parse(files["grafana/provisioning/dashboards/dashboards.yaml"]!);
+    expect(providers).toEqual([expect.objectContaining({ type: "file", options: { path: GRAFANA_DASHBOARDS_PATH, foldersFromFilesStructure: false } })]);
+    for (const name of Object.keys(dashboards)) expect(files[`grafana/dashboards/${name}.json`]).toBe(renderDashboardJson(dashboards[name]!));
+  });
+
+  it("uses Docker's container names on Docker", () => {
+    const { datasources } = parse(renderGrafanaArtifacts(model, dockerAddressing())["grafana/provisioning/datasources/datasources.yaml"]!);
+    expect(datasources.map((d: { url: string }) => d.url)).toEqual(["http://prometheus:9090", "http://zipkin:9411"]);
+  });
+});
