@@ -1,6 +1,6 @@
 // `npm run mesh:local`: the whole mesh as real processes on this machine, until
 // SIGINT/SIGTERM. Options: --state-dir DIR (default .mesh/), --replicas catalog=2,cart=1,
-// --address-block 127.A.B, --envoy-log-level LEVEL, --no-build.
+// --services catalog,cart (only these pods), --address-block 127.A.B, --envoy-log-level LEVEL, --no-build.
 import { parseArgs } from "node:util";
 import { ENVOY_LOG_LEVELS, type EnvoyLogLevel } from "../infra/config.js";
 import { startLocalMesh, type LocalMesh } from "../infra/local/mesh.js";
@@ -18,11 +18,21 @@ function parseReplicas(text: string | undefined): Partial<Record<ServiceName, nu
   return replicas;
 }
 
+function parseServices(text: string | undefined): ServiceName[] | undefined {
+  if (text === undefined) return undefined;
+  const names = text.split(",").filter(Boolean);
+  for (const name of names) {
+    if (!(SERVICE_NAMES as readonly string[]).includes(name)) throw new Error(`--services takes names from ${SERVICE_NAMES.join(", ")}, got "${name}"`);
+  }
+  return names as ServiceName[];
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       "state-dir": { type: "string" },
       replicas: { type: "string" },
+      services: { type: "string" },
       "address-block": { type: "string" },
       "envoy-log-level": { type: "string" },
       "no-build": { type: "boolean" },
@@ -49,6 +59,7 @@ async function main(): Promise<void> {
   const mesh = await startLocalMesh({
     stateDir: values["state-dir"],
     replicas: parseReplicas(values.replicas),
+    services: parseServices(values.services),
     addressBlock: values["address-block"],
     envoyLogLevel: level as EnvoyLogLevel | undefined,
     build: !values["no-build"],

@@ -19,18 +19,18 @@ export function appEntryPoint(root: string, service: ServiceName): string {
 }
 
 /** Builds every app (incremental: `tsc -b` does nothing when dist is current). */
-export async function buildApps(root: string): Promise<void> {
+export async function buildApps(root: string, services: readonly ServiceName[] = SERVICE_NAMES): Promise<void> {
   const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
   try {
-    await run(process.execPath, [tsc, "-b", ...SERVICE_NAMES.map((s) => join(root, "apps", s))], { cwd: root, maxBuffer: 16 * 1024 * 1024 });
+    await run(process.execPath, [tsc, "-b", ...services.map((s) => join(root, "apps", s))], { cwd: root, maxBuffer: 16 * 1024 * 1024 });
   } catch (err) {
     const out = err as { stdout?: string; stderr?: string; message: string };
     throw new Error(`building the apps failed:\n${out.stdout ?? ""}${out.stderr ?? out.message}`, { cause: err });
   }
 }
 
-export function missingEntryPoints(root: string): string[] {
-  return SERVICE_NAMES.map((s) => appEntryPoint(root, s)).filter((p) => !existsSync(p));
+export function missingEntryPoints(root: string, services: readonly ServiceName[] = SERVICE_NAMES): string[] {
+  return services.map((s) => appEntryPoint(root, s)).filter((p) => !existsSync(p));
 }
 
 function storeUrl(store: DataStoreName, pod: string, vhost: string): { name: string; value: string } {

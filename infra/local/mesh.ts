@@ -40,6 +40,8 @@ export interface LocalMeshOptions {
   /** Where configs, logs, data and endpoints.json go (default `.mesh/` in the project). */
   readonly stateDir?: string;
   readonly replicas?: Partial<Record<ServiceName, number>>;
+  /** Start only these services' pods (default: all); the others' routes answer 503. */
+  readonly services?: readonly ServiceName[];
   /** First three octets of the run's loopback block, e.g. "127.0.1"; default: a random free one. */
   readonly addressBlock?: string;
   readonly envoyLogLevel?: EnvoyLogLevel;
@@ -145,12 +147,13 @@ export async function startLocalMesh(options: LocalMeshOptions = {}): Promise<Lo
   const state: RunState = { replicas: Object.fromEntries(SERVICE_NAMES.map((s) => [s, options.replicas?.[s] ?? 1])) as Record<ServiceName, number> };
   for (const s of SERVICE_NAMES) checkReplicas(s, state.replicas[s]);
   const model = () => buildMeshModel(state.replicas);
+  const activeServices = new Set(options.services ?? SERVICE_NAMES);
 
   if (options.build ?? true) {
     progress("building the apps");
-    await buildApps(PROJECT_ROOT);
+    await buildApps(PROJECT_ROOT, [...activeServices]);
   }
-  const missing = missingEntryPoints(PROJECT_ROOT);
+  const missing = missingEntryPoints(PROJECT_ROOT, [...activeServices]);
   if (missing.length) throw new Error(`apps are not built (${missing.join(", ")}): run "npm run build"`);
 
   const stateDir = resolve(options.stateDir ?? join(PROJECT_ROOT, ".mesh"));
@@ -240,7 +243,7 @@ export async function startLocalMesh(options: LocalMeshOptions = {}): Promise<Lo
     const current = model();
     const admin: Record<string, string> = { [envoyProcessName(EDGE_PROXY, 0)]: adminUrl(addressing, EDGE_PROXY, 0) };
     const replicas: ReplicaEndpoints[] = [];
-    for (const s of current.services) {
+    for (const s of current.services.filter((spec) => activeServices.has(spec.name))) {
       for (let r = 0; r < s.replicas; r++) {
         const proxy = sidecarName(s.name);
         admin[envoyProcessName(proxy, r)] = adminUrl(addressing, proxy, r);
@@ -286,10 +289,10 @@ export async function startLocalMesh(options: LocalMeshOptions = {}): Promise<Lo
     await redis.start(supervisor);
     await vhost.create();
     checkAbort();
-    for (const service of SERVICE_NAMES) await dns.setRecords(service, podsOf(service));
+    for (const service of SERVICE_NAMES) await dns.setRecords(service, activeServices.has(service) ? podsOf(service) : []);
     progress("starting the sidecars and apps");
     // Callees first, so callers' readiness checks find them.
-    for (const service of SERVICE_NAMES) {
+    for (const service of SERVICE_NAMES.filter((s) => activeServices.has(s))) {
       await Promise.all(podsOf(service).map((_, r) => startReplica(service, r)));
       progress(`  ${service}: ${state.replicas[service]} replica(s) ready`);
       checkAbort();
@@ -303,7 +306,7 @@ export async function startLocalMesh(options: LocalMeshOptions = {}): Promise<Lo
     await prometheus.start(supervisor);
     checkAbort();
     // Healthy end to end: every API service answers through the edge.
-    for (const service of model().services) {
+    for (const service of model().services.filter((s) => activeServices.has(s.name))) {
       for (const route of service.routes) {
         const url = `http://${layout.edge}:${PORTS.edgeHttp}${route.prefix}`;
         await waitUntil(`${url} through the edge`, async () => {
