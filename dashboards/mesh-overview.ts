@@ -2,24 +2,24 @@
 // each API service, and each service to the services it calls), with request
 // rate and success ratio as the calling Envoy sees them.
 import { DashboardBuilder, RowBuilder } from "@grafana/grafana-foundation-sdk/dashboard";
-import { serviceClusterName } from "../infra/observability/envoy-stats.js";
-import { EDGE_PROXY, type MeshModel } from "../infra/model.js";
+import { serviceCluster } from "../envoy-templates/names.js";
+import { EDGE_PROXY, type MeshModel, type ServiceName } from "../infra/model.js";
 import { PanelIds, RATE, stat, timeseries } from "./panels.js";
 
 export interface MeshEdge {
   /** The `service` label of the calling Envoy: "edge" or the calling service. */
   readonly from: string;
-  readonly to: string;
+  readonly to: ServiceName;
 }
 
 export function meshEdges(model: MeshModel): MeshEdge[] {
-  const fromEdge = model.services.filter((s) => s.routes.length > 0).map((s) => ({ from: EDGE_PROXY, to: s.name as string }));
-  const calls = model.services.flatMap((s) => s.calls.map((to) => ({ from: s.name as string, to: to as string })));
+  const fromEdge = model.services.filter((s) => s.routes.length > 0).map((s) => ({ from: EDGE_PROXY, to: s.name }));
+  const calls = model.services.flatMap((s) => s.calls.map((to) => ({ from: s.name as string, to })));
   return [...fromEdge, ...calls];
 }
 
 function selector(edge: MeshEdge): string {
-  return `service="${edge.from}",envoy_cluster_name="${serviceClusterName(edge.to)}"`;
+  return `service="${edge.from}",envoy_cluster_name="${serviceCluster(edge.to)}"`;
 }
 
 function requestRate(edge: MeshEdge): string {

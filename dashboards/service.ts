@@ -1,15 +1,18 @@
 // Service: one service at a time (the `service` variable). RED from the app's
 // own histogram and from the Envoys in front of it, then its backends.
 import { DashboardBuilder, RowBuilder } from "@grafana/grafana-foundation-sdk/dashboard";
-import { LOCAL_APP_CLUSTER, serviceClusterName } from "../infra/observability/envoy-stats.js";
+import { CLUSTER } from "../envoy-templates/names.js";
 import { labelVariable, PanelIds, RATE, stat, timeseries } from "./panels.js";
 
 const app = 'job="app",service="$service"';
 const requests = `http_request_duration_seconds_count{${app}}`;
-/** Every Envoy's cluster for this service: the edge and the sidecars that call it. */
-const callers = `envoy_cluster_name="${serviceClusterName("$service")}"`;
+/**
+ * Every Envoy's cluster for this service (the edge and the sidecars that call
+ * it): serviceCluster() names it after the service, so the variable fits.
+ */
+const callers = 'envoy_cluster_name="$service"';
 /** The service's own sidecar, forwarding to its app. */
-const ownSidecar = `service="$service",role="sidecar",envoy_cluster_name="${LOCAL_APP_CLUSTER}"`;
+const ownSidecar = `service="$service",role="sidecar",envoy_cluster_name="${CLUSTER.localApp}"`;
 
 export function serviceDashboard(): DashboardBuilder {
   const ids = new PanelIds();

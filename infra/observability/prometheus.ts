@@ -6,7 +6,7 @@ import { stringify } from "yaml";
 import type { Addressing } from "../addressing.js";
 import type { MeshModel } from "../model.js";
 import { meshAlertRules } from "./alerts.js";
-import { EDGE_HTTP_STAT_PREFIX } from "./envoy-stats.js";
+import { LISTENER } from "../../envoy-templates/names.js";
 import { renderLocalScrapeTargets, scrapeConfigs } from "./scrape.js";
 
 export const PROMETHEUS_DIR = "prometheus";
@@ -36,7 +36,7 @@ export function prometheusConfig(model: MeshModel, addressing: Addressing): unkn
 export function renderPrometheusArtifacts(model: MeshModel, addressing: Addressing): Record<string, string> {
   const files: Record<string, string> = {
     [PROMETHEUS_CONFIG_FILE]: toYaml(prometheusConfig(model, addressing)),
-    [ALERT_RULES_FILE]: toYaml({ groups: meshAlertRules(model, EDGE_HTTP_STAT_PREFIX) }),
+    [ALERT_RULES_FILE]: toYaml({ groups: meshAlertRules(model, LISTENER.edgeHttp) }),
     ...(addressing.target === "local" ? renderLocalScrapeTargets(model, addressing) : {}),
   };
   return Object.fromEntries(Object.entries(files).map(([path, text]) => [`${PROMETHEUS_DIR}/${path}`, text]));

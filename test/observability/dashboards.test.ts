@@ -9,6 +9,7 @@ import { PROMETHEUS_DATASOURCE_UID, ZIPKIN_DATASOURCE_UID } from "../../dashboar
 import { GENERATED_DASHBOARDS_DIR } from "../../dashboards/generated-dir.js";
 import { buildDashboards, renderDashboardJson } from "../../dashboards/index.js";
 import { meshEdges } from "../../dashboards/mesh-overview.js";
+import { serviceCluster } from "../../envoy-templates/names.js";
 import { dockerAddressing, kubernetesAddressing } from "../../infra/addressing.js";
 import { buildMeshModel } from "../../infra/model.js";
 import { GRAFANA_DASHBOARDS_PATH, renderGrafanaArtifacts } from "../../infra/observability/grafana.js";
@@ -51,6 +52,10 @@ describe("dashboards", () => {
       }
     });
   }
+
+  it("service dashboard's $service variable names Envoy clusters too (clusters are named after services)", () => {
+    for (const service of model.services) expect(serviceCluster(service.name)).toBe(service.name);
+  });
 
   it("mesh overview shows every service-to-service edge of the model", () => {
     expect(meshEdges(model)).toEqual([

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { dockerAddressing, kubernetesAddressing } from "../../infra/addressing.js";
 import { buildMeshModel } from "../../infra/model.js";
-import { EDGE_HTTP_STAT_PREFIX } from "../../infra/observability/envoy-stats.js";
+import { LISTENER } from "../../envoy-templates/names.js";
 import { ALERT_RULES_FILE, PROMETHEUS_DIR, renderPrometheusArtifacts } from "../../infra/observability/prometheus.js";
 import { renderLocalScrapeTargets } from "../../infra/observability/scrape.js";
 import { loopbackAddressing, promtool, writeArtifacts } from "./support.js";
@@ -81,7 +81,7 @@ interface Scenario {
 }
 
 const edge = `role="edge",service="edge",job="envoy",instance="edge:9902",replica="10.0.0.2"`;
-const edgeHttp = `${edge},envoy_http_conn_manager_prefix="${EDGE_HTTP_STAT_PREFIX}"`;
+const edgeHttp = `${edge},envoy_http_conn_manager_prefix="${LISTENER.edgeHttp}"`;
 // The edge's metrics-only listener has its own connection manager; its requests must never count.
 const edgeMetricsHttp = `${edge},envoy_http_conn_manager_prefix="metrics"`;
 const catalogApp = `job="app",service="catalog",role="app",instance="catalog:10000",replica="10.0.0.5"`;
