@@ -1,0 +1,39 @@
+// The configurations every validation runs on: each stack's proxies (Docker and Kubernetes
+// addressing from Pulumi.<stack>.yaml) and a local-runner style loopback addressing,
+// including a second replica's sidecar (the only target where replicas differ).
+import { fileURLToPath } from "node:url";
+import type { Addressing } from "../../infra/addressing.js";
+import { targetAddressing, stackNames } from "../../infra/artifacts.js";
+import { buildMeshModel, proxyNames, type MeshModel } from "../../infra/model.js";
+import { readStackFile } from "../../infra/stack-config.js";
+import { proxyBootstrap, toYaml, type EnvoyObject } from "../../envoy-templates/index.js";
+import { loopbackAddressing } from "./loopback.js";
+
+export const PROJECT_DIR = fileURLToPath(new URL("../..", import.meta.url));
+
+export interface RenderedConfig {
+  /** e.g. "dev/edge", "local/catalog-sidecar#1" */
+  readonly label: string;
+  readonly bootstrap: EnvoyObject;
+  readonly yaml: string;
+}
+
+function render(label: string, model: MeshModel, addressing: Addressing, proxy: string, replica = 0): RenderedConfig {
+  const bootstrap = proxyBootstrap(model, proxy, addressing, replica);
+  return { label: `${label}/${proxy}${replica > 0 ? `#${replica}` : ""}`, bootstrap, yaml: toYaml(bootstrap) };
+}
+
+export function everyRenderedConfig(): RenderedConfig[] {
+  const configs: RenderedConfig[] = [];
+  for (const stack of stackNames(PROJECT_DIR)) {
+    const settings = readStackFile(PROJECT_DIR, stack);
+    const model = buildMeshModel(settings.replicas);
+    const addressing = targetAddressing(settings);
+    configs.push(...proxyNames(model).map((proxy) => render(stack, model, addressing, proxy)));
+  }
+  const model = buildMeshModel({ catalog: 2 });
+  const local = loopbackAddressing("127.0.90", { dnsResolver: { address: "127.0.90.249", port: 1053 }, dataStoreHost: () => "127.0.0.1" });
+  configs.push(...proxyNames(model).map((proxy) => render("local", model, local, proxy)));
+  configs.push(render("local", model, local, "catalog-sidecar", 1));
+  return configs;
+}
