@@ -41,7 +41,6 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<{ ap
     // Envoy sets x-request-id on every request it forwards; logging it ties app
     // logs to Envoy's access logs and to the trace (Envoy tags spans with it).
     requestIdHeader: "x-request-id",
-    requestIdLogLabel: "requestId",
     genReqId: () => randomUUID(),
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT_BYTES,
     return503OnClosing: true,

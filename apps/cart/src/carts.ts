@@ -1,0 +1,36 @@
+// Carts in Redis: one hash per cart (field = productId, value = quantity). Every
+// write runs in one MULTI with the TTL refresh and the read-back, so concurrent
+// writers never see a half-applied change and the answer is the cart as written.
+import type { RedisClient } from "@mesh/service-kit";
+import type { Cart } from "./schemas.js";
+
+function toCart(cartId: string, hash: Record<string, string>): Cart {
+  const items = Object.entries(hash)
+    .map(([productId, quantity]) => ({ productId, quantity: Number(quantity) }))
+    .sort((a, b) => a.productId.localeCompare(b.productId));
+  return { cartId, items };
+}
+
+export function cartStore(client: RedisClient, options: { keyPrefix: string; ttlSeconds: number }) {
+  const key = (cartId: string) => `${options.keyPrefix}${cartId}`;
+  return {
+    async get(cartId: string): Promise<Cart> {
+      return toCart(cartId, await client.run("hgetall", (redis) => redis.hgetall(key(cartId))));
+    },
+    /** Sets one item's quantity; 0 removes it. */
+    async setQuantity(cartId: string, productId: string, quantity: number): Promise<Cart> {
+      const results = await client.run(quantity === 0 ? "cart.remove_item" : "cart.set_item", (redis) => {
+        const tx = redis.multi();
+        if (quantity === 0) tx.hdel(key(cartId), productId);
+        else tx.hset(key(cartId), productId, quantity);
+        return tx.expire(key(cartId), options.ttlSeconds).hgetall(key(cartId)).exec();
+      });
+      const readBack = results?.[2];
+      if (!results || !readBack || readBack[0]) throw readBack?.[0] ?? new Error("redis transaction aborted");
+      return toCart(cartId, readBack[1] as Record<string, string>);
+    },
+    async remove(cartId: string): Promise<void> {
+      await client.run("del", (redis) => redis.del(key(cartId)));
+    },
+  };
+}
