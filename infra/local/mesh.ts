@@ -95,6 +95,8 @@ export interface LocalMesh {
   startDataStore(store: PrivateDataStore): Promise<void>;
   /** Pid of every Envoy, by process name. */
   envoyPids(): Record<string, number>;
+  /** Pid of every running process (Envoys, apps, data stores, ...), by process name. */
+  processPids(): Record<string, number>;
   /** Processes that exited without being asked to (crashes). */
   unexpectedExits(): readonly ProcessExit[];
   /** Waits until every Envoy that routes to `service` has exactly these upstream pods. */
@@ -374,6 +376,14 @@ export async function startLocalMesh(options: LocalMeshOptions = {}): Promise<Lo
         supervisor
           .list()
           .filter((p) => p.running && p.spec.command === binaries.envoy)
+          .map((p) => [p.spec.name, p.pid]),
+      );
+    },
+    processPids() {
+      return Object.fromEntries(
+        supervisor
+          .list()
+          .filter((p) => p.running)
           .map((p) => [p.spec.name, p.pid]),
       );
     },
