@@ -11,7 +11,9 @@ import { buildMeshModel } from "../../infra/model.js";
 import { LISTENER } from "../../envoy-templates/names.js";
 import { ALERT_RULES_FILE, PROMETHEUS_DIR, renderPrometheusArtifacts } from "../../infra/observability/prometheus.js";
 import { renderLocalScrapeTargets } from "../../infra/observability/scrape.js";
-import { loopbackAddressing, promtool, writeArtifacts } from "./support.js";
+import { localAddressing } from "../../infra/local/addressing.js";
+import { LocalLayout } from "../../infra/local/layout.js";
+import { promtool, writeArtifacts } from "./support.js";
 
 const model = buildMeshModel({ catalog: 2, orders: 3 });
 const work = mkdtempSync(join(tmpdir(), "mesh-prometheus-"));
@@ -20,7 +22,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 const targets = {
   docker: dockerAddressing(),
   kubernetes: kubernetesAddressing("mesh"),
-  local: loopbackAddressing("127.31.4"),
+  local: localAddressing(new LocalLayout("127.31.4"), () => "127.0.0.1"),
 };
 
 describe("prometheus.yml and rules", () => {
@@ -65,8 +67,8 @@ describe("prometheus.yml and rules", () => {
     const app = JSON.parse(files["targets/app.json"]!);
     expect(envoy).toHaveLength(1 + 2 + 1 + 3 + 1);
     expect(envoy[0]).toEqual({ targets: ["127.31.4.1:9902"], labels: { service: "edge", role: "edge", replica: "0" } });
-    expect(app).toContainEqual({ targets: ["127.31.4.31:10000"], labels: { service: "orders", role: "app", replica: "1" } });
-    expect(app).toContainEqual({ targets: ["127.31.4.40:10000"], labels: { service: "order-worker", role: "worker", replica: "0" } });
+    expect(app).toContainEqual({ targets: ["127.31.4.51:10000"], labels: { service: "orders", role: "app", replica: "1" } });
+    expect(app).toContainEqual({ targets: ["127.31.4.70:10000"], labels: { service: "order-worker", role: "worker", replica: "0" } });
   });
 });
 
