@@ -1,10 +1,14 @@
-// The Pulumi program: read stack config, build the mesh model, hand it to the
-// chosen target, export the URLs.
+// The Pulumi program: read stack config, build the mesh on the chosen target,
+// export where to reach it.
+import { deployMesh } from "./infra/mesh-program.js";
 import { readStackSettings } from "./infra/stack-config.js";
-import { buildMeshModel } from "./infra/model.js";
 
-const settings = readStackSettings();
-const model = buildMeshModel(settings.replicas);
+const mesh = deployMesh(readStackSettings());
 
-export const target = settings.target;
-export const services = model.services.map((s) => s.name);
+export const gatewayUrl = mesh.gatewayUrl;
+export const adminUrls = mesh.adminUrls;
+export const prometheusUrl = mesh.prometheusUrl;
+export const grafanaUrl = mesh.grafanaUrl;
+export const zipkinUrl = mesh.zipkinUrl;
+/** Secret: `pulumi stack output grafanaAdminPassword --show-secrets`. */
+export const grafanaAdminPassword = mesh.grafanaAdminPassword;

@@ -1,5 +1,6 @@
 // How proxies find each other on a target. Generated configs differ across
 // targets only through these values; everything else is derived from the model.
+import { operatorSubnet } from "./docker/operator-network.js";
 import { type DataStoreName, type ServiceName, PORTS } from "./model.js";
 
 export interface HostPort {
@@ -41,11 +42,19 @@ const containerBinding: ProxyBinding = {
   admin: { address: "127.0.0.1", port: PORTS.envoyAdmin },
 };
 
-/** Docker: services are network aliases on the mesh network; data stores are container names. */
+/**
+ * Docker: services are network aliases on the mesh network; data stores are aliases
+ * on their own internal networks. Each proxy replica's admin binds to its address on
+ * its private operator network, the only address Docker can publish on 127.0.0.1
+ * without exposing the admin to other containers (infra/docker/operator-network.ts).
+ */
 export function dockerAddressing(): Addressing {
   return {
     target: "docker",
-    binding: () => containerBinding,
+    binding: (proxy, replica) => ({
+      ...containerBinding,
+      admin: { address: operatorSubnet(proxy, replica).proxyAddress, port: PORTS.envoyAdmin },
+    }),
     serviceHost: (service) => service,
     dataStoreHost: (store) => store,
     zipkin: { address: "zipkin", port: PORTS.zipkin },

@@ -1,7 +1,7 @@
 // Stack settings: every `mesh:*` key, its default, and validation with errors
 // that name the key, what was expected and what was given. Pure: the Pulumi
 // program and the offline renderer both feed it raw values.
-import { SERVICE_NAMES, type ServiceName } from "./model.js";
+import { EDGE_PROXY, SERVICE_NAMES, sidecarName, type ServiceName } from "./model.js";
 
 export const TARGETS = ["docker", "kubernetes"] as const;
 export type Target = (typeof TARGETS)[number];
@@ -10,7 +10,7 @@ export interface StackSettings {
   readonly target: Target;
   /** Host port of the edge's public listener (127.0.0.1 and the host's interfaces). */
   readonly gatewayPort: number;
-  /** First host port for Envoy admin interfaces, published on 127.0.0.1 only: edge, then one per service. */
+  /** First host port for Envoy admin interfaces, published on 127.0.0.1 only: edge, then one per proxy replica. */
   readonly adminPortBase: number;
   readonly prometheusPort: number;
   readonly grafanaPort: number;
@@ -31,7 +31,7 @@ export type EnvoyLogLevel = (typeof ENVOY_LOG_LEVELS)[number];
 export const SETTING_KEYS = {
   target: "where the mesh runs: docker or kubernetes",
   gatewayPort: "host port of the edge proxy's public HTTP listener",
-  adminPortBase: "first of the 127.0.0.1-only host ports for Envoy admin interfaces (edge, then each sidecar)",
+  adminPortBase: "first of the 127.0.0.1-only host ports for Envoy admin interfaces (edge, then each sidecar replica)",
   prometheusPort: "host port of Prometheus",
   grafanaPort: "host port of Grafana",
   zipkinPort: "host port of Zipkin",
@@ -82,12 +82,33 @@ export function parseStackSettings(raw: Readonly<Record<string, unknown>>): Stac
   return settings;
 }
 
+/** Most replicas a service may run; targets size per-replica resources by it. */
+export const MAX_REPLICAS = 20;
+
+/** Host port of one proxy replica's admin interface. */
+export interface AdminPort {
+  readonly proxy: string;
+  readonly replica: number;
+  readonly port: number;
+}
+
+/**
+ * Admin host ports, consecutive from adminPortBase: the edge, then every
+ * replica of every service's sidecar in model order.
+ */
+export function adminPorts(settings: Pick<StackSettings, "adminPortBase" | "replicas">): AdminPort[] {
+  const proxies: Array<{ proxy: string; replica: number }> = [{ proxy: EDGE_PROXY, replica: 0 }];
+  for (const service of SERVICE_NAMES) {
+    for (let replica = 0; replica < settings.replicas[service]; replica++) proxies.push({ proxy: sidecarName(service), replica });
+  }
+  return proxies.map((p, i) => ({ ...p, port: settings.adminPortBase + i }));
+}
+
 /** Every host port the stack publishes, by what publishes it. */
 export function hostPorts(settings: StackSettings): Array<{ key: string; port: number }> {
-  const adminCount = 1 + SERVICE_NAMES.length;
   return [
     { key: "gatewayPort", port: settings.gatewayPort },
-    ...Array.from({ length: adminCount }, (_, i) => ({ key: "adminPortBase", port: settings.adminPortBase + i })),
+    ...adminPorts(settings).map(({ port }) => ({ key: "adminPortBase", port })),
     { key: "prometheusPort", port: settings.prometheusPort },
     { key: "grafanaPort", port: settings.grafanaPort },
     { key: "zipkinPort", port: settings.zipkinPort },
@@ -95,7 +116,7 @@ export function hostPorts(settings: StackSettings): Array<{ key: string; port: n
 }
 
 function checkHostPortClashes(settings: StackSettings): void {
-  const adminCount = 1 + SERVICE_NAMES.length;
+  const adminCount = adminPorts(settings).length;
   if (settings.adminPortBase + adminCount - 1 > 65535) {
     throw new StackConfigError("adminPortBase", `a port no higher than ${65535 - adminCount + 1} (it needs ${adminCount} ports)`, settings.adminPortBase);
   }
@@ -159,8 +180,8 @@ function replicas(value: unknown): Record<ServiceName, number> {
       throw new StackConfigError(`replicas.${service}`, `a known service (${SERVICE_NAMES.join(", ")})`, service);
     }
     const n = integer(`replicas.${service}`, count);
-    if (n === undefined || n < 1 || n > 20) {
-      throw new StackConfigError(`replicas.${service}`, "an integer from 1 to 20", count);
+    if (n === undefined || n < 1 || n > MAX_REPLICAS) {
+      throw new StackConfigError(`replicas.${service}`, `an integer from 1 to ${MAX_REPLICAS}`, count);
     }
     result[service as ServiceName] = n;
   }

@@ -1,0 +1,123 @@
+// The whole mesh on one Docker engine: networks, data stores, services with
+// their sidecars, the edge, and Prometheus, Grafana and Zipkin.
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { dockerAddressing } from "../addressing.js";
+import { renderArtifacts } from "../artifacts.js";
+import { adminPorts, type StackSettings } from "../config.js";
+import { type MeshEndpoints, adminUrlsByProxy } from "../mesh-endpoints.js";
+import { MeshSecrets } from "../mesh-secrets.js";
+import { appEnvironment } from "../app-environment.js";
+import { type DataStoreName, EDGE_PROXY, type MeshModel, PORTS } from "../model.js";
+import { IMAGES } from "../versions.js";
+import { appImage } from "./app-image.js";
+import { DataStore } from "./data-store.js";
+import { EnvoyProxy } from "./envoy-proxy.js";
+import { Observability } from "./observability.js";
+import { ServiceWithSidecar } from "./service-with-sidecar.js";
+
+export interface DockerMeshArgs {
+  readonly model: MeshModel;
+  readonly settings: StackSettings;
+}
+
+export class DockerMesh extends pulumi.ComponentResource implements MeshEndpoints {
+  readonly gatewayUrl: string;
+  readonly adminUrls: Record<string, string[]>;
+  readonly prometheusUrl: string;
+  readonly grafanaUrl: string;
+  readonly zipkinUrl: string;
+  readonly grafanaAdminPassword: pulumi.Output<string>;
+
+  constructor(name: string, args: DockerMeshArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("mesh:docker:Mesh", name, {}, opts);
+    const { model, settings } = args;
+    const addressing = dockerAddressing();
+    const artifacts = renderArtifacts(model, addressing);
+    const admin = adminPorts(settings);
+    const secrets = new MeshSecrets(`${name}-secrets`, { parent: this });
+
+    // Pulled once; containers refer to the image ID, so a re-pinned tag replaces them.
+    const pulled = (key: Exclude<keyof typeof IMAGES, "node">) =>
+      new docker.RemoteImage(`${name}-${key}-image`, { name: IMAGES[key].ref, keepLocally: true }, { parent: this }).imageId;
+    const envoyImage = pulled("envoy");
+
+    const meshNetwork = new docker.Network(`${name}-network`, { driver: "bridge" }, { parent: this });
+
+    const dataStores = Object.fromEntries(
+      model.dataStores.map((store) => [
+        store.name,
+        new DataStore(`${name}-${store.name}`, { store: store.name, image: pulled(store.name), addressing, secrets }, { parent: this }),
+      ]),
+    ) as Record<DataStoreName, DataStore>;
+
+    const services = model.services.map(
+      (service) =>
+        new ServiceWithSidecar(
+          `${name}-${service.name}`,
+          {
+            model,
+            service,
+            addressing,
+            appImage: appImage(`${name}-${service.name}-image`, service.name, { parent: this }).repoDigest,
+            envoyImage,
+            environment: appEnvironment(model, service, addressing, secrets, settings.envoyLogLevel),
+            meshNetwork,
+            dataStores,
+            adminPorts: admin,
+            logLevel: settings.envoyLogLevel,
+          },
+          { parent: this },
+        ),
+    );
+
+    const edgeAdmin = admin.find((p) => p.proxy === EDGE_PROXY);
+    if (!edgeAdmin) throw new Error("no admin host port for the edge");
+    const edge = new EnvoyProxy(
+      `${name}-edge`,
+      {
+        model,
+        addressing,
+        proxy: EDGE_PROXY,
+        replica: 0,
+        image: envoyImage,
+        logLevel: settings.envoyLogLevel,
+        networks: [{ network: meshNetwork, aliases: [addressing.edgeHost ?? EDGE_PROXY] }],
+        adminHostPort: edgeAdmin.port,
+        // The public gateway: every host interface, as a gateway should.
+        publish: [{ internal: PORTS.edgeHttp, external: settings.gatewayPort }],
+      },
+      { parent: this, dependsOn: services },
+    );
+
+    const observability = new Observability(
+      `${name}-observability`,
+      {
+        addressing,
+        settings,
+        secrets,
+        meshNetwork,
+        artifacts,
+        images: { prometheus: pulled("prometheus"), grafana: pulled("grafana"), zipkin: pulled("zipkin") },
+      },
+      { parent: this },
+    );
+
+    this.gatewayUrl = `http://127.0.0.1:${settings.gatewayPort}`;
+    this.adminUrls = adminUrlsByProxy([
+      { proxy: EDGE_PROXY, url: edge.adminUrl },
+      ...services.flatMap((s) => s.sidecars.map((sidecar) => ({ proxy: sidecar.proxy, url: sidecar.adminUrl }))),
+    ]);
+    this.prometheusUrl = observability.prometheusUrl;
+    this.grafanaUrl = observability.grafanaUrl;
+    this.zipkinUrl = observability.zipkinUrl;
+    this.grafanaAdminPassword = secrets.grafanaAdminPassword;
+    this.registerOutputs({
+      gatewayUrl: this.gatewayUrl,
+      adminUrls: this.adminUrls,
+      prometheusUrl: this.prometheusUrl,
+      grafanaUrl: this.grafanaUrl,
+      zipkinUrl: this.zipkinUrl,
+    });
+  }
+}

@@ -1,0 +1,118 @@
+// Prometheus, Grafana and Zipkin on the mesh network, their UIs published on the
+// host's 127.0.0.1 only. Generated configuration arrives as container uploads,
+// so a changed dashboard replaces Grafana and nothing else. The dashboards land
+// in Grafana's data volume (where the provider looks), rewritten on every create.
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import type { Addressing } from "../addressing.js";
+import {
+  type ArtifactDir,
+  GRAFANA_DASHBOARD_ARTIFACTS,
+  GRAFANA_PROVISIONING_ARTIFACTS,
+  PROMETHEUS_ARTIFACTS,
+  PROMETHEUS_CONFIG_PATH,
+  artifactsIn,
+} from "../artifact-placement.js";
+import type { StackSettings } from "../config.js";
+import { GRAFANA_ADMIN_USER, type MeshSecrets } from "../mesh-secrets.js";
+import { PORTS } from "../model.js";
+import { IMAGES } from "../versions.js";
+import { WORKLOAD_SIZES } from "../workload-sizes.js";
+import { HEALTHCHECK_TIMING, hardened } from "./hardening.js";
+
+export interface ObservabilityArgs {
+  readonly addressing: Addressing;
+  readonly settings: StackSettings;
+  readonly secrets: MeshSecrets;
+  readonly meshNetwork: docker.Network;
+  /** Generated artifacts keyed by relative path (infra/artifacts.ts). */
+  readonly artifacts: Readonly<Record<string, string>>;
+  readonly images: { readonly prometheus: pulumi.Input<string>; readonly grafana: pulumi.Input<string>; readonly zipkin: pulumi.Input<string> };
+}
+
+function artifactUploads(artifacts: Readonly<Record<string, string>>, ...dirs: ArtifactDir[]): docker.types.input.ContainerUpload[] {
+  return dirs.flatMap((dir) =>
+    artifactsIn(artifacts, dir).map(({ path, content }) => ({ file: `${dir.mountPath}/${path}`, content, permissions: "0444" })),
+  );
+}
+
+function httpCheck(url: string): string[] {
+  // Both images ship busybox wget.
+  return ["CMD", "wget", "-q", "--spider", url];
+}
+
+export class Observability extends pulumi.ComponentResource {
+  readonly prometheusUrl: string;
+  readonly grafanaUrl: string;
+  readonly zipkinUrl: string;
+
+  constructor(name: string, args: ObservabilityArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("mesh:docker:Observability", name, {}, opts);
+    const { settings, addressing } = args;
+    const alias = (host: string | undefined, fallback: string) => [host ?? fallback];
+    const onMesh = (aliases: string[]) => [{ name: args.meshNetwork.name, aliases }];
+
+    const prometheusData = new docker.Volume(`${name}-prometheus-data`, {}, { parent: this });
+    new docker.Container(
+      `${name}-prometheus`,
+      {
+        image: args.images.prometheus,
+        command: [
+          `--config.file=${PROMETHEUS_CONFIG_PATH}`,
+          "--storage.tsdb.path=/prometheus",
+          "--storage.tsdb.retention.time=7d",
+        ],
+        uploads: artifactUploads(args.artifacts, PROMETHEUS_ARTIFACTS),
+        networksAdvanced: onMesh(alias(addressing.prometheus?.address, "prometheus")),
+        volumes: [{ volumeName: prometheusData.name, containerPath: "/prometheus" }],
+        ports: [{ internal: PORTS.prometheus, external: settings.prometheusPort, ip: "127.0.0.1" }],
+        healthcheck: { tests: httpCheck(`http://127.0.0.1:${PORTS.prometheus}/-/ready`), ...HEALTHCHECK_TIMING },
+        ...hardened(IMAGES.prometheus, WORKLOAD_SIZES.prometheus, { readOnlyRoot: true, tmpfs: ["/tmp"] }),
+      },
+      { parent: this, deleteBeforeReplace: true },
+    );
+
+    const grafanaData = new docker.Volume(`${name}-grafana-data`, {}, { parent: this });
+    new docker.Container(
+      `${name}-grafana`,
+      {
+        image: args.images.grafana,
+        envs: args.secrets.grafanaAdminPassword.apply((password) => [
+          `GF_SECURITY_ADMIN_USER=${GRAFANA_ADMIN_USER}`,
+          `GF_SECURITY_ADMIN_PASSWORD=${password}`,
+          `GF_PATHS_PROVISIONING=${GRAFANA_PROVISIONING_ARTIFACTS.mountPath}`,
+          "GF_ANALYTICS_REPORTING_ENABLED=false",
+          "GF_ANALYTICS_CHECK_FOR_UPDATES=false",
+          "GF_LOG_MODE=console",
+        ]),
+        uploads: artifactUploads(args.artifacts, GRAFANA_PROVISIONING_ARTIFACTS, GRAFANA_DASHBOARD_ARTIFACTS),
+        networksAdvanced: onMesh(alias(addressing.grafana?.address, "grafana")),
+        volumes: [{ volumeName: grafanaData.name, containerPath: "/var/lib/grafana" }],
+        ports: [{ internal: PORTS.grafana, external: settings.grafanaPort, ip: "127.0.0.1" }],
+        healthcheck: { tests: httpCheck(`http://127.0.0.1:${PORTS.grafana}/api/health`), ...HEALTHCHECK_TIMING },
+        ...hardened(IMAGES.grafana, WORKLOAD_SIZES.grafana, { readOnlyRoot: true, tmpfs: ["/tmp", "/var/log/grafana"] }),
+      },
+      { parent: this, deleteBeforeReplace: true },
+    );
+
+    new docker.Container(
+      `${name}-zipkin`,
+      {
+        image: args.images.zipkin,
+        // Traces are for live debugging: in-memory storage, bounded heap.
+        envs: ["STORAGE_TYPE=mem", "JAVA_OPTS=-Xms128m -Xmx384m -XX:+ExitOnOutOfMemoryError"],
+        networksAdvanced: onMesh([addressing.zipkin.address]),
+        ports: [{ internal: PORTS.zipkin, external: settings.zipkinPort, ip: "127.0.0.1" }],
+        // The image's own health-check script.
+        healthcheck: { tests: ["CMD", "docker-healthcheck"], ...HEALTHCHECK_TIMING },
+        ...hardened(IMAGES.zipkin, WORKLOAD_SIZES.zipkin, { readOnlyRoot: true, tmpfs: ["/tmp"] }),
+      },
+      { parent: this, deleteBeforeReplace: true },
+    );
+
+    this.prometheusUrl = `http://127.0.0.1:${settings.prometheusPort}`;
+    this.grafanaUrl = `http://127.0.0.1:${settings.grafanaPort}`;
+    this.zipkinUrl = `http://127.0.0.1:${settings.zipkinPort}`;
+    this.registerOutputs({ prometheusUrl: this.prometheusUrl, grafanaUrl: this.grafanaUrl, zipkinUrl: this.zipkinUrl });
+  }
+}

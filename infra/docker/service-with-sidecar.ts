@@ -1,0 +1,91 @@
+// One mesh service on Docker: per replica an Envoy sidecar and the app container
+// sharing the sidecar's network namespace, as in a pod. The app listens on the
+// shared loopback only; everything in and out goes through the sidecar. All
+// replicas' sidecars carry the service's alias on the mesh network, so Envoy's
+// STRICT_DNS clusters find and balance them.
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import type { Addressing } from "../addressing.js";
+import type { AdminPort, EnvoyLogLevel } from "../config.js";
+import { type DataStoreName, type MeshModel, PORTS, type ServiceSpec, sidecarName } from "../model.js";
+import { IMAGES } from "../versions.js";
+import { WORKLOAD_SIZES } from "../workload-sizes.js";
+import type { DataStore } from "./data-store.js";
+import { EnvoyProxy } from "./envoy-proxy.js";
+import { HEALTHCHECK_TIMING, hardened } from "./hardening.js";
+
+export interface ServiceWithSidecarArgs {
+  readonly model: MeshModel;
+  readonly service: ServiceSpec;
+  readonly addressing: Addressing;
+  /** Image ID of the app image (an ID, so a rebuilt image replaces the containers). */
+  readonly appImage: pulumi.Input<string>;
+  readonly envoyImage: pulumi.Input<string>;
+  /** The app's environment; secret as a whole. */
+  readonly environment: pulumi.Output<Record<string, string>>;
+  readonly meshNetwork: docker.Network;
+  readonly dataStores: Readonly<Record<DataStoreName, DataStore>>;
+  /** Admin host ports of this service's sidecar replicas. */
+  readonly adminPorts: readonly AdminPort[];
+  readonly logLevel: EnvoyLogLevel;
+}
+
+/** Liveness of the app itself, from inside the shared namespace (the image has node, nothing else). */
+function appHealthcheck(loopback: string): string[] {
+  const url = `http://${loopback}:${PORTS.app}/healthz`;
+  return ["CMD", "node", "-e", `fetch(${JSON.stringify(url)}).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`];
+}
+
+export class ServiceWithSidecar extends pulumi.ComponentResource {
+  readonly sidecars: EnvoyProxy[] = [];
+  readonly apps: docker.Container[] = [];
+
+  constructor(name: string, args: ServiceWithSidecarArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("mesh:docker:ServiceWithSidecar", name, {}, opts);
+    const { service, addressing } = args;
+    const proxy = sidecarName(service.name);
+    const stores = service.dataStores.map((store) => args.dataStores[store]);
+    const envs = args.environment.apply((env) => Object.entries(env).map(([key, value]) => `${key}=${value}`));
+
+    for (let replica = 0; replica < service.replicas; replica++) {
+      const adminPort = args.adminPorts.find((p) => p.proxy === proxy && p.replica === replica);
+      if (!adminPort) throw new Error(`no admin host port for ${proxy} replica ${replica}`);
+      const sidecar = new EnvoyProxy(
+        `${name}-sidecar-${replica}`,
+        {
+          model: args.model,
+          addressing,
+          proxy,
+          replica,
+          image: args.envoyImage,
+          logLevel: args.logLevel,
+          networks: [
+            { network: args.meshNetwork, aliases: [addressing.serviceHost(service.name)] },
+            ...stores.map((store) => ({ network: store.network, aliases: [] })),
+          ],
+          adminHostPort: adminPort.port,
+        },
+        // The sidecar's egress listeners front the stores: start them first.
+        { parent: this, dependsOn: stores.map((store) => store.container) },
+      );
+      const loopback = addressing.binding(proxy, replica).podLoopback;
+      const app = new docker.Container(
+        `${name}-app-${replica}`,
+        {
+          image: args.appImage,
+          // The pod: app and sidecar share one network namespace (and its loopback).
+          networkMode: pulumi.interpolate`container:${sidecar.container.id}`,
+          envs,
+          healthcheck: { tests: appHealthcheck(loopback), ...HEALTHCHECK_TIMING },
+          // Longer than the app's own drain timeout, so it exits on its own terms.
+          stopTimeout: 15,
+          ...hardened(IMAGES.node, WORKLOAD_SIZES.app, { readOnlyRoot: true, tmpfs: ["/tmp"] }),
+        },
+        { parent: this, dependsOn: [sidecar, ...stores.map((store) => store.container)] },
+      );
+      this.sidecars.push(sidecar);
+      this.apps.push(app);
+    }
+    this.registerOutputs({});
+  }
+}

@@ -1,0 +1,81 @@
+// The edge Envoy: a Deployment, a headless Service by which Prometheus finds it,
+// and a NodePort Service that kind maps to the host's gateway port.
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { renderProxyConfig } from "../../envoy-templates/index.js";
+import type { Addressing } from "../addressing.js";
+import type { EnvoyLogLevel } from "../config.js";
+import { EDGE_PROXY, type MeshModel, PORTS } from "../model.js";
+import { ENVOY_CONFIG_VOLUME, ENVOY_SCRATCH_VOLUME, envoyConfigMap, envoyContainer } from "./envoy-container.js";
+import { NODE_PORTS } from "./node-ports.js";
+import { componentLabels, restrictedPod, scratchVolume, selectorFor } from "./workload.js";
+
+export interface EdgeProxyArgs {
+  readonly model: MeshModel;
+  readonly addressing: Addressing;
+  readonly namespace: pulumi.Input<string>;
+  readonly logLevel: EnvoyLogLevel;
+}
+
+export class EdgeProxy extends pulumi.ComponentResource {
+  readonly deployment: k8s.apps.v1.Deployment;
+
+  constructor(name: string, args: EdgeProxyArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("mesh:kubernetes:EdgeProxy", name, {}, opts);
+    const { namespace } = args;
+    const labels = componentLabels(EDGE_PROXY);
+    const config = envoyConfigMap(`${name}-envoy`, EDGE_PROXY, namespace, renderProxyConfig(args.model, EDGE_PROXY, args.addressing), { parent: this });
+
+    new k8s.core.v1.Service(
+      `${name}-service`,
+      {
+        // kubernetesAddressing names the edge <edge>.<namespace>.svc for Prometheus.
+        metadata: { name: EDGE_PROXY, namespace, labels },
+        spec: { clusterIP: "None", selector: selectorFor(EDGE_PROXY), ports: [{ name: "http-envoy-metrics", port: PORTS.envoyMetrics, targetPort: PORTS.envoyMetrics }] },
+      },
+      { parent: this },
+    );
+    new k8s.core.v1.Service(
+      `${name}-public`,
+      {
+        metadata: { name: `${EDGE_PROXY}-public`, namespace, labels },
+        spec: {
+          type: "NodePort",
+          // Keeps the client's address for Envoy's use_remote_address and access logs.
+          externalTrafficPolicy: "Local",
+          selector: selectorFor(EDGE_PROXY),
+          ports: [{ name: "http", port: PORTS.edgeHttp, targetPort: PORTS.edgeHttp, nodePort: NODE_PORTS.gateway }],
+        },
+      },
+      { parent: this },
+    );
+
+    this.deployment = new k8s.apps.v1.Deployment(
+      `${name}-deployment`,
+      {
+        metadata: { namespace, labels },
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: selectorFor(EDGE_PROXY) },
+          template: {
+            metadata: { labels },
+            spec: {
+              automountServiceAccountToken: false,
+              securityContext: restrictedPod(),
+              containers: [
+                envoyContainer(args.logLevel, [
+                  { name: "http", containerPort: PORTS.edgeHttp },
+                  { name: "http-metrics", containerPort: PORTS.envoyMetrics },
+                ]),
+              ],
+              volumes: [{ name: ENVOY_CONFIG_VOLUME, configMap: { name: config.metadata.name } }, scratchVolume(ENVOY_SCRATCH_VOLUME)],
+            },
+          },
+        },
+      },
+      // Children do not inherit the component's dependsOn: pass it on.
+      { parent: this, dependsOn: opts?.dependsOn },
+    );
+    this.registerOutputs({});
+  }
+}

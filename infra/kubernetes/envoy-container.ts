@@ -1,0 +1,39 @@
+// The Envoy container of a pod (the edge, or a service's native sidecar) and
+// the autonamed ConfigMap that carries its generated config: a changed config
+// gets a new ConfigMap name, which changes the pod template and rolls the pods.
+import * as k8s from "@pulumi/kubernetes";
+import type * as pulumi from "@pulumi/pulumi";
+import type { EnvoyLogLevel } from "../config.js";
+import { PORTS } from "../model.js";
+import { IMAGES } from "../versions.js";
+import { WORKLOAD_SIZES } from "../workload-sizes.js";
+import { type Container, componentLabels, resources, restrictedContainer } from "./workload.js";
+
+export const ENVOY_CONFIG_DIR = "/etc/envoy";
+export const ENVOY_CONFIG_VOLUME = "envoy-config";
+export const ENVOY_SCRATCH_VOLUME = "envoy-tmp";
+
+export function envoyConfigMap(name: string, component: string, namespace: pulumi.Input<string>, config: string, opts: pulumi.CustomResourceOptions): k8s.core.v1.ConfigMap {
+  return new k8s.core.v1.ConfigMap(name, { metadata: { namespace, labels: componentLabels(component) }, data: { "envoy.yaml": config } }, opts);
+}
+
+export function envoyContainer(logLevel: EnvoyLogLevel, ports: Container["ports"]): Container {
+  return {
+    name: "envoy",
+    image: IMAGES.envoy.ref,
+    command: ["/usr/local/bin/envoy"],
+    args: ["--config-path", `${ENVOY_CONFIG_DIR}/envoy.yaml`, "--log-level", logLevel],
+    ports,
+    // The admin (and its /ready) stays on the pod loopback, out of the kubelet's
+    // reach; the probes use the listeners the mesh uses.
+    startupProbe: { tcpSocket: { port: PORTS.envoyMetrics }, periodSeconds: 2, failureThreshold: 30 },
+    readinessProbe: { httpGet: { path: "/stats/prometheus", port: PORTS.envoyMetrics }, periodSeconds: 10, timeoutSeconds: 5 },
+    livenessProbe: { tcpSocket: { port: PORTS.envoyMetrics }, periodSeconds: 10, failureThreshold: 6 },
+    resources: resources(WORKLOAD_SIZES.envoy),
+    securityContext: restrictedContainer(IMAGES.envoy),
+    volumeMounts: [
+      { name: ENVOY_CONFIG_VOLUME, mountPath: ENVOY_CONFIG_DIR, readOnly: true },
+      { name: ENVOY_SCRATCH_VOLUME, mountPath: "/tmp" },
+    ],
+  };
+}

@@ -1,0 +1,126 @@
+// The whole mesh in one Kubernetes namespace (kind or any cluster): Pod
+// Security "restricted" enforced, default-deny NetworkPolicies, data stores,
+// services with native Envoy sidecars, the edge, and Prometheus, Grafana, Zipkin.
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { kubernetesAddressing } from "../addressing.js";
+import { appEnvironment } from "../app-environment.js";
+import { renderArtifacts } from "../artifacts.js";
+import { type StackSettings, adminPorts } from "../config.js";
+import { type MeshEndpoints, adminUrlsByProxy } from "../mesh-endpoints.js";
+import { MeshSecrets } from "../mesh-secrets.js";
+import type { MeshModel } from "../model.js";
+import { appImage } from "../docker/app-image.js";
+import { DataStore } from "./data-store.js";
+import { EdgeProxy } from "./edge.js";
+import { kindClusterName, loadIntoKind } from "./kind-images.js";
+import { NetworkPolicies } from "./network-policies.js";
+import { Observability } from "./observability.js";
+import { ServiceWithSidecar } from "./service-with-sidecar.js";
+import { componentLabels } from "./workload.js";
+
+export interface KubernetesMeshArgs {
+  readonly model: MeshModel;
+  readonly settings: StackSettings;
+}
+
+/** Size of each data store's persistent volume. */
+const DATA_STORE_STORAGE = "1Gi";
+
+export class KubernetesMesh extends pulumi.ComponentResource implements MeshEndpoints {
+  readonly gatewayUrl: string;
+  readonly adminUrls: Record<string, string[]>;
+  readonly prometheusUrl: string;
+  readonly grafanaUrl: string;
+  readonly zipkinUrl: string;
+  readonly grafanaAdminPassword: pulumi.Output<string>;
+
+  constructor(name: string, args: KubernetesMeshArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("mesh:kubernetes:Mesh", name, {}, opts);
+    const { model, settings } = args;
+    const addressing = kubernetesAddressing(settings.namespace);
+    const artifacts = renderArtifacts(model, addressing);
+
+    // Every Kubernetes resource goes to the configured context, never an ambient one by accident.
+    const provider = new k8s.Provider(
+      `${name}-cluster`,
+      { context: settings.kubeContext === "" ? undefined : settings.kubeContext, enableServerSideApply: true },
+      { parent: this },
+    );
+    const inCluster = { parent: this, provider };
+
+    const namespace = new k8s.core.v1.Namespace(
+      `${name}-namespace`,
+      {
+        metadata: {
+          name: settings.namespace,
+          labels: {
+            ...componentLabels("namespace"),
+            "pod-security.kubernetes.io/enforce": "restricted",
+            "pod-security.kubernetes.io/enforce-version": "latest",
+            "pod-security.kubernetes.io/warn": "restricted",
+            "pod-security.kubernetes.io/audit": "restricted",
+          },
+        },
+      },
+      inCluster,
+    );
+    const ns = namespace.metadata.name;
+    const inNamespace = { ...inCluster, dependsOn: [namespace] };
+
+    const secrets = new MeshSecrets(`${name}-secrets`, { parent: this });
+    const policies = new NetworkPolicies(`${name}-network-policies`, { model, namespace: ns }, inNamespace);
+
+    const dataStores = Object.fromEntries(
+      model.dataStores.map((store) => [
+        store.name,
+        new DataStore(`${name}-${store.name}`, { store: store.name, namespace: ns, secrets, storageSize: DATA_STORE_STORAGE }, { ...inCluster, dependsOn: [namespace, policies] }),
+      ]),
+    );
+
+    const kindCluster = kindClusterName(settings.kubeContext);
+    if (kindCluster === undefined) {
+      pulumi.log.warn(`kubeContext "${settings.kubeContext}" is not a kind context: push the app images to a registry the cluster can pull from (docs/targets.md)`);
+    }
+    const services = model.services.map((service) => {
+      const image = appImage(`${name}-${service.name}-image`, service.name, { parent: this });
+      const loaded = kindCluster === undefined ? [] : [loadIntoKind(`${name}-${service.name}-kind-load`, kindCluster, image, { parent: this })];
+      return new ServiceWithSidecar(
+        `${name}-${service.name}`,
+        {
+          model,
+          service,
+          addressing,
+          namespace: ns,
+          appImageName: image.imageName,
+          appImageId: image.repoDigest,
+          environment: appEnvironment(model, service, addressing, secrets, settings.envoyLogLevel),
+          logLevel: settings.envoyLogLevel,
+        },
+        // Policies first, so no pod ever runs unconfined; the stores (and images) before the apps.
+        { ...inCluster, dependsOn: [namespace, policies, ...service.dataStores.map((s) => dataStores[s] as DataStore), ...loaded] },
+      );
+    });
+
+    new EdgeProxy(`${name}-edge`, { model, addressing, namespace: ns, logLevel: settings.envoyLogLevel }, { ...inCluster, dependsOn: [namespace, policies, ...services] });
+    new Observability(`${name}-observability`, { namespace: ns, secrets, artifacts }, { ...inCluster, dependsOn: [namespace, policies] });
+
+    // kind-cluster.yaml maps the NodePorts to these host ports; the admin
+    // interfaces stay on pod loopbacks, reached with `kubectl port-forward`.
+    this.gatewayUrl = `http://127.0.0.1:${settings.gatewayPort}`;
+    this.prometheusUrl = `http://127.0.0.1:${settings.prometheusPort}`;
+    this.grafanaUrl = `http://127.0.0.1:${settings.grafanaPort}`;
+    this.zipkinUrl = `http://127.0.0.1:${settings.zipkinPort}`;
+    this.adminUrls = adminUrlsByProxy(
+      adminPorts(settings).filter((p) => p.replica === 0).map((p) => ({ proxy: p.proxy, url: `http://127.0.0.1:${p.port}` })),
+    );
+    this.grafanaAdminPassword = secrets.grafanaAdminPassword;
+    this.registerOutputs({
+      gatewayUrl: this.gatewayUrl,
+      adminUrls: this.adminUrls,
+      prometheusUrl: this.prometheusUrl,
+      grafanaUrl: this.grafanaUrl,
+      zipkinUrl: this.zipkinUrl,
+    });
+  }
+}

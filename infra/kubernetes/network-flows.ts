@@ -1,0 +1,47 @@
+// Every connection the mesh needs, derived from the model: the allow-list the
+// NetworkPolicies encode on top of default deny. "outside" is traffic entering
+// through a NodePort (the public gateway and the operator UIs).
+import { DATA_STORES, EDGE_PROXY, type MeshModel, PORTS } from "../model.js";
+
+export const OUTSIDE = "outside";
+export const OBSERVABILITY_COMPONENTS = ["prometheus", "grafana", "zipkin"] as const;
+
+export interface Flow {
+  /** Component the connection starts from (its pods' name label), or OUTSIDE. */
+  readonly from: string;
+  readonly to: string;
+  readonly port: number;
+}
+
+export function meshFlows(model: MeshModel): Flow[] {
+  const flows: Flow[] = [
+    { from: OUTSIDE, to: EDGE_PROXY, port: PORTS.edgeHttp },
+    { from: OUTSIDE, to: "prometheus", port: PORTS.prometheus },
+    { from: OUTSIDE, to: "grafana", port: PORTS.grafana },
+    { from: OUTSIDE, to: "zipkin", port: PORTS.zipkin },
+    { from: EDGE_PROXY, to: "zipkin", port: PORTS.zipkin },
+    { from: "prometheus", to: EDGE_PROXY, port: PORTS.envoyMetrics },
+    // Prometheus scrapes itself and Grafana by their Service names.
+    { from: "prometheus", to: "prometheus", port: PORTS.prometheus },
+    { from: "prometheus", to: "grafana", port: PORTS.grafana },
+    { from: "grafana", to: "prometheus", port: PORTS.prometheus },
+    { from: "grafana", to: "zipkin", port: PORTS.zipkin },
+  ];
+  for (const service of model.services) {
+    if (service.routes.length > 0) flows.push({ from: EDGE_PROXY, to: service.name, port: PORTS.sidecarIngress });
+    for (const callee of service.calls) flows.push({ from: service.name, to: callee, port: PORTS.sidecarIngress });
+    for (const store of service.dataStores) flows.push({ from: service.name, to: store, port: DATA_STORES[store].port });
+    flows.push(
+      { from: service.name, to: "zipkin", port: PORTS.zipkin },
+      { from: "prometheus", to: service.name, port: PORTS.envoyMetrics },
+      // App metrics, through the sidecar's ingress.
+      { from: "prometheus", to: service.name, port: PORTS.sidecarIngress },
+    );
+  }
+  return flows;
+}
+
+/** Every component that runs pods in the namespace. */
+export function meshComponents(model: MeshModel): string[] {
+  return [EDGE_PROXY, ...model.services.map((s) => s.name), ...model.dataStores.map((d) => d.name), ...OBSERVABILITY_COMPONENTS];
+}

@@ -1,0 +1,112 @@
+// One mesh service on Kubernetes: a Deployment whose pods run the app and Envoy
+// as a native sidecar (an init container that keeps running, started before and
+// stopped after the app), the app's environment as a Secret, and a headless
+// Service whose DNS name lists every ready pod for Envoy's STRICT_DNS clusters.
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { renderProxyConfig } from "../../envoy-templates/index.js";
+import type { Addressing } from "../addressing.js";
+import type { EnvoyLogLevel } from "../config.js";
+import { type MeshModel, PORTS, type ServiceSpec, sidecarName } from "../model.js";
+import { IMAGES } from "../versions.js";
+import { APP_SHUTDOWN_TIMEOUT_MS, WORKLOAD_SIZES } from "../workload-sizes.js";
+import { ENVOY_CONFIG_VOLUME, ENVOY_SCRATCH_VOLUME, envoyConfigMap, envoyContainer } from "./envoy-container.js";
+import { componentLabels, resources, restrictedContainer, restrictedPod, scratchVolume, selectorFor } from "./workload.js";
+
+/** Pod-template annotation carrying the app image's ID: a rebuilt image rolls the pods. */
+export const IMAGE_ID_ANNOTATION = "envoy-mesh/app-image-id";
+
+export interface ServiceWithSidecarArgs {
+  readonly model: MeshModel;
+  readonly service: ServiceSpec;
+  readonly addressing: Addressing;
+  readonly namespace: pulumi.Input<string>;
+  readonly appImageName: pulumi.Input<string>;
+  readonly appImageId: pulumi.Input<string>;
+  readonly environment: pulumi.Output<Record<string, string>>;
+  readonly logLevel: EnvoyLogLevel;
+}
+
+export class ServiceWithSidecar extends pulumi.ComponentResource {
+  readonly deployment: k8s.apps.v1.Deployment;
+  readonly service: k8s.core.v1.Service;
+
+  constructor(name: string, args: ServiceWithSidecarArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("mesh:kubernetes:ServiceWithSidecar", name, {}, opts);
+    const { service, namespace } = args;
+    const labels = componentLabels(service.name);
+    const config = envoyConfigMap(`${name}-envoy`, service.name, namespace, renderProxyConfig(args.model, sidecarName(service.name), args.addressing), { parent: this });
+    const environment = new k8s.core.v1.Secret(`${name}-env`, { metadata: { namespace, labels }, stringData: args.environment }, { parent: this });
+
+    this.service = new k8s.core.v1.Service(
+      `${name}-service`,
+      {
+        // Named as the service: kubernetesAddressing resolves <service>.<namespace>.svc.
+        metadata: { name: service.name, namespace, labels },
+        spec: {
+          clusterIP: "None",
+          selector: selectorFor(service.name),
+          ports: [
+            { name: "http-mesh", port: PORTS.sidecarIngress, targetPort: PORTS.sidecarIngress },
+            { name: "http-envoy-metrics", port: PORTS.envoyMetrics, targetPort: PORTS.envoyMetrics },
+          ],
+        },
+      },
+      { parent: this },
+    );
+
+    // The app listens on the pod loopback only: the kubelet probes it through the
+    // sidecar's ingress, the path all traffic takes (cheap httpGet, no exec).
+    const throughSidecar = (path: string) => ({ httpGet: { path, port: PORTS.sidecarIngress }, periodSeconds: 10, timeoutSeconds: 5 });
+    this.deployment = new k8s.apps.v1.Deployment(
+      `${name}-deployment`,
+      {
+        metadata: { namespace, labels },
+        spec: {
+          replicas: service.replicas,
+          selector: { matchLabels: selectorFor(service.name) },
+          template: {
+            metadata: { labels, annotations: { [IMAGE_ID_ANNOTATION]: args.appImageId } },
+            spec: {
+              automountServiceAccountToken: false,
+              securityContext: restrictedPod(),
+              terminationGracePeriodSeconds: Math.ceil(APP_SHUTDOWN_TIMEOUT_MS / 1000) + 10,
+              initContainers: [
+                {
+                  ...envoyContainer(args.logLevel, [
+                    { name: "http-mesh", containerPort: PORTS.sidecarIngress },
+                    { name: "http-metrics", containerPort: PORTS.envoyMetrics },
+                  ]),
+                  restartPolicy: "Always",
+                },
+              ],
+              containers: [
+                {
+                  name: "app",
+                  image: args.appImageName,
+                  // Loaded into the nodes (kind load), never pulled.
+                  imagePullPolicy: "IfNotPresent",
+                  envFrom: [{ secretRef: { name: environment.metadata.name } }],
+                  readinessProbe: throughSidecar("/readyz"),
+                  // Tolerates a sidecar restart before restarting the app.
+                  livenessProbe: { ...throughSidecar("/healthz"), failureThreshold: 6, initialDelaySeconds: 10 },
+                  resources: resources(WORKLOAD_SIZES.app),
+                  securityContext: restrictedContainer(IMAGES.node),
+                  volumeMounts: [{ name: "app-tmp", mountPath: "/tmp" }],
+                },
+              ],
+              volumes: [
+                { name: ENVOY_CONFIG_VOLUME, configMap: { name: config.metadata.name } },
+                scratchVolume(ENVOY_SCRATCH_VOLUME),
+                scratchVolume("app-tmp"),
+              ],
+            },
+          },
+        },
+      },
+      // Children do not inherit the component's dependsOn (data stores, policies, image loads): pass it on.
+      { parent: this, dependsOn: opts?.dependsOn },
+    );
+    this.registerOutputs({});
+  }
+}
