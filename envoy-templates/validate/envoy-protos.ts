@@ -46,6 +46,9 @@ export interface UnloadableProto {
   readonly missing: string;
 }
 
+// Envoy also accepts these in typed_config; they live outside the envoy/ tree.
+const TYPED_STRUCT_PROTOS = ["udpa/type/v1/typed_struct.proto", "xds/type/v3/typed_struct.proto"];
+
 function listEnvoyProtos(dir = join(ENVOY_API, "envoy")): string[] {
   return readdirSync(dir, { withFileTypes: true })
     .flatMap((entry) => (entry.isDirectory() ? listEnvoyProtos(join(dir, entry.name)) : entry.name.endsWith(".proto") ? [join(dir, entry.name)] : []))
@@ -74,8 +77,7 @@ function partitionProtos(): { loadable: string[]; unloadable: UnloadableProto[] 
   };
   const loadable: string[] = [];
   const unloadable: UnloadableProto[] = [];
-  for (const path of listEnvoyProtos()) {
-    const file = relative(ENVOY_API, path);
+  for (const file of [...listEnvoyProtos().map((path) => relative(ENVOY_API, path)), ...TYPED_STRUCT_PROTOS]) {
     const missing = firstMissing(file, new Set());
     if (missing) unloadable.push({ file, missing });
     else loadable.push(file);
