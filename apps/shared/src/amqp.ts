@@ -88,16 +88,19 @@ export function registerQueueBacklogGauge(registry: Registry, channel: ChannelWr
 }
 
 /**
- * Registers the broker's readiness check and, when the app closes, closes the
- * given channels (cancelling their consumers) before the connection.
+ * Registers the broker's readiness check and, when the app closes, runs
+ * `closers` in order (cancel consumers and let in-flight messages settle, close
+ * channels) before closing the connection. Plugins close in reverse order of
+ * registration, so register this after the database plugin: consumers stop
+ * before the pool they write to closes.
  */
 export const amqpPlugin = fp(
-  async (app: FastifyInstance, options: { connection: AmqpConnectionManager; channels: readonly ChannelWrapper[] }) => {
+  async (app: FastifyInstance, options: { connection: AmqpConnectionManager; closers: ReadonlyArray<() => Promise<void>> }) => {
     app.readiness.add("rabbitmq", async () => {
       if (!options.connection.isConnected()) throw new Error("not connected");
     });
     app.addHook("onClose", async () => {
-      for (const channel of options.channels) await channel.close();
+      for (const close of options.closers) await close();
       await options.connection.close();
     });
   },
