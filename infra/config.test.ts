@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseStackSettings, StackConfigError } from "./config.js";
+import { adminPorts, parseStackSettings, StackConfigError } from "./config.js";
 
 describe("parseStackSettings", () => {
   it("fills defaults for a minimal docker stack", () => {
@@ -34,5 +34,22 @@ describe("parseStackSettings", () => {
   it.each(rejections)("rejects %s", (_what, raw, message) => {
     expect(() => parseStackSettings(raw)).toThrow(StackConfigError);
     expect(() => parseStackSettings(raw)).toThrow(message);
+  });
+
+  it("gives every proxy replica its own admin host port, edge first, and counts them for clashes", () => {
+    const s = parseStackSettings({ target: "docker", adminPortBase: 20000, replicas: { catalog: 2, orders: 3 } });
+    expect(adminPorts(s).map((p) => [p.proxy, p.replica, p.port])).toEqual([
+      ["edge", 0, 20000],
+      ["catalog-sidecar", 0, 20001],
+      ["catalog-sidecar", 1, 20002],
+      ["cart-sidecar", 0, 20003],
+      ["orders-sidecar", 0, 20004],
+      ["orders-sidecar", 1, 20005],
+      ["orders-sidecar", 2, 20006],
+      ["order-worker-sidecar", 0, 20007],
+    ]);
+    expect(() => parseStackSettings({ target: "docker", adminPortBase: 20000, replicas: { catalog: 2, orders: 3 }, grafanaPort: 20007 })).toThrow(
+      /"mesh:grafanaPort": expected a host port not already used by "mesh:adminPortBase", got 20007/,
+    );
   });
 });

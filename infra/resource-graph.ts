@@ -2,9 +2,12 @@
 // Pulumi's mocks for a stack's settings and records every resource it declares
 // (type, name, parent, dependencies, inputs with secrets masked), in a
 // deterministic order. Needs no Pulumi CLI, engine, Docker or cluster.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackSettings } from "./config.js";
 import { deployMesh } from "./mesh-program.js";
+import { readStackFile } from "./stack-config.js";
 
 export const SECRET_MASK = "[secret]";
 // How the Pulumi SDK marks a secret value in serialized properties.
@@ -94,7 +97,7 @@ interface MockMonitorLike {
  * The monitor is wrapped (not replaced) to see parents and dependencies,
  * which the mocks API does not pass on.
  */
-export async function captureResources<T>(stack: string, program: () => T): Promise<{ resources: RawResource[]; result: T }> {
+export async function captureResources<T>(stack: string, program: () => T | Promise<T>): Promise<{ resources: RawResource[]; result: T }> {
   const byName = new Map<string, Record<string, unknown>>();
   await pulumi.runtime.setMocks(
     {
@@ -125,7 +128,7 @@ export async function captureResources<T>(stack: string, program: () => T): Prom
       }
       callback(err, resp);
     });
-  const result = program();
+  const result = await program();
   // Waits until every registration (including those inside apply callbacks) is done.
   await pulumi.runtime.disconnect();
   return { resources, result };
@@ -151,4 +154,14 @@ export async function declaredResources(stack: string, settings: StackSettings):
 
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export const RESOURCE_GRAPH_FILE = "resources.json";
+
+/** Writes `<outDir>/resources.json` for `Pulumi.<stack>.yaml`; returns how many resources it lists. */
+export async function writeResourceGraph(projectDir: string, stack: string, outDir: string): Promise<number> {
+  const resources = await declaredResources(stack, readStackFile(projectDir, stack));
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, RESOURCE_GRAPH_FILE), `${JSON.stringify(resources, null, 2)}\n`);
+  return resources.length;
 }

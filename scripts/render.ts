@@ -5,11 +5,12 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { renderStackArtifacts } from "../infra/artifacts.js";
+import { writeResourceGraph } from "../infra/resource-graph.js";
 
 const PROJECT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const USAGE = "usage: npm run render -- --stack <name> --out <dir>";
 
-function main(): void {
+async function main(): Promise<void> {
   const { values } = parseArgs({ options: { stack: { type: "string" }, out: { type: "string" } }, strict: true });
   if (!values.stack) throw new Error(`missing --stack <name> (a Pulumi.<name>.yaml in ${PROJECT_DIR})\n${USAGE}`);
   if (!values.out) throw new Error(`missing --out <dir> (where to write the artifacts)\n${USAGE}`);
@@ -21,11 +22,12 @@ function main(): void {
     writeFileSync(file, content);
   }
   console.log(`rendered ${Object.keys(artifacts).length} artifacts of stack "${values.stack}" into ${out}`);
+  // What `pulumi preview` would create, from a run under Pulumi's mocks.
+  const declared = await writeResourceGraph(PROJECT_DIR, values.stack, out);
+  console.log(`listed ${declared} resources of stack "${values.stack}" in ${join(out, "resources.json")}`);
 }
 
-try {
-  main();
-} catch (err) {
+main().catch((err: unknown) => {
   console.error(`render: ${(err as Error).message}`);
   process.exitCode = 2;
-}
+});

@@ -1,0 +1,145 @@
+// The Kubernetes target under Pulumi's mocks: what it declares, not what a cluster does.
+import { readFileSync } from "node:fs";
+import { beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { meshFlows } from "../../infra/kubernetes/network-flows.js";
+import { NODE_PORTS } from "../../infra/kubernetes/node-ports.js";
+import { buildMeshModel, PORTS, SERVICE_NAMES } from "../../infra/model.js";
+import { containsSecret, type RawResource } from "../../infra/resource-graph.js";
+import { MOCK_SECRET_PREFIX, type MockRun, dependsOnName, named, ofType, runMesh, visibleInputs } from "./support.js";
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- Kubernetes manifests are walked as plain JSON here. */
+type Obj = Record<string, any>;
+const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
+const STATEFULSET = "kubernetes:apps/v1:StatefulSet";
+
+let run: MockRun;
+beforeAll(async () => {
+  run = await runMesh({ target: "kubernetes", kubeContext: "kind-mesh", namespace: "mesh", replicas: { catalog: 2 } });
+});
+
+const workloads = () => [...ofType(run, DEPLOYMENT), ...ofType(run, STATEFULSET)];
+const podSpec = (w: RawResource) => (w.inputs as Obj).spec.template.spec as Obj;
+const allContainers = (w: RawResource) => [...(podSpec(w).initContainers ?? []), ...podSpec(w).containers] as Obj[];
+
+describe("kubernetes target", () => {
+  it("declares the namespace enforcing Pod Security restricted, the provider for the configured context, and every component", () => {
+    expect(named(run, "mesh-cluster").inputs.context).toBe("kind-mesh");
+    expect(named(run, "mesh-namespace").inputs.metadata).toMatchObject({
+      name: "mesh",
+      labels: { "pod-security.kubernetes.io/enforce": "restricted" },
+    });
+    expect(ofType(run, "mesh:kubernetes:ServiceWithSidecar").map((r) => r.name).sort()).toEqual(SERVICE_NAMES.map((s) => `mesh-${s}`).sort());
+    expect(ofType(run, "mesh:kubernetes:DataStore").map((r) => r.name).sort()).toEqual(["mesh-postgres", "mesh-rabbitmq", "mesh-redis"]);
+    expect(ofType(run, "mesh:kubernetes:EdgeProxy")).toHaveLength(1);
+    expect(ofType(run, DEPLOYMENT).map((d) => d.name)).toEqual(
+      expect.arrayContaining(["mesh-edge-deployment", "mesh-observability-prometheus", "mesh-observability-grafana", "mesh-observability-zipkin"]),
+    );
+    for (const s of ofType(run, STATEFULSET)) {
+      expect((s.inputs as Obj).spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBe("1Gi");
+    }
+  });
+
+  it("runs every app with Envoy as a native sidecar, fed by its own generated ConfigMap, behind a headless Service", () => {
+    for (const service of SERVICE_NAMES) {
+      const deployment = named(run, `mesh-${service}-deployment`).inputs as Obj;
+      expect(deployment.spec.replicas).toBe(run.settings.replicas[service]);
+      const spec = deployment.spec.template.spec;
+      expect(spec.initContainers).toHaveLength(1);
+      expect(spec.initContainers[0]).toMatchObject({ name: "envoy", restartPolicy: "Always" });
+      expect(spec.containers.map((c: Obj) => c.name)).toEqual(["app"]);
+      expect(spec.volumes.find((v: Obj) => v.name === "envoy-config").configMap.name).toBe(`mesh-${service}-envoy`);
+      expect((named(run, `mesh-${service}-envoy`).inputs as Obj).data["envoy.yaml"]).toContain(`${service}`);
+      const svc = named(run, `mesh-${service}-service`).inputs as Obj;
+      expect(svc.metadata.name).toBe(service);
+      expect(svc.spec.clusterIP).toBe("None");
+      expect(svc.spec.ports.map((p: Obj) => p.port)).toEqual([PORTS.sidecarIngress, PORTS.envoyMetrics]);
+    }
+  });
+
+  it("exposes only the designed ports: the gateway and operator UIs by NodePort as kind maps them, never an admin", () => {
+    const nodePorts = ofType(run, "kubernetes:core/v1:Service")
+      .filter((s) => (s.inputs as Obj).spec.type === "NodePort")
+      .flatMap((s) => (s.inputs as Obj).spec.ports.map((p: Obj) => ({ service: (s.inputs as Obj).metadata.name, port: p.port, nodePort: p.nodePort })));
+    expect(nodePorts.sort((a, b) => a.nodePort - b.nodePort)).toEqual([
+      { service: "edge-public", port: PORTS.edgeHttp, nodePort: NODE_PORTS.gateway },
+      { service: "prometheus", port: PORTS.prometheus, nodePort: NODE_PORTS.prometheus },
+      { service: "grafana", port: PORTS.grafana, nodePort: NODE_PORTS.grafana },
+      { service: "zipkin", port: PORTS.zipkin, nodePort: NODE_PORTS.zipkin },
+    ]);
+    const kind = parse(readFileSync("infra/kubernetes/kind-cluster.yaml", "utf8")) as Obj;
+    const mappings = kind.nodes[0].extraPortMappings as Obj[];
+    const { settings } = run;
+    expect(mappings.map((m) => [m.containerPort, m.hostPort, m.listenAddress])).toEqual([
+      [NODE_PORTS.gateway, settings.gatewayPort, "0.0.0.0"],
+      [NODE_PORTS.prometheus, settings.prometheusPort, "127.0.0.1"],
+      [NODE_PORTS.grafana, settings.grafanaPort, "127.0.0.1"],
+      [NODE_PORTS.zipkin, settings.zipkinPort, "127.0.0.1"],
+    ]);
+    const declaredPorts = workloads().flatMap((w) => allContainers(w).flatMap((c) => (c.ports ?? []).map((p: Obj) => p.containerPort)));
+    expect(declaredPorts).not.toContain(PORTS.envoyAdmin);
+    const servicePorts = ofType(run, "kubernetes:core/v1:Service").flatMap((s) => (s.inputs as Obj).spec.ports.map((p: Obj) => p.port));
+    expect(servicePorts).not.toContain(PORTS.envoyAdmin);
+  });
+
+  it("meets Pod Security restricted, with requests, limits and probes on every container", () => {
+    expect(workloads()).toHaveLength(4 + 1 + 3 + 3);
+    for (const w of workloads()) {
+      expect(podSpec(w).securityContext, w.name).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } });
+      expect(podSpec(w).automountServiceAccountToken, w.name).toBe(false);
+      for (const c of allContainers(w)) {
+        const where = `${w.name}/${c.name}`;
+        expect(c.securityContext, where).toMatchObject({ runAsNonRoot: true, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } });
+        expect(c.securityContext.runAsUser, where).toBeGreaterThan(0);
+        expect(c.resources.limits, where).toEqual({ cpu: expect.stringMatching(/^\d+m$/), memory: expect.stringMatching(/^\d+Mi$/) });
+        expect(c.resources.requests, where).toEqual({ cpu: expect.stringMatching(/^\d+m$/), memory: expect.stringMatching(/^\d+Mi$/) });
+        expect(c.livenessProbe, where).toBeDefined();
+        expect(c.readinessProbe, where).toBeDefined();
+        expect(c.image, where).not.toMatch(/:latest$/);
+      }
+    }
+  });
+
+  it("keeps generated passwords in Secrets built from Pulumi secrets", () => {
+    for (const name of ["mesh-postgres-credentials", "mesh-rabbitmq-credentials", "mesh-observability-grafana-admin", "mesh-catalog-env", "mesh-orders-env"]) {
+      expect(containsSecret(named(run, name).inputs.stringData), name).toBe(true);
+    }
+    const catalogApp = podSpec(named(run, "mesh-catalog-deployment")).containers[0];
+    expect(catalogApp.envFrom).toEqual([{ secretRef: { name: "mesh-catalog-env" } }]);
+    expect(JSON.stringify(run.resources.map((r) => r.inputs))).toContain(MOCK_SECRET_PREFIX);
+    expect(visibleInputs(run)).not.toContain(MOCK_SECRET_PREFIX);
+  });
+
+  it("creates data stores and the policies before the apps, and loads each rebuilt image into kind first", () => {
+    const uses: Record<string, string[]> = { catalog: ["postgres"], cart: ["redis"], orders: ["postgres", "rabbitmq"], "order-worker": ["postgres", "rabbitmq"] };
+    for (const [service, stores] of Object.entries(uses)) {
+      const deployment = named(run, `mesh-${service}-deployment`);
+      for (const store of stores) expect(dependsOnName(deployment, `mesh-${store}-statefulset`), `${service} after ${store}`).toBe(true);
+      expect(dependsOnName(deployment, "mesh-network-policies-default-deny")).toBe(true);
+      expect(dependsOnName(deployment, `mesh-${service}-kind-load`)).toBe(true);
+      expect(named(run, `mesh-${service}-kind-load`).inputs).toMatchObject({
+        create: `kind load docker-image --name mesh mesh-${service}:local`,
+        triggers: [`sha256:mock-mesh-${service}-image`],
+      });
+      expect(podSpec(deployment).containers[0].image).toBe(`mesh-${service}:local`);
+    }
+  });
+
+  it("denies all traffic by default and allows exactly the mesh's flows", () => {
+    const policy = (name: string) => (named(run, `mesh-network-policies-${name}`).inputs as Obj).spec;
+    expect(policy("default-deny")).toEqual({ podSelector: {}, policyTypes: ["Ingress", "Egress"] });
+    expect(policy("postgres").ingress).toEqual([
+      { ports: [{ protocol: "TCP", port: 5432 }], from: [{ podSelector: { matchExpressions: [{ key: "app.kubernetes.io/name", operator: "In", values: ["catalog", "order-worker", "orders"] }] } }] },
+    ]);
+    expect(policy("postgres").egress).toEqual([]);
+    expect(policy("catalog").egress).toEqual([
+      { ports: [{ protocol: "TCP", port: 5432 }], to: [{ podSelector: { matchExpressions: [{ key: "app.kubernetes.io/name", operator: "In", values: ["postgres"] }] } }] },
+      { ports: [{ protocol: "TCP", port: PORTS.zipkin }], to: [{ podSelector: { matchExpressions: [{ key: "app.kubernetes.io/name", operator: "In", values: ["zipkin"] }] } }] },
+    ]);
+    // The worker serves no API: neither the edge nor another service may call it.
+    const flows = meshFlows(buildMeshModel());
+    expect(flows.filter((f) => f.to === "order-worker").map((f) => f.from)).toEqual(["prometheus", "prometheus"]);
+    expect(flows).toContainEqual({ from: "orders", to: "catalog", port: PORTS.sidecarIngress });
+    expect(flows.filter((f) => f.from === "outside").map((f) => f.to)).toEqual(["edge", "prometheus", "grafana", "zipkin"]);
+  });
+});
