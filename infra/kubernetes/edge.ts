@@ -53,7 +53,8 @@ export class EdgeProxy extends pulumi.ComponentResource {
     this.deployment = new k8s.apps.v1.Deployment(
       `${name}-deployment`,
       {
-        metadata: { namespace, labels },
+        // A fixed name operators can port-forward to: `kubectl port-forward deploy/edge <port>:9901`.
+        metadata: { name: EDGE_PROXY, namespace, labels },
         spec: {
           replicas: 1,
           selector: { matchLabels: selectorFor(EDGE_PROXY) },

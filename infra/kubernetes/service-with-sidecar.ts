@@ -61,7 +61,8 @@ export class ServiceWithSidecar extends pulumi.ComponentResource {
     this.deployment = new k8s.apps.v1.Deployment(
       `${name}-deployment`,
       {
-        metadata: { namespace, labels },
+        // A fixed name operators can port-forward to: `kubectl port-forward deploy/<service> <port>:9901`.
+        metadata: { name: service.name, namespace, labels },
         spec: {
           replicas: service.replicas,
           selector: { matchLabels: selectorFor(service.name) },
