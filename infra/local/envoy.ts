@@ -47,15 +47,17 @@ export async function startEnvoy(
   return managed;
 }
 
-/** Upstream hosts (address:port) an Envoy currently has, from its admin /clusters. */
-export async function upstreamHosts(admin: string): Promise<Set<string>> {
+/** Upstream hosts (address:port) an Envoy currently has, with their health flags, from its admin /clusters. */
+export async function upstreamHosts(admin: string): Promise<Map<string, string>> {
   const res = await fetch(`${admin}/clusters`, { signal: AbortSignal.timeout(2000) });
   const text = await res.text();
-  const hosts = new Set<string>();
-  // Lines look like "<cluster>::<address>:<port>::<stat>::<value>".
+  const hosts = new Map<string, string>();
+  // Lines look like "<cluster>::<address>:<port>::<stat>::<value>"; "health_flags" is "healthy" or a list of failures.
   for (const line of text.split("\n")) {
-    const parts = line.split("::");
-    if (parts.length >= 4 && /^\d+\.\d+\.\d+\.\d+:\d+$/.test(parts[1] ?? "")) hosts.add(parts[1] as string);
+    const [, host, stat, value] = line.split("::");
+    if (!host || !/^\d+\.\d+\.\d+\.\d+:\d+$/.test(host)) continue;
+    if (!hosts.has(host)) hosts.set(host, "");
+    if (stat === "health_flags") hosts.set(host, value ?? "");
   }
   return hosts;
 }

@@ -99,7 +99,7 @@ export interface LocalMesh {
   processPids(): Record<string, number>;
   /** Processes that exited without being asked to (crashes). */
   unexpectedExits(): readonly ProcessExit[];
-  /** Waits until every Envoy that routes to `service` has exactly these upstream pods. */
+  /** Waits until every Envoy that routes to `service` has exactly these upstream pods, all healthy. */
   waitForUpstreams(service: ServiceName, pods: readonly string[], timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
@@ -228,18 +228,19 @@ export async function startLocalMesh(options: LocalMeshOptions = {}): Promise<Lo
 
   const waitForUpstreams = async (service: ServiceName, pods: readonly string[], timeoutMs = 30_000) => {
     const want = pods.map((p) => `${p}:${PORTS.sidecarIngress}`).sort().join(",");
-    for (const { proxy, replicas } of proxiesRoutingTo(model(), service)) {
+    const routing = proxiesRoutingTo(model(), service).filter(({ proxy }) => proxy === EDGE_PROXY || SERVICE_NAMES.some((s) => activeServices.has(s) && sidecarName(s) === proxy));
+    for (const { proxy, replicas } of routing) {
       for (let r = 0; r < replicas; r++) {
         const admin = adminUrl(addressing, proxy, r);
         await waitUntil(`${envoyProcessName(proxy, r)} to route ${service} to ${want}`, async () => {
-          const hosts = [...(await upstreamHosts(admin))].filter((h) => h.endsWith(`:${PORTS.sidecarIngress}`) && h.startsWith(`${layout.prefix}.`));
-          const mine = hosts.filter((h) => podsOfAnyCount(service).includes(h.split(":")[0] as string));
-          return mine.sort().join(",") === want;
+          const candidates = new Set(podsOf(service, MAX_REPLICAS).map((p) => `${p}:${PORTS.sidecarIngress}`));
+          const hosts = [...(await upstreamHosts(admin))].filter(([h]) => candidates.has(h));
+          // Present and healthy (new hosts wait for their first active health check), no others.
+          return hosts.every(([, flags]) => flags === "healthy") && hosts.map(([h]) => h).sort().join(",") === want;
         }, { timeoutMs });
       }
     }
   };
-  const podsOfAnyCount = (service: ServiceName) => podsOf(service, MAX_REPLICAS);
 
   const writeEndpoints = (): LocalMeshEndpoints => {
     const current = model();
