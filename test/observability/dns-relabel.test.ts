@@ -28,9 +28,10 @@ let url = "";
 function asStaticTargets(job: ScrapeConfig, replicasOf: (host: string) => number, nextHost: () => number): ScrapeConfig {
   const [dns] = job.dns_sd_configs ?? [];
   if (!dns) throw new Error(`job ${job.job_name} has no dns_sd_configs`);
-  const { dns_sd_configs: _dns, ...rest } = job;
   return {
-    ...rest,
+    job_name: job.job_name,
+    metrics_path: job.metrics_path,
+    relabel_configs: job.relabel_configs,
     static_configs: dns.names.map((name) => ({
       targets: Array.from({ length: replicasOf(name) }, () => `${block}.${nextHost()}:${dns.port}`),
       labels: { __meta_dns_name: name },
