@@ -13,6 +13,10 @@ import { PrivateRabbitMq } from "../../shared/test/support/private-stores.js";
 import { buildCatalogApp, migrateCatalog } from "../../catalog/src/app.js";
 
 const ORDERS = 200;
+/** Keep placing past ORDERS until the restart is over, but never more than this. */
+const MAX_ORDERS = 2000;
+/** Orders placed once the broker is back, at the least. */
+const AFTER_RESTART = 50;
 const CONCURRENCY = 8;
 const RESTART_AFTER = 50;
 
@@ -52,11 +56,15 @@ it("loses no accepted order and applies none twice across a broker restart", asy
   const statuses = new Map<number, number>();
   let next = 0;
   let restart: Promise<void> | undefined;
+  let restarted = false;
+  let placedAfterRestart = 0;
 
   async function placeOrders(): Promise<void> {
-    while (next < ORDERS) {
+    // Orders keep coming before, during and after the restart.
+    while ((next < ORDERS || placedAfterRestart < AFTER_RESTART) && next < MAX_ORDERS) {
       const n = next++;
-      if (n === RESTART_AFTER) restart = broker.stop().then(() => broker.resume());
+      if (n === RESTART_AFTER) restart = broker.stop().then(() => broker.resume()).then(() => void (restarted = true));
+      if (restarted) placedAfterRestart++;
       const res = await fetch(`${orders.baseUrl}/orders`, {
         method: "POST",
         headers: { "content-type": "application/json" },
@@ -67,7 +75,7 @@ it("loses no accepted order and applies none twice across a broker restart", asy
       statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
       if (res.status === 202 && body.id) accepted.push(body.id);
       // While the broker restarts, orders are refused quickly: pace those retries a little.
-      if (res.status === 503) await new Promise((r) => setTimeout(r, 20));
+      if (res.status === 503) await new Promise((r) => setTimeout(r, 50));
     }
   }
   await Promise.all(Array.from({ length: CONCURRENCY }, placeOrders));
@@ -85,10 +93,12 @@ it("loses no accepted order and applies none twice across a broker restart", asy
       (await sql.query<{ n: string }>("SELECT count(*) AS n FROM (SELECT order_id FROM order_events WHERE kind = 'fulfilled' GROUP BY order_id HAVING count(*) > 1) twice")).rows[0]?.n,
     );
     const refusedButFulfilled = Number((await sql.query<{ n: string }>("SELECT count(*) AS n FROM orders WHERE status = 'failed' AND id IN (SELECT order_id FROM order_events WHERE kind = 'fulfilled')")).rows[0]?.n);
-    const counts = { placed: ORDERS, accepted: accepted.length, refused: statuses.get(503) ?? 0, fulfilled, lost: accepted.length - fulfilled, appliedTwice, refusedButFulfilled };
+    const counts = { placed: next, placedAfterRestart, accepted: accepted.length, refused: statuses.get(503) ?? 0, fulfilled, lost: accepted.length - fulfilled, appliedTwice, refusedButFulfilled };
     console.log(`no-message-lost: ${JSON.stringify(counts)} statuses=${JSON.stringify(Object.fromEntries(statuses))}`);
 
     expect([...statuses.keys()].every((s) => s === 202 || s === 503)).toBe(true);
+    expect(restarted).toBe(true);
+    expect(placedAfterRestart).toBeGreaterThanOrEqual(AFTER_RESTART);
     expect(accepted.length).toBeGreaterThan(0);
     expect(counts.lost).toBe(0);
     expect(counts.appliedTwice).toBe(0);

@@ -11,7 +11,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { Type } from "typebox";
 import { HttpError } from "./errors.js";
 import { healthPlugin } from "./health.js";
-import { createRegistry, metricsPlugin, type Registry } from "./metrics.js";
+import { createRegistry, metricsPlugin, Registry } from "./metrics.js";
 import { tracingPlugin } from "./tracing-plugin.js";
 import { createValidatorCompiler } from "./validation.js";
 import type { BaseConfig } from "./env.js";
@@ -27,7 +27,7 @@ export const errorResponses = { "4xx": ErrorBody, "5xx": ErrorBody } as const;
 export const DEFAULT_BODY_LIMIT_BYTES = 64 * 1024;
 
 export interface ServiceAppOptions {
-  readonly config: Pick<BaseConfig, "serviceName" | "logLevel">;
+  readonly config: Pick<BaseConfig, "serviceName" | "logLevel" | "metricsEnabled">;
   readonly bodyLimit?: number;
 }
 
@@ -61,9 +61,11 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<{ ap
   });
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: "not_found", message: `no route for ${request.method} ${request.url.split("?")[0]}` }));
 
-  const registry = createRegistry();
+  const metricsEnabled = options.config.metricsEnabled ?? true;
+  // Without metrics, backend clients still get a registry to register on; nothing reads or serves it.
+  const registry = metricsEnabled ? createRegistry() : new Registry();
   await app.register(tracingPlugin);
-  await app.register(metricsPlugin, { registry });
+  if (metricsEnabled) await app.register(metricsPlugin, { registry });
   await app.register(healthPlugin);
   return { app, registry };
 }

@@ -34,6 +34,15 @@ export function optionalInt(env: Env, name: string, fallback: number, min = 0, m
   return value;
 }
 
+/** "true"/"false" (also 1/0, yes/no, on/off), any case; unset means `fallback`. */
+export function optionalBoolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (!raw) return fallback;
+  if (["true", "1", "yes", "on"].includes(raw)) return true;
+  if (["false", "0", "no", "off"].includes(raw)) return false;
+  throw new ConfigError(name, `must be true or false, got "${raw}"`);
+}
+
 /** A URL with one of `protocols` (e.g. "postgres:"); the value itself is never echoed, it may hold a password. */
 export function requiredUrl(env: Env, name: string, protocols: readonly string[]): string {
   const value = requiredString(env, name);
@@ -62,6 +71,12 @@ export interface BaseConfig {
   readonly logLevel: LogLevel;
   /** Zipkin v2 spans endpoint; tracing export is off when unset. */
   readonly zipkinUrl: string | undefined;
+  /**
+   * METRICS_ENABLED (default true): false drops the HTTP request histogram, the
+   * process metrics and the /metrics route, e.g. to measure what metrics cost.
+   * Optional so hand-built configs (tests) keep metrics on.
+   */
+  readonly metricsEnabled?: boolean;
   /** Upper bound for a graceful shutdown before the process exits anyway. */
   readonly shutdownTimeoutMs: number;
 }
@@ -77,6 +92,7 @@ export function readBaseConfig(env: Env, defaultServiceName: string): BaseConfig
     port: optionalInt(env, "PORT", 3000, 0, 65_535),
     logLevel: logLevel as LogLevel,
     zipkinUrl: optionalUrl(env, "ZIPKIN_URL", ["http:", "https:"]),
+    metricsEnabled: optionalBoolean(env, "METRICS_ENABLED", true),
     shutdownTimeoutMs: optionalInt(env, "SHUTDOWN_TIMEOUT_MS", 10_000, 100, 120_000),
   };
 }
