@@ -350,10 +350,14 @@ export async function startLocalMesh(options: LocalMeshOptions = {}): Promise<Lo
         await dns.setRecords(service, podsOf(service));
         await waitForUpstreams(service, podsOf(service));
       } else if (replicas < before) {
-        // Leave DNS first, wait until no Envoy routes there any more, then stop.
+        // Envoy keeps a host that left DNS for as long as it passes health checks, so: leave
+        // DNS, stop the apps (readiness fails first, in-flight requests finish), wait until no
+        // Envoy routes there any more, and only then stop the sidecars.
         await dns.setRecords(service, podsOf(service, replicas));
+        const removed = Array.from({ length: before - replicas }, (_, i) => replicas + i);
+        await Promise.all(removed.map((r) => supervisor.get(`${service}-${r}`).stop()));
         await waitForUpstreams(service, podsOf(service, replicas));
-        for (let r = before - 1; r >= replicas; r--) await stopReplica(service, r, "stop");
+        await Promise.all(removed.map((r) => stopReplica(service, r, "stop")));
         state.replicas[service] = replicas;
       }
       prometheus.writeConfig(model(), addressing);
