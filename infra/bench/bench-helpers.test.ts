@@ -1,0 +1,81 @@
+// Unit tests of the benchmark's pure helpers (statistics, tables, /proc parsing).
+// No timing assertions: the benchmark itself is not part of the test suite.
+import { describe, expect, it } from "vitest";
+import { parseCpuModel, parseEnvoyVersion } from "./machine.js";
+import { parseStatCpuTicks, parseStatusRssBytes } from "./proc.js";
+import { difference, median, percentile, ratio, round, roundOrder, summarize } from "./stats.js";
+import { formatCell, renderMarkdownTable, renderTable } from "./table.js";
+
+describe("stats", () => {
+  it("takes nearest-rank percentiles", () => {
+    const sorted = Array.from({ length: 100 }, (_, i) => i + 1);
+    expect(percentile(sorted, 50)).toBe(50);
+    expect(percentile(sorted, 90)).toBe(90);
+    expect(percentile(sorted, 99)).toBe(99);
+    expect(percentile(sorted, 100)).toBe(100);
+    expect(percentile([7], 99)).toBe(7);
+    expect(percentile([], 50)).toBeNaN();
+  });
+
+  it("summarizes unsorted samples", () => {
+    const s = summarize([5, 1, 3, 2, 4]);
+    expect(s).toMatchObject({ count: 5, p50: 3, max: 5, mean: 3 });
+  });
+
+  it("gives null instead of Infinity or NaN ratios and differences", () => {
+    expect(ratio(3, 2)).toBe(1.5);
+    expect(ratio(1, 0)).toBeNull();
+    expect(ratio(Number.NaN, 1)).toBeNull();
+    expect(difference(3, 1)).toBe(2);
+    expect(difference(3, Number.NaN)).toBeNull();
+    expect(round(null)).toBeNull();
+    expect(round(1.23456, 2)).toBe(1.23);
+  });
+
+  it("takes medians of odd and even counts", () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(median([])).toBeNaN();
+  });
+
+  it("alternates the order of variants between rounds", () => {
+    expect(roundOrder(["a", "b", "c"], 0)).toEqual(["a", "b", "c"]);
+    expect(roundOrder(["a", "b", "c"], 1)).toEqual(["c", "b", "a"]);
+    expect(roundOrder(["a", "b"], 2)).toEqual(["a", "b"]);
+  });
+});
+
+describe("tables", () => {
+  it("aligns text left and numbers right, with a dash for missing figures", () => {
+    const text = renderTable(["name", "req/s"], [["direct", 1234.5], ["mesh", null]]);
+    expect(text.split("\n")).toEqual(["name      req/s", "------  -------", "direct  1234.50", "mesh          —"]);
+  });
+
+  it("formats cells", () => {
+    expect(formatCell(3)).toBe("3");
+    expect(formatCell(Number.POSITIVE_INFINITY)).toBe("—");
+    expect(formatCell("x")).toBe("x");
+    expect(formatCell(0.123, 1)).toBe("0.1");
+  });
+
+  it("renders Markdown with right-aligned numeric columns", () => {
+    expect(renderMarkdownTable(["a", "b"], [["x", 1]])).toBe("| a | b |\n|---|---:|\n| x | 1 |");
+  });
+});
+
+describe("/proc and machine parsing", () => {
+  it("reads utime + stime after the command name, even one with spaces and parentheses", () => {
+    const fields = ["S", "1", "1", "1", "0", "-1", "4194560", "100", "0", "0", "0", "250", "50", "0", "0", "20", "0", "1"];
+    expect(parseStatCpuTicks(`1234 (envoy (main) x) ${fields.join(" ")}`)).toBe(300);
+  });
+
+  it("reads VmRSS in bytes", () => {
+    expect(parseStatusRssBytes("Name:\tenvoy\nVmRSS:\t   68000 kB\nThreads:\t9\n")).toBe(68000 * 1024);
+    expect(parseStatusRssBytes("Name:\tzombie\n")).toBeUndefined();
+  });
+
+  it("reads the CPU model and the Envoy version", () => {
+    expect(parseCpuModel("processor\t: 0\nmodel name\t: Intel(R) Xeon(R) Processor\n")).toBe("Intel(R) Xeon(R) Processor");
+    expect(parseEnvoyVersion("envoy  version: 9e55/1.40.0/Clean/RELEASE/BoringSSL\n")).toBe("1.40.0");
+  });
+});
