@@ -1,7 +1,7 @@
 // The one place that pins the images the targets deploy, and the unprivileged
 // user each runs as (an image fact: the uid that owns its writable paths).
 // The local toolchain (scripts/versions.sh, Debian packages) matches these as
-// closely as its registries allow; differences are listed in docs/targets.md.
+// closely as its registries allow; differences are listed in README.md ("Pinned images and the local toolchain").
 
 export interface PinnedImage {
   readonly ref: string;

@@ -9,7 +9,7 @@ mkdir -p "$MESH_TOOLS"
 log() { printf '[setup] %s\n' "$*"; }
 
 # --- Debian packages -------------------------------------------------------
-APT_PACKAGES=(postgresql redis-server rabbitmq-server prometheus dnsmasq-base python3-venv maven iproute2 curl)
+APT_PACKAGES=(postgresql redis-server rabbitmq-server prometheus dnsmasq-base python3-venv maven iproute2 curl jq)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -80,7 +80,7 @@ export class KubernetesMesh extends pulumi.ComponentResource implements MeshEndp
 
     const kindCluster = kindClusterName(settings.kubeContext);
     if (kindCluster === undefined) {
-      pulumi.log.warn(`kubeContext "${settings.kubeContext}" is not a kind context: push the app images to a registry the cluster can pull from (docs/targets.md)`);
+      pulumi.log.warn(`kubeContext "${settings.kubeContext}" is not a kind context: push the app images to a registry the cluster can pull from (README.md, Troubleshooting)`);
     }
     const services = model.services.map((service) => {
       const image = appImage(`${name}-${service.name}-image`, service.name, { parent: this });
