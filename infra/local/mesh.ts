@@ -2,7 +2,7 @@
 // same generated configs as the Docker and Kubernetes targets. Each pod (the
 // edge, each service replica's app + sidecar) has its own loopback address;
 // services are found through a real DNS server, so scaling needs no Envoy restart.
-import { chmodSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Addressing } from "../addressing.js";
@@ -143,6 +143,23 @@ async function chooseLayout(requested: string | undefined, model: MeshModel): Pr
   throw new Error("found no free loopback address block after 20 tries");
 }
 
+/** Another runner owns this state dir while its endpoints.json names a live process. */
+function refuseIfRunning(endpointsFile: string): void {
+  let pid: number | undefined;
+  try {
+    pid = (JSON.parse(readFileSync(endpointsFile, "utf8")) as { pid?: number }).pid;
+  } catch {
+    return;
+  }
+  if (pid === undefined || pid === process.pid) return;
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return; // left over from a runner that died: ours to reuse
+  }
+  throw new Error(`a local mesh (pid ${pid}) is already running with state in ${dirname(endpointsFile)}; stop it or choose another --state-dir`);
+}
+
 export async function startLocalMesh(options: LocalMeshOptions = {}): Promise<LocalMesh> {
   const progress = options.onProgress ?? (() => {});
   const binaries: Binaries = findBinaries();
@@ -160,6 +177,7 @@ export async function startLocalMesh(options: LocalMeshOptions = {}): Promise<Lo
 
   const stateDir = resolve(options.stateDir ?? join(PROJECT_ROOT, ".mesh"));
   const runDir = join(stateDir, "run");
+  refuseIfRunning(join(stateDir, ENDPOINTS_FILE));
   rmSync(runDir, { recursive: true, force: true });
   for (const dir of [stateDir, runDir, join(runDir, "logs"), join(runDir, "envoy")]) {
     mkdirSync(dir, { recursive: true });

@@ -102,6 +102,10 @@ describe("local runner life cycle", () => {
     const ofRun = () => new Set([...processesMentioning(`${block}.`), ...processesMentioning(stateDir)]);
     expect(ofRun().size).toBeGreaterThanOrEqual(14);
 
+    // A second runner on the same state dir refuses rather than wiping the running one's files.
+    await expect(startLocalMesh({ stateDir, build: false })).rejects.toThrow(/already running/);
+    expect((await fetch(`${endpoints.gateway}/api/products`)).status).toBe(200);
+
     // The runner process itself is the node process that wrote endpoints.json (tsx runs it as a child).
     process.kill(endpoints.pid, "SIGTERM");
     const code = await new Promise<number | null>((resolve) => {
