@@ -10,6 +10,7 @@
 //   --concurrency in-flight operations for service-vs-raw-client comparisons (default 10 = the apps' pg pool size)
 //   --connections connections for the maximum-throughput runs
 //   --drain      orders in the worker drain backlog
+// The mesh's state (configs, logs) goes to .mesh/bench/.
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { writeFileSync } from "node:fs";
@@ -574,7 +575,8 @@ async function main(): Promise<void> {
   };
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
-  const mesh = await startLocalMesh({ signal: abort.signal, onProgress: (m) => log(`mesh: ${m}`) });
+  // Its own state dir, so a bench never touches the files of a mesh started by `npm run mesh:local`.
+  const mesh = await startLocalMesh({ stateDir: join(PROJECT_ROOT, ".mesh", "bench"), signal: abort.signal, onProgress: (m) => log(`mesh: ${m}`) });
   running.mesh = mesh;
   const report: Json = { startedAt, machine, options: o };
   try {
