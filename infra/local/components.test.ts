@@ -66,6 +66,17 @@ describe("local runner components", () => {
     expect(await tcpAccepts(layout.dataStore("redis"), 6379)).toBe(true);
   });
 
+  it("reports a process that cannot run as an unexpected exit, with its log", async () => {
+    const exits: string[] = [];
+    const other = new Supervisor(join(dir, "logs"), (exit) => exits.push(exit.name));
+    const broken = other.start({ name: "broken", command: "/nonexistent/program", args: [] });
+    const exit = await broken.exited;
+    expect(exit.code).not.toBe(0);
+    expect(exits).toEqual(["broken"]);
+    expect(broken.logTail()).toMatch(/nonexistent/);
+    await other.stopAll();
+  });
+
   it("stops every process it started and records none of those exits as crashes", async () => {
     const running = supervisor.list().filter((p) => p.running);
     expect(running.map((p) => p.spec.name).sort()).toEqual(["dnsmasq", "postgres", "redis"]);

@@ -30,6 +30,7 @@ export interface ProcessExit {
 export class ManagedProcess {
   readonly exited: Promise<ProcessExit>;
   private stopping = false;
+  private spawnFailed = false;
 
   constructor(
     readonly spec: ProcessSpec,
@@ -43,6 +44,14 @@ export class ManagedProcess {
         if (!this.stopping) onUnexpectedExit(exit);
         resolve(exit);
       });
+      // A process that could not be spawned emits no "exit".
+      child.once("error", (err) => {
+        if (child.pid !== undefined) return;
+        this.spawnFailed = true;
+        const exit = { name: `${spec.name} (could not start: ${err.message})`, code: null, signal: null };
+        onUnexpectedExit(exit);
+        resolve(exit);
+      });
     });
   }
 
@@ -52,7 +61,7 @@ export class ManagedProcess {
   }
 
   get running(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
+    return !this.spawnFailed && this.child.exitCode === null && this.child.signalCode === null;
   }
 
   /** The end of the process's log, for error messages. */
@@ -118,10 +127,6 @@ export class Supervisor {
     const managed = new ManagedProcess(spec, logFile, child, (exit) => {
       this.unexpected.push(exit);
       this.onUnexpectedExit(exit);
-    });
-    child.on("error", (err) => {
-      this.unexpected.push({ name: spec.name, code: null, signal: null });
-      this.onUnexpectedExit({ name: `${spec.name} (spawn: ${err.message})`, code: null, signal: null });
     });
     // Replace a stopped process of the same name (a restarted replica or data store).
     const index = this.processes.findIndex((p) => p.spec.name === spec.name);
