@@ -68,7 +68,10 @@ export function makeCluster(options: ClusterOptions): EnvoyObject {
           max_connections: options.maxConnections,
           max_pending_requests: options.maxConnections,
           max_requests: options.maxConnections,
-          max_retries: 3,
+          // A budget instead of a fixed max_retries: when a replica leaves (scale-down, crash) every
+          // in-flight request to it may need one retry at once, which a small fixed cap overflows.
+          // Retries stay bounded to a quarter of active requests, so they never amplify an outage.
+          retry_budget: { budget_percent: { value: 25 }, min_retry_concurrency: 10 },
           track_remaining: true,
         },
       ],
