@@ -17,9 +17,10 @@ describe.each(APPS)("apps/%s/Dockerfile", (app) => {
   const stages = dockerfile.split(/^FROM /m).slice(1);
   const finalStage = stages.at(-1) ?? "";
 
-  it("is multi-stage on Node 24 slim", () => {
+  it("is multi-stage on Node 24 slim (the NODE_IMAGE argument, which defaults to it)", () => {
+    expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:24(\.\d+)*-\w+-slim$/m);
     expect(stages.length).toBeGreaterThanOrEqual(2);
-    for (const stage of stages) expect(stage).toMatch(/^node:24-slim\b/);
+    for (const stage of stages) expect(stage).toMatch(/^\$\{NODE_IMAGE\} AS \w+/);
   });
 
   it("copies and installs only its own workspace and the shared kit", () => {
