@@ -23,7 +23,7 @@ export function topologyDiagram(model: MeshModel): string {
   lines.push(`    ${EDGE_PROXY}["edge Envoy"]`);
   for (const service of model.services) lines.push(...pod(service));
   lines.push("  end");
-  lines.push(`  subgraph data["data network (internal)"]`);
+  lines.push(`  subgraph data["data stores (each on its own internal network)"]`);
   for (const store of model.dataStores) lines.push(`    ${id(store.name)}[("${store.name} :${store.port}")]`);
   lines.push("  end");
   lines.push(`  subgraph observability["observability"]`);
