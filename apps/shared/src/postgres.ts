@@ -115,6 +115,15 @@ export function createDatabase(options: DatabaseOptions): Database {
       }
       const txQuery = instrumented((sql, params) => client.query(sql, params));
       let broken = false;
+      // A checked-out client has no pool listener: when the server goes away between
+      // two statements (a Postgres restart terminates every session) the client emits
+      // `error` with nobody listening, and that would crash the process. The next
+      // statement fails anyway; the client is then dropped instead of reused.
+      const onError = (err: Error) => {
+        broken = true;
+        options.logger.warn({ err }, "postgres connection failed inside a transaction");
+      };
+      client.on("error", onError);
       try {
         await txQuery(`${operation}.begin`, "BEGIN");
         const result = await fn(txQuery);
@@ -128,6 +137,7 @@ export function createDatabase(options: DatabaseOptions): Database {
         }
         throw err;
       } finally {
+        client.off("error", onError);
         client.release(broken);
       }
     },
