@@ -357,6 +357,11 @@ export function makeBootstrap(options: BootstrapOptions): EnvoyObject {
     // node.cluster names the proxy in Zipkin and in Envoy's own stats.
     node: { id: options.proxy, cluster: options.proxy },
     admin: { address: socketAddress(options.admin) },
+    // An admin runtime layer, so a proxy's runtime can be changed through its admin interface
+    // (POST /runtime_modify?key=value) without a restart: e.g. `tracing.random_sampling=10` on the
+    // edge traces 10 % of requests instead of the configured 100 % (a whole percentage; sidecars and
+    // apps follow the edge's B3 sampled flag). Admin is never reachable from the mesh.
+    layered_runtime: { layers: [{ name: "admin", admin_layer: {} }] },
     static_resources: { listeners: options.listeners, clusters: options.clusters },
     overload_manager: {
       refresh_interval: "0.25s",
