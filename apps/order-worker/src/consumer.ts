@@ -1,5 +1,7 @@
 // Consumes orders.placed with manual acks and a bounded prefetch. Outcomes:
 // - applied or already applied: ack (after the database commit);
+// - the order does not exist (its creating transaction rolled back: the client
+//   got 503): ack and discard - retrying or dead-lettering would never change it;
 // - a backend is down (Postgres restarting): wait, then requeue without counting
 //   an attempt, so an outage never dead-letters good messages;
 // - anything else counts as a failed attempt: the message is republished with
@@ -43,7 +45,7 @@ export interface OrderConsumer {
   stop(): Promise<void>;
 }
 
-type Outcome = "acked" | "duplicate" | "retried" | "dead_lettered";
+type Outcome = "acked" | "duplicate" | "discarded" | "retried" | "dead_lettered";
 
 export function startOrderConsumer(options: ConsumerOptions): OrderConsumer {
   const { logger } = options;
@@ -87,6 +89,10 @@ export function startOrderConsumer(options: ConsumerOptions): OrderConsumer {
       const result = await fulfilOrder(options.database, orderId, msg.properties.messageId as string | undefined);
       if (generation !== channelGeneration) return undefined;
       channel.ack(msg);
+      if (result === "missing") {
+        logger.warn({ orderId, messageId: msg.properties.messageId }, "no such order (its placing was rolled back), message discarded");
+        return "discarded";
+      }
       return result === "fulfilled" ? "acked" : "duplicate";
     } catch (err) {
       if (generation !== channelGeneration) return undefined;

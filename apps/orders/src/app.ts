@@ -1,16 +1,27 @@
 // The orders app: validates against the catalog, stores the order, publishes
 // order.placed and answers 202 only once the broker confirmed.
 //
-// Broker down: the order is REFUSED (503), not queued in an outbox. The sequence
-// is: fail fast when not connected; insert the order as pending (committed, so
-// the worker can always find it); publish and wait for the confirm; on any
-// publish failure mark the order failed - only if still pending - and answer 503.
-// So no client holds an id for an order that will never be fulfilled, and the
-// worker fulfils only pending orders: a message that reached the broker despite a
-// timeout finds the order failed and changes nothing. If the worker was faster
-// (the order is already fulfilled), the order did go through and the answer is 202.
-// Refusing keeps the API honest ("202" means "in the queue") at the cost of
-// availability while the broker is down; clients retry on 503.
+// Broker down: the order is REFUSED (503), not queued in an outbox; clients retry
+// on 503. Refusing keeps the API honest ("202" means "in the queue") at the cost
+// of availability while the broker is down.
+//
+// No half-accepted order: the order is written and published in ONE database
+// transaction, committed only after the broker's confirm (publish-before-commit):
+// BEGIN; lock the order id; INSERT pending; publish and wait for the confirm;
+// COMMIT. Any failure - the broker (nack, return, timeout, disconnect), Postgres
+// (insert, commit), or both at once - leaves no row: the transaction rolls back,
+// or, when the connection is gone, is never committed and the server aborts it.
+// The client gets 503 and nothing is left pending. A message that reached the
+// broker for an order that then rolled back (a confirm that timed out, a commit
+// that failed) is a no-op: the worker waits on the order-id lock until this
+// transaction ended, finds no order, acks and discards the message.
+// Chosen over a reaper (a timer, a "published" marker and a time bound that must
+// outlast any broker backlog) and an outbox (a relay process, and 202 would no
+// longer mean "in the queue"): nothing to run in the background, no state to
+// clean up. Costs: a pool connection is held for the publish (bounded by
+// PUBLISH_TIMEOUT_MS), and a COMMIT whose answer is lost (the server committed,
+// the connection died) gives a 503 for an order that still goes through - an
+// ambiguity inherent to any commit, and the order is fulfilled, never stranded.
 import { randomUUID } from "node:crypto";
 import {
   amqpPlugin,
@@ -37,7 +48,16 @@ export function migrateOrders(config: Pick<OrdersConfig, "databaseUrl">, logger:
   return migrateUp({ databaseUrl: config.databaseUrl, dir: ORDER_MIGRATIONS_DIR, table: ORDER_MIGRATIONS_TABLE, logger });
 }
 
-export async function buildOrdersApp(config: OrdersConfig): Promise<ServiceApp> {
+/** Seams for fault tests; production passes none. */
+export interface OrdersHooks {
+  /**
+   * Runs after the publish attempt settled (`error` undefined: the broker
+   * confirmed) and before the order's transaction commits or rolls back.
+   */
+  afterPublishAttempt?(orderId: string, error: unknown): Promise<void>;
+}
+
+export async function buildOrdersApp(config: OrdersConfig, hooks: OrdersHooks = {}): Promise<ServiceApp> {
   const { app, registry } = await createServiceApp({ config });
   const database = createDatabase({ url: config.databaseUrl, registry, logger: app.log, poolMax: config.dbPoolMax });
   await app.register(postgresPlugin, { database });
@@ -57,20 +77,17 @@ export async function buildOrdersApp(config: OrdersConfig): Promise<ServiceApp> 
     const items: OrderItem[] = request.body.items.map((i) => ({ productId: i.productId, quantity: i.quantity, priceCents: prices.get(i.productId)! }));
 
     const id = randomUUID();
-    await orders.insertPending(id, items);
-    try {
-      await publisher.publishOrderPlaced({ orderId: id });
-    } catch (err) {
-      let refused = true;
+    // Throws ServiceUnavailableError (503) when the broker or Postgres failed; nothing is then stored.
+    await orders.placeAndPublish(id, items, async () => {
+      let error: unknown;
       try {
-        refused = await orders.markRefused(id);
-      } catch (markErr) {
-        // The database failed too: the order stays pending and unpublished; it was never acknowledged to the client.
-        request.log.error({ err: markErr, orderId: id }, "could not mark a refused order failed");
+        await publisher.publishOrderPlaced({ orderId: id });
+      } catch (err) {
+        error = err;
       }
-      if (refused) throw err;
-      request.log.warn({ orderId: id }, "publish reported failure but the order was already fulfilled");
-    }
+      await hooks.afterPublishAttempt?.(id, error);
+      if (error !== undefined) throw error;
+    });
     return reply.code(202).send({ id, status: "pending" as const });
   });
 

@@ -93,7 +93,9 @@ it("loses no accepted order and applies none twice across a broker restart", asy
       (await sql.query<{ n: string }>("SELECT count(*) AS n FROM (SELECT order_id FROM order_events WHERE kind = 'fulfilled' GROUP BY order_id HAVING count(*) > 1) twice")).rows[0]?.n,
     );
     const refusedButFulfilled = Number((await sql.query<{ n: string }>("SELECT count(*) AS n FROM orders WHERE status = 'failed' AND id IN (SELECT order_id FROM order_events WHERE kind = 'fulfilled')")).rows[0]?.n);
-    const counts = { placed: next, placedAfterRestart, accepted: accepted.length, refused: statuses.get(503) ?? 0, fulfilled, lost: accepted.length - fulfilled, appliedTwice, refusedButFulfilled };
+    // A refused order leaves no row (publish-before-commit), so nothing may be left pending either.
+    const stuckPending = Number((await sql.query<{ n: string }>("SELECT count(*) AS n FROM orders WHERE status = 'pending'")).rows[0]?.n);
+    const counts = { placed: next, placedAfterRestart, accepted: accepted.length, refused: statuses.get(503) ?? 0, fulfilled, lost: accepted.length - fulfilled, appliedTwice, refusedButFulfilled, stuckPending };
     console.log(`no-message-lost: ${JSON.stringify(counts)} statuses=${JSON.stringify(Object.fromEntries(statuses))}`);
 
     expect([...statuses.keys()].every((s) => s === 202 || s === 503)).toBe(true);
@@ -103,6 +105,7 @@ it("loses no accepted order and applies none twice across a broker restart", asy
     expect(counts.lost).toBe(0);
     expect(counts.appliedTwice).toBe(0);
     expect(counts.refusedButFulfilled).toBe(0);
+    expect(counts.stuckPending).toBe(0);
     // Both services rode out the restart.
     expect(orders.process.child.exitCode).toBeNull();
     expect(worker.process.child.exitCode).toBeNull();

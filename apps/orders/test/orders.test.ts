@@ -111,7 +111,7 @@ describe("the worker", () => {
     const connection = await amqplib.connect(vhost.url);
     const channel = await connection.createConfirmChannel();
     channel.publish(ORDERS_EXCHANGE, ORDER_PLACED_ROUTING_KEY, Buffer.from("{not json"), { persistent: true, messageId: "poison-1" });
-    channel.publish(ORDERS_EXCHANGE, ORDER_PLACED_ROUTING_KEY, Buffer.from(JSON.stringify({ orderId: "00000000-0000-4000-8000-00000000dead" })), { persistent: true, messageId: "poison-2" });
+    channel.publish(ORDERS_EXCHANGE, ORDER_PLACED_ROUTING_KEY, Buffer.from(JSON.stringify({ orderId: "not-a-uuid" })), { persistent: true, messageId: "poison-2" });
     await channel.waitForConfirms();
     const dead: Array<{ id: unknown; attempts: unknown }> = [];
     await waitFor("two dead letters", async () => {
@@ -124,6 +124,21 @@ describe("the worker", () => {
     expect(dead.every((d) => d.attempts === MAX_ATTEMPTS - 1)).toBe(true);
     expect((await worker.inject("/metrics")).body).toMatch(/amqp_consumed_total\{outcome="dead_lettered"\} [2-9]/);
     expect((await worker.inject("/metrics")).body).toMatch(/amqp_queue_messages\{queue="orders.placed.dead"\} \d+/);
+  });
+
+  it("acks and discards a message for an order that does not exist (its placing rolled back), never retrying it", async () => {
+    const metric = async (outcome: string) => Number(new RegExp(`amqp_consumed_total\\{outcome="${outcome}"\\} (\\d+)`).exec((await worker.inject("/metrics")).body)?.[1] ?? 0);
+    const [retriedBefore, deadBefore, discardedBefore] = [await metric("retried"), await metric("dead_lettered"), await metric("discarded")];
+    const connection = await amqplib.connect(vhost.url);
+    const channel = await connection.createConfirmChannel();
+    channel.publish(ORDERS_EXCHANGE, ORDER_PLACED_ROUTING_KEY, Buffer.from(JSON.stringify({ orderId: "00000000-0000-4000-8000-00000000dead" })), { persistent: true, messageId: "rolled-back" });
+    await channel.waitForConfirms();
+    await waitFor("message discarded", async () => (await metric("discarded")) === discardedBefore + 1, 15_000);
+    expect((await channel.checkQueue(ORDER_DEAD_LETTER)).messageCount).toBe(0);
+    await connection.close();
+    expect(await metric("retried")).toBe(retriedBefore);
+    expect(await metric("dead_lettered")).toBe(deadBefore);
+    expect(await statusOf("00000000-0000-4000-8000-00000000dead")).toBeUndefined();
   });
 });
 

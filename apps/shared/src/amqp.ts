@@ -51,7 +51,7 @@ export function createConsumeMetrics(registry: Registry): ConsumeMetrics {
   return {
     consumed: new Counter({
       name: "amqp_consumed_total",
-      help: "Messages consumed, by outcome (acked, retried, dead_lettered, duplicate)",
+      help: "Messages consumed, by outcome (acked, duplicate, discarded, retried, dead_lettered)",
       labelNames: ["outcome"] as const,
       registers: [registry],
     }),
