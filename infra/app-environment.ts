@@ -17,7 +17,8 @@ function dataStoreUrl(store: DataStoreName, loopback: string, secrets: MeshSecre
     case "postgres":
       return ["DATABASE_URL", pulumi.interpolate`postgres://${POSTGRES_APP_USER}:${secrets.postgresAppPassword}@${at}/${POSTGRES_DATABASE}`];
     case "redis":
-      return ["REDIS_URL", pulumi.output(`redis://${at}`)];
+      // No user name: the password is the default user's (requirepass).
+      return ["REDIS_URL", pulumi.interpolate`redis://:${secrets.redisPassword}@${at}`];
     case "rabbitmq":
       return ["AMQP_URL", pulumi.interpolate`amqp://${RABBITMQ_USER}:${secrets.rabbitmqPassword}@${at}`];
   }

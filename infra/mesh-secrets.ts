@@ -15,6 +15,8 @@ export class MeshSecrets extends pulumi.ComponentResource {
   readonly postgresSuperuserPassword: pulumi.Output<string>;
   readonly postgresAppPassword: pulumi.Output<string>;
   readonly rabbitmqPassword: pulumi.Output<string>;
+  /** Redis's requirepass (Redis has no user names here: the default user). */
+  readonly redisPassword: pulumi.Output<string>;
   readonly grafanaAdminPassword: pulumi.Output<string>;
 
   constructor(name: string, opts?: pulumi.ComponentResourceOptions) {
@@ -25,6 +27,7 @@ export class MeshSecrets extends pulumi.ComponentResource {
     this.postgresSuperuserPassword = password("postgres-superuser");
     this.postgresAppPassword = password("postgres-app");
     this.rabbitmqPassword = password("rabbitmq");
+    this.redisPassword = password("redis");
     this.grafanaAdminPassword = password("grafana-admin");
     this.registerOutputs({});
   }

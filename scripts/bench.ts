@@ -306,7 +306,7 @@ async function serviceEfficiency(mesh: LocalMesh, o: Options, productId: string)
   {
     log(`services: cart PUT vs raw Redis MULTI, concurrency ${c}`);
     const [host, port] = mesh.endpoints.dataStores.redis.split(":");
-    const redis = new Redis({ host, port: Number(port), maxRetriesPerRequest: 1, lazyConnect: true });
+    const redis = new Redis({ host, port: Number(port), password: mesh.redisPassword, maxRetriesPerRequest: 1, lazyConnect: true });
     redis.on("error", () => {});
     const cartId = `bench-${process.pid}`;
     const rawKey = `bench:raw-cart:${process.pid}`;

@@ -6,6 +6,7 @@ import type { Addressing } from "../addressing.js";
 import { POSTGRES_DATABASE, POSTGRES_SUPERUSER, RABBITMQ_USER, type MeshSecrets } from "../mesh-secrets.js";
 import type { DataStoreName } from "../model.js";
 import { POSTGRES_APP_PASSWORD_ENV, POSTGRES_INIT_SCRIPT_NAME, postgresInitScript } from "../postgres-init.js";
+import { REDIS_PASSWORD_ENV, redisHealthCheck, redisServerCommand } from "../redis-auth.js";
 import { IMAGES } from "../versions.js";
 import { WORKLOAD_SIZES } from "../workload-sizes.js";
 import { HEALTHCHECK_TIMING, hardened } from "./hardening.js";
@@ -50,10 +51,11 @@ function storeSpec(store: DataStoreName, secrets: MeshSecrets): StoreSpec {
     case "redis":
       return {
         dataPath: "/data",
-        env: pulumi.output([]),
-        // Only the cart sidecar can reach it (internal network); append-only for durability.
-        command: ["redis-server", "--appendonly", "yes", "--protected-mode", "no"],
-        healthcheck: ["CMD", "redis-cli", "ping"],
+        // Only the cart sidecar can reach it (internal network), and only with the password:
+        // in the environment, never in the command (see redis-auth.ts).
+        env: secrets.redisPassword.apply((password) => [`${REDIS_PASSWORD_ENV}=${password}`]),
+        command: redisServerCommand("redis-server", ["--appendonly", "yes"]),
+        healthcheck: ["CMD", ...redisHealthCheck],
         readOnlyRoot: true,
         tmpfs: ["/tmp"],
         uploads: [],

@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { POSTGRES_DATABASE, POSTGRES_SUPERUSER, RABBITMQ_USER, type MeshSecrets } from "../mesh-secrets.js";
 import { DATA_STORES, type DataStoreName } from "../model.js";
 import { POSTGRES_APP_PASSWORD_ENV, POSTGRES_INIT_SCRIPT_NAME, postgresInitScript } from "../postgres-init.js";
+import { REDIS_PASSWORD_ENV, redisHealthCheck, redisServerCommand } from "../redis-auth.js";
 import { IMAGES } from "../versions.js";
 import { WORKLOAD_SIZES } from "../workload-sizes.js";
 import { type Container, componentLabels, execProbe, resources, restrictedContainer, restrictedPod, scratchVolume, selectorFor } from "./workload.js";
@@ -30,14 +31,14 @@ interface StoreSpec {
 
 const POSTGRES_DATA = "/var/lib/postgresql/data";
 
-function storeSecrets(store: DataStoreName, secrets: MeshSecrets): Record<string, pulumi.Output<string>> | undefined {
+function storeSecrets(store: DataStoreName, secrets: MeshSecrets): Record<string, pulumi.Output<string>> {
   switch (store) {
     case "postgres":
       return { POSTGRES_PASSWORD: secrets.postgresSuperuserPassword, [POSTGRES_APP_PASSWORD_ENV]: secrets.postgresAppPassword };
     case "rabbitmq":
       return { RABBITMQ_DEFAULT_PASS: secrets.rabbitmqPassword };
     case "redis":
-      return undefined;
+      return { [REDIS_PASSWORD_ENV]: secrets.redisPassword };
   }
 }
 
@@ -69,9 +70,10 @@ function storeSpec(store: DataStoreName, initScript: k8s.core.v1.ConfigMap | und
     case "redis":
       return {
         dataPath: "/data",
-        env: [],
-        args: ["redis-server", "--appendonly", "yes", "--protected-mode", "no"],
-        probe: ["redis-cli", "ping"],
+        // The password in the environment, never in the args (see redis-auth.ts); the probes authenticate with it.
+        env: [fromSecret(REDIS_PASSWORD_ENV)],
+        args: redisServerCommand("redis-server", ["--appendonly", "yes"]),
+        probe: redisHealthCheck,
         readOnlyRoot: true,
         mounts: [{ volume: scratchVolume("tmp"), mountPath: "/tmp" }],
       };
@@ -101,12 +103,9 @@ export class DataStore extends pulumi.ComponentResource {
       store === "postgres"
         ? new k8s.core.v1.ConfigMap(`${name}-init`, { metadata: { namespace, labels }, data: { [POSTGRES_INIT_SCRIPT_NAME]: postgresInitScript } }, { parent: this })
         : undefined;
-    const secretData = storeSecrets(store, args.secrets);
     // Referenced by name from the pod's env, which also orders the Secret first.
-    const credentials = secretData
-      ? new k8s.core.v1.Secret(`${name}-credentials`, { metadata: { namespace, labels }, stringData: secretData }, { parent: this })
-      : undefined;
-    const spec = storeSpec(store, initScript, credentials?.metadata.name ?? "");
+    const credentials = new k8s.core.v1.Secret(`${name}-credentials`, { metadata: { namespace, labels }, stringData: storeSecrets(store, args.secrets) }, { parent: this });
+    const spec = storeSpec(store, initScript, credentials.metadata.name);
     const service = new k8s.core.v1.Service(
       `${name}-service`,
       {

@@ -33,15 +33,15 @@ export function missingEntryPoints(root: string, services: readonly ServiceName[
   return services.map((s) => appEntryPoint(root, s)).filter((p) => !existsSync(p));
 }
 
-function storeUrl(store: DataStoreName, pod: string, vhost: string): { name: string; value: string } {
+function storeUrl(store: DataStoreName, pod: string, options: { vhost: string; redisPassword: string }): { name: string; value: string } {
   const port = DATA_STORES[store].port;
   switch (store) {
     case "postgres":
       return { name: "DATABASE_URL", value: `postgres://${POSTGRES_USER}:${POSTGRES_PASSWORD}@${pod}:${port}/${LOCAL_DATABASE}` };
     case "redis":
-      return { name: "REDIS_URL", value: `redis://${pod}:${port}` };
+      return { name: "REDIS_URL", value: `redis://:${options.redisPassword}@${pod}:${port}` };
     case "rabbitmq":
-      return { name: "AMQP_URL", value: `amqp://${RABBITMQ_USER}:${RABBITMQ_PASSWORD}@${pod}:${port}/${encodeURIComponent(vhost)}` };
+      return { name: "AMQP_URL", value: `amqp://${RABBITMQ_USER}:${RABBITMQ_PASSWORD}@${pod}:${port}/${encodeURIComponent(options.vhost)}` };
   }
 }
 
@@ -50,7 +50,12 @@ export function serviceUrlVariable(service: ServiceName): string {
   return `${service.toUpperCase().replace(/-/g, "_")}_URL`;
 }
 
-export function appEnvironment(model: MeshModel, service: ServiceName, pod: string, options: { vhost: string; logLevel: string }): NodeJS.ProcessEnv {
+export function appEnvironment(
+  model: MeshModel,
+  service: ServiceName,
+  pod: string,
+  options: { vhost: string; redisPassword: string; logLevel: string },
+): NodeJS.ProcessEnv {
   const spec = getService(model, service);
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
@@ -63,7 +68,7 @@ export function appEnvironment(model: MeshModel, service: ServiceName, pod: stri
     SHUTDOWN_TIMEOUT_MS: "5000",
   };
   for (const store of spec.dataStores) {
-    const { name, value } = storeUrl(store, pod, options.vhost);
+    const { name, value } = storeUrl(store, pod, options);
     env[name] = value;
   }
   for (const called of spec.calls) {

@@ -1,9 +1,12 @@
 // The local runner's building blocks against the real programs: dnsmasq answers
 // and follows record changes, the private Postgres and Redis start, stop and come
-// back on their own addresses, and the supervisor leaves no process behind.
-import { chmodSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+// back on their own addresses (Redis requiring its password), and the supervisor
+// leaves no process behind.
+import { execFile } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findBinaries, type Binaries } from "./binaries.js";
 import { ServiceDns } from "./dns.js";
@@ -12,6 +15,8 @@ import { PrivatePostgres } from "./postgres.js";
 import { tcpAccepts } from "./readiness.js";
 import { PrivateRedis } from "./redis.js";
 import { Supervisor } from "./supervisor.js";
+
+const run = promisify(execFile);
 
 describe("local runner components", () => {
   let dir: string;
@@ -57,13 +62,28 @@ describe("local runner components", () => {
     expect(await tcpAccepts(layout.dataStore("postgres"), 5432)).toBe(true);
   });
 
-  it("runs a private Redis that can be stopped and started again", async () => {
+  it("runs a private Redis that requires its password and can be stopped and started again", async () => {
     const redis = new PrivateRedis(binaries.redisServer, dir, layout.dataStore("redis"));
+    // redis-cli reads the password from REDISCLI_AUTH, as the containers' health checks do.
+    const ping = async (password?: string) => {
+      const env: NodeJS.ProcessEnv = { ...process.env, REDISCLI_AUTH: password };
+      if (password === undefined) delete env.REDISCLI_AUTH;
+      const { stdout } = await run("redis-cli", ["-h", layout.dataStore("redis"), "-p", "6379", "ping"], { env });
+      return stdout.trim();
+    };
     await redis.start(supervisor);
+    expect(redis.password).toMatch(/^[0-9a-f]{36}$/);
+    expect(await ping()).toMatch(/^NOAUTH/);
+    expect(await ping("wrong")).toMatch(/^NOAUTH/);
+    expect(await ping(redis.password)).toBe("PONG");
+    // Never on its command line, where ps shows it.
+    const pid = supervisor.get("redis").pid;
+    expect(readFileSync(`/proc/${pid}/cmdline`, "utf8")).not.toContain(redis.password);
     await redis.stop();
     expect(await tcpAccepts(layout.dataStore("redis"), 6379)).toBe(false);
     await redis.start(supervisor);
     expect(await tcpAccepts(layout.dataStore("redis"), 6379)).toBe(true);
+    expect(await ping(redis.password)).toBe("PONG");
   });
 
   it("reports a process that cannot run as an unexpected exit, with its log", async () => {

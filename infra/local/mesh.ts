@@ -85,6 +85,8 @@ export interface LocalMesh {
   readonly endpoints: LocalMeshEndpoints;
   readonly model: MeshModel;
   readonly addressing: Addressing;
+  /** The private Redis's password, generated for this run (never written to endpoints.json). */
+  readonly redisPassword: string;
   /** Runs `service` with `replicas` replicas: new ones start and join DNS; removed ones leave DNS, then stop. */
   scale(service: ServiceName, replicas: number): Promise<void>;
   /** SIGKILLs a replica's app and sidecar, as a crash would; DNS still names it. */
@@ -223,7 +225,7 @@ export async function startLocalMesh(options: LocalMeshOptions = {}): Promise<Lo
       name: `${service}-${replica}`,
       command: binaries.node,
       args: [appEntryPoint(PROJECT_ROOT, service)],
-      env: appEnvironment(model(), service, pod(service, replica), { vhost: vhost.vhost, logLevel: appLogLevel }),
+      env: appEnvironment(model(), service, pod(service, replica), { vhost: vhost.vhost, redisPassword: redis.password, logLevel: appLogLevel }),
       cwd: join(PROJECT_ROOT, "apps", service),
       graceMs: 8_000,
     });
@@ -351,6 +353,7 @@ export async function startLocalMesh(options: LocalMeshOptions = {}): Promise<Lo
       return model();
     },
     addressing,
+    redisPassword: redis.password,
     async scale(service, replicas) {
       checkReplicas(service, replicas);
       const before = state.replicas[service];

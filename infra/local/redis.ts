@@ -1,8 +1,12 @@
 // A private Redis instance for one run, on the run's Redis address at the
-// well-known port, without persistence (throwaway data).
+// well-known port, without persistence (throwaway data), requiring a password
+// generated for the run. It starts with the containers' command (redis-auth.ts),
+// so the password stays out of its argv here too.
+import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { DATA_STORES } from "../model.js";
+import { REDIS_PASSWORD_ENV, redisServerCommand } from "../redis-auth.js";
 import { tcpAccepts, waitUntil } from "./readiness.js";
 import type { ManagedProcess, Supervisor } from "./supervisor.js";
 
@@ -10,6 +14,8 @@ export class PrivateRedis {
   private readonly dir: string;
   private process: ManagedProcess | undefined;
   readonly port = DATA_STORES.redis.port;
+  /** Hex: goes into REDIS_URL unescaped. The same across restarts of this instance. */
+  readonly password = randomBytes(18).toString("hex");
 
   constructor(
     private readonly redisServer: string,
@@ -21,10 +27,14 @@ export class PrivateRedis {
   }
 
   async start(supervisor: Supervisor): Promise<void> {
+    const [shell, ...args] = redisServerCommand(this.redisServer, [
+      "--bind", this.address, "--port", String(this.port), "--dir", this.dir, "--save", "", "--appendonly", "no", "--daemonize", "no",
+    ]);
     this.process = supervisor.start({
       name: "redis",
-      command: this.redisServer,
-      args: ["--bind", this.address, "--port", String(this.port), "--dir", this.dir, "--save", "", "--appendonly", "no", "--daemonize", "no"],
+      command: shell,
+      args,
+      env: { ...process.env, [REDIS_PASSWORD_ENV]: this.password },
       graceMs: 5_000,
     });
     await waitUntil(`redis on ${this.address}:${this.port}`, () => tcpAccepts(this.address, this.port), { process: this.process, timeoutMs: 15_000 });

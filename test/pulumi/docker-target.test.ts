@@ -5,7 +5,7 @@ import { adminPorts } from "../../infra/config.js";
 import { operatorSubnet } from "../../infra/docker/operator-network.js";
 import { DATA_STORES, PORTS, SERVICE_NAMES } from "../../infra/model.js";
 import { containsSecret, type RawResource } from "../../infra/resource-graph.js";
-import { MOCK_SECRET_PREFIX, type MockRun, dependsOnName, named, ofType, runMesh, visibleInputs } from "./support.js";
+import { MOCK_SECRET_PREFIX, type MockRun, dependsOnName, named, ofType, runMesh, secretValue, visibleInputs } from "./support.js";
 
 type Port = { internal: number; external: number; ip?: string };
 type Network = { name: string; aliases?: string[]; ipv4Address?: string; gwPriority?: number };
@@ -124,12 +124,30 @@ describe("docker target", () => {
   });
 
   it("keeps generated passwords secret wherever they flow", () => {
-    for (const name of ["mesh-postgres-server", "mesh-rabbitmq-server", "mesh-observability-grafana", "mesh-catalog-app-0", "mesh-orders-app-0", "mesh-order-worker-app-0"]) {
+    for (const name of ["mesh-postgres-server", "mesh-redis-server", "mesh-rabbitmq-server", "mesh-observability-grafana", "mesh-catalog-app-0", "mesh-cart-app-0", "mesh-orders-app-0", "mesh-order-worker-app-0"]) {
       expect(containsSecret(named(run, name).inputs.envs), name).toBe(true);
     }
     // The passwords do flow into the inputs, and only ever inside secrets.
     expect(JSON.stringify(run.resources.map((r) => r.inputs))).toContain(MOCK_SECRET_PREFIX);
     expect(visibleInputs(run)).not.toContain(MOCK_SECRET_PREFIX);
+  });
+
+  it("makes Redis require the generated password, kept out of its command, and hands it to every cart replica", () => {
+    const password = `${MOCK_SECRET_PREFIX}redis`;
+    const server = named(run, "mesh-redis-server");
+    expect(secretValue(server.inputs.envs)).toEqual([`REDISCLI_AUTH=${password}`]);
+    // requirepass comes from that variable; the command and health check only name it.
+    const command = server.inputs.command as string[];
+    expect(command.slice(0, 2)).toEqual(["sh", "-c"]);
+    expect(command[2]).toContain("requirepass $REDISCLI_AUTH");
+    expect(command.slice(3)).toEqual(["redis-server", "--appendonly", "yes"]);
+    // redis-cli authenticates from REDISCLI_AUTH and exits 0 on NOAUTH: the check wants PONG.
+    expect((server.inputs.healthcheck as { tests: string[] }).tests).toEqual(["CMD", "sh", "-c", "redis-cli ping | grep -qx PONG"]);
+    expect(JSON.stringify([server.inputs.command, server.inputs.healthcheck])).not.toContain(password);
+    for (let i = 0; i < run.settings.replicas.cart; i++) {
+      const envs = secretValue(named(run, `mesh-cart-app-${i}`).inputs.envs) as string[];
+      expect(envs).toContain(`REDIS_URL=redis://:${password}@127.0.0.1:${DATA_STORES.redis.port}`);
+    }
   });
 
   it("starts data stores (healthy) before the sidecars and apps that use them", () => {

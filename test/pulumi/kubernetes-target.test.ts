@@ -4,9 +4,9 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { meshFlows } from "../../infra/kubernetes/network-flows.js";
 import { NODE_PORTS } from "../../infra/kubernetes/node-ports.js";
-import { buildMeshModel, PORTS, SERVICE_NAMES } from "../../infra/model.js";
+import { buildMeshModel, DATA_STORES, PORTS, SERVICE_NAMES } from "../../infra/model.js";
 import { containsSecret, type RawResource } from "../../infra/resource-graph.js";
-import { MOCK_SECRET_PREFIX, type MockRun, dependsOnName, named, ofType, runMesh, visibleInputs } from "./support.js";
+import { MOCK_SECRET_PREFIX, type MockRun, dependsOnName, named, ofType, runMesh, secretValue, visibleInputs } from "./support.js";
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- Kubernetes manifests are walked as plain JSON here. */
 type Obj = Record<string, any>;
@@ -101,13 +101,31 @@ describe("kubernetes target", () => {
   });
 
   it("keeps generated passwords in Secrets built from Pulumi secrets", () => {
-    for (const name of ["mesh-postgres-credentials", "mesh-rabbitmq-credentials", "mesh-observability-grafana-admin", "mesh-catalog-env", "mesh-orders-env"]) {
+    for (const name of ["mesh-postgres-credentials", "mesh-redis-credentials", "mesh-rabbitmq-credentials", "mesh-observability-grafana-admin", "mesh-catalog-env", "mesh-cart-env", "mesh-orders-env"]) {
       expect(containsSecret(named(run, name).inputs.stringData), name).toBe(true);
     }
     const catalogApp = podSpec(named(run, "mesh-catalog-deployment")).containers[0];
     expect(catalogApp.envFrom).toEqual([{ secretRef: { name: "mesh-catalog-env" } }]);
     expect(JSON.stringify(run.resources.map((r) => r.inputs))).toContain(MOCK_SECRET_PREFIX);
     expect(visibleInputs(run)).not.toContain(MOCK_SECRET_PREFIX);
+  });
+
+  it("makes Redis require the generated password from its Secret, with authenticating probes, and gives it to the cart", () => {
+    const password = `${MOCK_SECRET_PREFIX}redis`;
+    expect(secretValue((named(run, "mesh-redis-credentials").inputs as Obj).stringData)).toEqual({ REDISCLI_AUTH: password });
+    const redis = podSpec(named(run, "mesh-redis-statefulset")).containers[0] as Obj;
+    expect(redis.env).toEqual([{ name: "REDISCLI_AUTH", valueFrom: { secretKeyRef: { name: "mesh-redis-credentials", key: "REDISCLI_AUTH" } } }]);
+    // requirepass comes from that variable; the args and probes only name it.
+    expect(redis.args.slice(0, 2)).toEqual(["sh", "-c"]);
+    expect(redis.args[2]).toContain("requirepass $REDISCLI_AUTH");
+    expect(redis.args.slice(3)).toEqual(["redis-server", "--appendonly", "yes"]);
+    for (const probe of ["readinessProbe", "livenessProbe", "startupProbe"]) {
+      // redis-cli authenticates from REDISCLI_AUTH and exits 0 on NOAUTH: the probe wants PONG.
+      expect(redis[probe].exec.command, probe).toEqual(["sh", "-c", "redis-cli ping | grep -qx PONG"]);
+    }
+    expect(JSON.stringify(redis)).not.toContain(password);
+    const cartEnv = (named(run, "mesh-cart-env").inputs as Obj).stringData;
+    expect(secretValue(cartEnv)).toMatchObject({ REDIS_URL: `redis://:${password}@127.0.0.1:${DATA_STORES.redis.port}` });
   });
 
   it("creates data stores and the policies before the apps, and loads each rebuilt image into kind first", () => {

@@ -1,7 +1,7 @@
 // Runs the mesh program under Pulumi's mocks and queries what it declared.
 import { parseStackSettings, type StackSettings } from "../../infra/config.js";
 import { deployMesh } from "../../infra/mesh-program.js";
-import { captureResources, maskSecrets, type RawResource } from "../../infra/resource-graph.js";
+import { SECRET_MASK, captureResources, maskSecrets, type RawResource } from "../../infra/resource-graph.js";
 
 export interface MockRun {
   readonly settings: StackSettings;
@@ -35,3 +35,11 @@ export function visibleInputs(run: MockRun): string {
 
 /** The mocks' RandomPassword results all start with this (see infra/resource-graph.ts). */
 export const MOCK_SECRET_PREFIX = "mock-mesh-secrets-";
+
+/** A raw input that must be a secret as a whole, with the secret's value: what the provider would receive. */
+export function secretValue(value: unknown): unknown {
+  if (maskSecrets(value) !== SECRET_MASK || typeof value !== "object" || value === null || !("value" in value)) {
+    throw new Error(`expected a secret, got ${JSON.stringify(value)}`);
+  }
+  return value.value;
+}
