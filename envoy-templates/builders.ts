@@ -276,6 +276,8 @@ export interface HttpConnectionManagerOptions {
   readonly edge: boolean;
   /** Zipkin cluster for tracing; no tracing (and no access log) when absent. */
   readonly zipkinCluster?: string;
+  /** Share of requests traced when no upstream decided (the stack's traceSamplingPercent). */
+  readonly samplingPercent?: number;
 }
 
 export function makeHttpConnectionManager(options: HttpConnectionManagerOptions): EnvoyObject {
@@ -307,7 +309,7 @@ export function makeHttpConnectionManager(options: HttpConnectionManagerOptions)
   if (options.zipkinCluster !== undefined) {
     hcm.access_log = [stdoutJsonLog(HTTP_ACCESS_LOG_FORMAT)];
     hcm.tracing = {
-      random_sampling: { value: 100 },
+      random_sampling: { value: options.samplingPercent ?? 100 },
       provider: {
         name: "envoy.tracers.zipkin",
         typed_config: typed("envoy.config.trace.v3.ZipkinConfig", {

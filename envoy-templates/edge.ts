@@ -37,6 +37,7 @@ export function edgeBootstrap(model: MeshModel, addressing: Addressing): EnvoyOb
     routes: edgeRoutes(model),
     edge: true,
     zipkinCluster: CLUSTER.zipkin,
+    samplingPercent: model.traceSamplingPercent,
   });
   return makeBootstrap({
     proxy: EDGE_PROXY,

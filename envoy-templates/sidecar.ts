@@ -45,6 +45,7 @@ function serviceEgress(model: MeshModel, callee: ServiceName, podLoopback: strin
     routes: makeRetryingRoutes({ name: callee, match: { prefix: "/" }, cluster: serviceCluster(callee), timeoutMs: serviceTimeoutMs(target) }),
     edge: false,
     zipkinCluster: CLUSTER.zipkin,
+    samplingPercent: model.traceSamplingPercent,
   });
   return makeListener(name, { address: podLoopback, port: target.egressPort }, "OUTBOUND", [hcm]);
 }
@@ -61,6 +62,7 @@ export function sidecarBootstrap(model: MeshModel, serviceName: ServiceName, add
     routes: ingressRoutes(service),
     edge: false,
     zipkinCluster: CLUSTER.zipkin,
+    samplingPercent: model.traceSamplingPercent,
   });
   const listeners = [
     makeListener(LISTENER.ingress, { address: binding.listenAddress, port: PORTS.sidecarIngress }, "INBOUND", [ingress]),

@@ -2,8 +2,8 @@
 // and what the targets place into their resources. A plain merge of the generators' outputs.
 import { readdirSync } from "node:fs";
 import { type Addressing, dockerAddressing, kubernetesAddressing } from "./addressing.js";
-import type { StackSettings } from "./config.js";
-import { buildMeshModel, type MeshModel } from "./model.js";
+import { meshModelFor, type StackSettings } from "./config.js";
+import type { MeshModel } from "./model.js";
 import { readStackFile } from "./stack-config.js";
 import { renderEnvoyArtifacts } from "../envoy-templates/index.js";
 import { renderGrafanaArtifacts } from "./observability/grafana.js";
@@ -36,5 +36,5 @@ export function renderStackArtifacts(projectDir: string, stack: string): Record<
     throw new Error(`unknown stack "${stack}": no Pulumi.${stack}.yaml in ${projectDir} (stacks: ${stackNames(projectDir).join(", ")})`);
   }
   const settings = readStackFile(projectDir, stack);
-  return renderArtifacts(buildMeshModel(settings.replicas), targetAddressing(settings));
+  return renderArtifacts(meshModelFor(settings), targetAddressing(settings));
 }

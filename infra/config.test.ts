@@ -1,11 +1,18 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { adminPorts, parseStackSettings, StackConfigError } from "./config.js";
+import { parse } from "yaml";
+import { adminPorts, meshModelFor, parseStackSettings, SETTING_KEYS, StackConfigError } from "./config.js";
 
 describe("parseStackSettings", () => {
   it("fills defaults for a minimal docker stack", () => {
     const s = parseStackSettings({ target: "docker" });
     expect(s).toMatchObject({ target: "docker", gatewayPort: 8080, adminPortBase: 9901, namespace: "mesh", envoyLogLevel: "info" });
     expect(s.replicas).toEqual({ catalog: 1, cart: 1, orders: 1, "order-worker": 1 });
+  });
+
+  it("traces every request unless told otherwise, and carries a lower share into the model", () => {
+    expect(meshModelFor(parseStackSettings({ target: "docker" })).traceSamplingPercent).toBe(100);
+    expect(meshModelFor(parseStackSettings({ target: "docker", traceSamplingPercent: "2.5" })).traceSamplingPercent).toBe(2.5);
   });
 
   it("accepts values as Pulumi hands them over (strings, JSON objects)", () => {
@@ -29,6 +36,8 @@ describe("parseStackSettings", () => {
     ["fractional replicas", { target: "docker", replicas: { cart: 1.5 } }, /"mesh:replicas.cart": expected an integer from 1 to 20, got 1.5/],
     ["replicas that are not a map", { target: "docker", replicas: "[1,2]" }, /"mesh:replicas": expected a map of service name to replica count/],
     ["a bad namespace", { target: "kubernetes", namespace: "Mesh_NS" }, /"mesh:namespace": expected a DNS label/],
+    ["a sampling percentage above 100", { target: "docker", traceSamplingPercent: 150 }, /"mesh:traceSamplingPercent": expected a percentage from 0 to 100, got 150/],
+    ["a sampling percentage that is not a number", { target: "docker", traceSamplingPercent: "ten" }, /"mesh:traceSamplingPercent": expected a percentage from 0 to 100, got "ten"/],
     ["a bad log level", { target: "docker", envoyLogLevel: "loud" }, /"mesh:envoyLogLevel": expected one of trace, debug/],
   ];
   it.each(rejections)("rejects %s", (_what, raw, message) => {
@@ -51,5 +60,16 @@ describe("parseStackSettings", () => {
     expect(() => parseStackSettings({ target: "docker", adminPortBase: 20000, replicas: { catalog: 2, orders: 3 }, grafanaPort: 20007 })).toThrow(
       /"mesh:grafanaPort": expected a host port not already used by "mesh:adminPortBase", got 20007/,
     );
+  });
+});
+
+describe("Pulumi.yaml", () => {
+  it("documents exactly the keys the program reads, with their defaults", () => {
+    const project = parse(readFileSync(new URL("../Pulumi.yaml", import.meta.url), "utf8")) as { config: Record<string, { default?: unknown }> };
+    expect(Object.keys(project.config).sort()).toEqual(Object.keys(SETTING_KEYS).sort());
+    const defaults = parseStackSettings({ target: "docker" }) as unknown as Record<string, unknown>;
+    for (const [key, entry] of Object.entries(project.config)) {
+      if (entry.default !== undefined) expect(defaults[key], key).toEqual(entry.default);
+    }
   });
 });

@@ -1,7 +1,7 @@
 // Stack settings: every `mesh:*` key, its default, and validation with errors
 // that name the key, what was expected and what was given. Pure: the Pulumi
 // program and the offline renderer both feed it raw values.
-import { EDGE_PROXY, SERVICE_NAMES, sidecarName, type ServiceName } from "./model.js";
+import { buildMeshModel, EDGE_PROXY, type MeshModel, SERVICE_NAMES, sidecarName, type ServiceName } from "./model.js";
 
 export const TARGETS = ["docker", "kubernetes"] as const;
 export type Target = (typeof TARGETS)[number];
@@ -22,6 +22,8 @@ export interface StackSettings {
   readonly kubeContext: string;
   /** Envoy log level for every proxy. */
   readonly envoyLogLevel: EnvoyLogLevel;
+  /** Percentage of requests the edge starts a trace for (the decision travels with the request). */
+  readonly traceSamplingPercent: number;
 }
 
 export const ENVOY_LOG_LEVELS = ["trace", "debug", "info", "warning", "error", "critical", "off"] as const;
@@ -39,6 +41,7 @@ export const SETTING_KEYS = {
   namespace: "Kubernetes namespace for the mesh (kubernetes target)",
   kubeContext: "kubeconfig context to deploy to (kubernetes target); empty means the current one",
   envoyLogLevel: `Envoy log level: ${ENVOY_LOG_LEVELS.join(", ")}`,
+  traceSamplingPercent: "percentage of requests traced (0 to 100; 100 traces every request, lower it under load)",
 } as const satisfies Record<keyof StackSettings, string>;
 
 export const CONFIG_NAMESPACE = "mesh";
@@ -77,6 +80,7 @@ export function parseStackSettings(raw: Readonly<Record<string, unknown>>): Stac
     namespace: dnsLabel("namespace", raw.namespace, "mesh"),
     kubeContext: optionalString("kubeContext", raw.kubeContext),
     envoyLogLevel: oneOf("envoyLogLevel", raw.envoyLogLevel, ENVOY_LOG_LEVELS, "info"),
+    traceSamplingPercent: percentage("traceSamplingPercent", raw.traceSamplingPercent, 100),
   };
   checkHostPortClashes(settings);
   return settings;
@@ -102,6 +106,11 @@ export function adminPorts(settings: Pick<StackSettings, "adminPortBase" | "repl
     for (let replica = 0; replica < settings.replicas[service]; replica++) proxies.push({ proxy: sidecarName(service), replica });
   }
   return proxies.map((p, i) => ({ ...p, port: settings.adminPortBase + i }));
+}
+
+/** The mesh model a stack's settings describe. */
+export function meshModelFor(settings: StackSettings): MeshModel {
+  return buildMeshModel(settings.replicas, { traceSamplingPercent: settings.traceSamplingPercent });
 }
 
 /** Every host port the stack publishes, by what publishes it. */
@@ -146,6 +155,13 @@ function port(key: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
   const n = integer(key, value);
   if (n === undefined || n < 1 || n > 65535) throw new StackConfigError(key, "an integer port from 1 to 65535", value);
+  return n;
+}
+
+function percentage(key: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = typeof value === "string" && value.trim() !== "" ? Number(value.trim()) : value;
+  if (typeof n !== "number" || !Number.isFinite(n) || n < 0 || n > 100) throw new StackConfigError(key, "a percentage from 0 to 100", value);
   return n;
 }
 

@@ -61,6 +61,13 @@ export interface ServiceSpec {
 export interface MeshModel {
   readonly services: readonly ServiceSpec[];
   readonly dataStores: readonly DataStore[];
+  /** Share of requests (0–100 %) the proxies trace when no upstream decided already. */
+  readonly traceSamplingPercent: number;
+}
+
+export interface MeshOptions {
+  /** Default 100: every request is traced, as a demo mesh wants; lower it for load. */
+  readonly traceSamplingPercent?: number;
 }
 
 /** The services and their routes (DESIGN §3); replicas come from stack config. */
@@ -99,10 +106,11 @@ const SERVICE_BLUEPRINTS: readonly Omit<ServiceSpec, "replicas">[] = [
   },
 ];
 
-export function buildMeshModel(replicas: Partial<Record<ServiceName, number>> = {}): MeshModel {
+export function buildMeshModel(replicas: Partial<Record<ServiceName, number>> = {}, options: MeshOptions = {}): MeshModel {
   return {
     services: SERVICE_BLUEPRINTS.map((s) => ({ ...s, replicas: replicas[s.name] ?? 1 })),
     dataStores: DATA_STORE_NAMES.map((n) => DATA_STORES[n]),
+    traceSamplingPercent: options.traceSamplingPercent ?? 100,
   };
 }
 

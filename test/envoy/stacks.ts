@@ -4,6 +4,7 @@
 import { fileURLToPath } from "node:url";
 import type { Addressing } from "../../infra/addressing.js";
 import { targetAddressing, stackNames } from "../../infra/artifacts.js";
+import { meshModelFor } from "../../infra/config.js";
 import { buildMeshModel, proxyNames, type MeshModel } from "../../infra/model.js";
 import { readStackFile } from "../../infra/stack-config.js";
 import { proxyBootstrap, toYaml, type EnvoyObject } from "../../envoy-templates/index.js";
@@ -27,7 +28,7 @@ export function everyRenderedConfig(): RenderedConfig[] {
   const configs: RenderedConfig[] = [];
   for (const stack of stackNames(PROJECT_DIR)) {
     const settings = readStackFile(PROJECT_DIR, stack);
-    const model = buildMeshModel(settings.replicas);
+    const model = meshModelFor(settings);
     const addressing = targetAddressing(settings);
     configs.push(...proxyNames(model).map((proxy) => render(stack, model, addressing, proxy)));
   }
