@@ -9,6 +9,7 @@ import { POSTGRES_APP_PASSWORD_ENV, POSTGRES_INIT_SCRIPT_NAME, postgresInitScrip
 import { REDIS_PASSWORD_ENV, redisHealthCheck, redisServerCommand } from "../redis-auth.js";
 import { IMAGES } from "../versions.js";
 import { WORKLOAD_SIZES } from "../workload-sizes.js";
+import { type ConfigDir, configVolumes } from "./config-volumes.js";
 import { HEALTHCHECK_TIMING, hardened } from "./hardening.js";
 
 export interface DataStoreArgs {
@@ -25,7 +26,8 @@ interface StoreSpec {
   readonly healthcheck: string[];
   readonly readOnlyRoot: boolean;
   readonly tmpfs: string[];
-  readonly uploads: docker.types.input.ContainerUpload[];
+  /** Generated files, in read-only volumes (config-volumes.ts). */
+  readonly config: ConfigDir[];
 }
 
 const POSTGRES_DATA = "/var/lib/postgresql/data";
@@ -46,7 +48,10 @@ function storeSpec(store: DataStoreName, secrets: MeshSecrets): StoreSpec {
         healthcheck: ["CMD", "pg_isready", "-h", "127.0.0.1", "-U", POSTGRES_SUPERUSER, "-d", POSTGRES_DATABASE],
         readOnlyRoot: true,
         tmpfs: ["/tmp", "/var/run/postgresql"],
-        uploads: [{ file: `/docker-entrypoint-initdb.d/${POSTGRES_INIT_SCRIPT_NAME}`, content: postgresInitScript, permissions: "0555" }],
+        // The entrypoint runs executable *.sh files there on first start (empty data directory).
+        config: [
+          { label: "initdb", mountPath: "/docker-entrypoint-initdb.d", files: [{ path: POSTGRES_INIT_SCRIPT_NAME, content: postgresInitScript, permissions: "0555" }] },
+        ],
       };
     case "redis":
       return {
@@ -58,7 +63,7 @@ function storeSpec(store: DataStoreName, secrets: MeshSecrets): StoreSpec {
         healthcheck: ["CMD", ...redisHealthCheck],
         readOnlyRoot: true,
         tmpfs: ["/tmp"],
-        uploads: [],
+        config: [],
       };
     case "rabbitmq":
       return {
@@ -68,7 +73,7 @@ function storeSpec(store: DataStoreName, secrets: MeshSecrets): StoreSpec {
         // The image's entrypoint writes its generated config under /etc/rabbitmq.
         readOnlyRoot: false,
         tmpfs: ["/tmp"],
-        uploads: [],
+        config: [],
       };
   }
 }
@@ -85,6 +90,7 @@ export class DataStore extends pulumi.ComponentResource {
 
     this.network = new docker.Network(`${name}-network`, { driver: "bridge", internal: true }, { parent: this });
     const volume = new docker.Volume(`${name}-data`, {}, { parent: this });
+    const config = spec.config.length > 0 ? configVolumes(name, args.image, spec.config, this) : undefined;
 
     this.container = new docker.Container(
       `${name}-server`,
@@ -95,8 +101,7 @@ export class DataStore extends pulumi.ComponentResource {
         envs: spec.env,
         command: spec.command,
         networksAdvanced: [{ name: this.network.name, aliases: [args.addressing.dataStoreHost(args.store)] }],
-        volumes: [{ volumeName: volume.name, containerPath: spec.dataPath }],
-        uploads: spec.uploads,
+        volumes: [{ volumeName: volume.name, containerPath: spec.dataPath }, ...(config?.volumes ?? [])],
         healthcheck: { tests: spec.healthcheck, ...HEALTHCHECK_TIMING },
         // Creation waits for the health check, so dependents start against a ready store.
         wait: true,
@@ -104,7 +109,7 @@ export class DataStore extends pulumi.ComponentResource {
         stopTimeout: 30,
         ...hardened(image, WORKLOAD_SIZES[args.store], { readOnlyRoot: spec.readOnlyRoot, tmpfs: spec.tmpfs }),
       },
-      { parent: this },
+      { parent: this, dependsOn: config ? [config.seed] : [] },
     );
     this.registerOutputs({});
   }

@@ -12,7 +12,8 @@ import { WORKLOAD_SIZES } from "../workload-sizes.js";
 import { HEALTHCHECK_TIMING, hardened } from "./hardening.js";
 import { operatorSubnet } from "./operator-network.js";
 
-export const ENVOY_CONFIG_PATH = "/etc/envoy/envoy.yaml";
+/** Linux refuses a single argument of 128 KiB (MAX_ARG_STRLEN) or more; keep a margin. */
+export const MAX_BOOTSTRAP_BYTES = 96 * 1024;
 
 export interface NetworkAttachment {
   readonly network: docker.Network;
@@ -52,6 +53,10 @@ export class EnvoyProxy extends pulumi.ComponentResource {
     this.proxy = proxy;
     const subnet = operatorSubnet(proxy, replica);
     const admin = addressing.binding(proxy, replica).admin;
+    const bootstrap = renderProxyConfig(args.model, proxy, addressing, replica);
+    if (Buffer.byteLength(bootstrap) > MAX_BOOTSTRAP_BYTES) {
+      throw new Error(`${name}: Envoy bootstrap of ${Buffer.byteLength(bootstrap)} bytes is too long for --config-yaml`);
+    }
 
     const operatorNetwork = new docker.Network(
       `${name}-operator`,
@@ -65,9 +70,11 @@ export class EnvoyProxy extends pulumi.ComponentResource {
         image: args.image,
         hostname: proxy,
         entrypoints: ["/usr/local/bin/envoy"],
-        command: ["--config-path", ENVOY_CONFIG_PATH, "--log-level", args.logLevel],
-        // Uploads are part of the container's inputs: a changed config replaces this container only.
-        uploads: [{ file: ENVOY_CONFIG_PATH, content: renderProxyConfig(args.model, proxy, addressing, replica), permissions: "0444" }],
+        // The bootstrap as an argument, not a file: nothing to upload into the read-only root
+        // (see config-volumes.ts for why uploads cannot go there). Bootstraps stay far below
+        // the kernel's 128 KiB limit on one argument (checked below), and hold no secret.
+        // The command is part of the container's inputs: a changed config replaces this container only.
+        command: ["--config-yaml", bootstrap, "--log-level", args.logLevel],
         networksAdvanced: [
           // Highest gateway priority: Docker publishes ports through this network, where admin listens.
           { name: operatorNetwork.name, ipv4Address: subnet.proxyAddress, gwPriority: 100 },

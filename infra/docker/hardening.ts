@@ -6,7 +6,10 @@ import type { PinnedImage } from "../versions.js";
 import type { WorkloadSize } from "../workload-sizes.js";
 
 export interface HardeningOptions {
-  /** False only where the image writes outside its volumes at start. */
+  /**
+   * False only where the image writes outside its volumes at start. A read-only root takes
+   * no uploads: generated files go in config volumes (config-volumes.ts).
+   */
   readonly readOnlyRoot: boolean;
   /** Writable scratch paths (tmpfs, noexec). */
   readonly tmpfs?: readonly string[];

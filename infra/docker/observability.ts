@@ -1,7 +1,9 @@
 // Prometheus, Grafana and Zipkin on the mesh network, their UIs published on the
-// host's 127.0.0.1 only. Generated configuration arrives as container uploads,
-// so a changed dashboard replaces Grafana and nothing else. The dashboards land
-// in Grafana's data volume (where the provider looks), rewritten on every create.
+// host's 127.0.0.1 only. Generated configuration arrives in read-only volumes
+// named after its content (config-volumes.ts), so a changed dashboard replaces
+// Grafana and nothing else. As on Kubernetes, the dashboards volume is mounted
+// inside Grafana's data volume, where the provider looks: Docker mounts the
+// parent first, and each mount has its own destination.
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { Addressing } from "../addressing.js";
@@ -18,6 +20,7 @@ import { GRAFANA_ADMIN_USER, type MeshSecrets } from "../mesh-secrets.js";
 import { PORTS } from "../model.js";
 import { IMAGES } from "../versions.js";
 import { WORKLOAD_SIZES } from "../workload-sizes.js";
+import { type ConfigDir, configVolumes } from "./config-volumes.js";
 import { HEALTHCHECK_TIMING, hardened } from "./hardening.js";
 
 export interface ObservabilityArgs {
@@ -30,10 +33,8 @@ export interface ObservabilityArgs {
   readonly images: { readonly prometheus: pulumi.Input<string>; readonly grafana: pulumi.Input<string>; readonly zipkin: pulumi.Input<string> };
 }
 
-function artifactUploads(artifacts: Readonly<Record<string, string>>, ...dirs: ArtifactDir[]): docker.types.input.ContainerUpload[] {
-  return dirs.flatMap((dir) =>
-    artifactsIn(artifacts, dir).map(({ path, content }) => ({ file: `${dir.mountPath}/${path}`, content, permissions: "0444" })),
-  );
+function artifactDir(artifacts: Readonly<Record<string, string>>, label: string, dir: ArtifactDir): ConfigDir {
+  return { label, mountPath: dir.mountPath, files: artifactsIn(artifacts, dir) };
 }
 
 function httpCheck(url: string): string[] {
@@ -53,6 +54,7 @@ export class Observability extends pulumi.ComponentResource {
     const onMesh = (aliases: string[]) => [{ name: args.meshNetwork.name, aliases }];
 
     const prometheusData = new docker.Volume(`${name}-prometheus-data`, {}, { parent: this });
+    const prometheusConfig = configVolumes(`${name}-prometheus`, args.images.prometheus, [artifactDir(args.artifacts, "config", PROMETHEUS_ARTIFACTS)], this);
     new docker.Container(
       `${name}-prometheus`,
       {
@@ -62,17 +64,22 @@ export class Observability extends pulumi.ComponentResource {
           "--storage.tsdb.path=/prometheus",
           "--storage.tsdb.retention.time=7d",
         ],
-        uploads: artifactUploads(args.artifacts, PROMETHEUS_ARTIFACTS),
         networksAdvanced: onMesh(alias(addressing.prometheus?.address, "prometheus")),
-        volumes: [{ volumeName: prometheusData.name, containerPath: "/prometheus" }],
+        volumes: [{ volumeName: prometheusData.name, containerPath: "/prometheus" }, ...prometheusConfig.volumes],
         ports: [{ internal: PORTS.prometheus, external: settings.prometheusPort, ip: "127.0.0.1" }],
         healthcheck: { tests: httpCheck(`http://127.0.0.1:${PORTS.prometheus}/-/ready`), ...HEALTHCHECK_TIMING },
         ...hardened(IMAGES.prometheus, WORKLOAD_SIZES.prometheus, { readOnlyRoot: true, tmpfs: ["/tmp"] }),
       },
-      { parent: this, deleteBeforeReplace: true },
+      { parent: this, deleteBeforeReplace: true, dependsOn: [prometheusConfig.seed] },
     );
 
     const grafanaData = new docker.Volume(`${name}-grafana-data`, {}, { parent: this });
+    const grafanaConfig = configVolumes(
+      `${name}-grafana`,
+      args.images.grafana,
+      [artifactDir(args.artifacts, "provisioning", GRAFANA_PROVISIONING_ARTIFACTS), artifactDir(args.artifacts, "dashboards", GRAFANA_DASHBOARD_ARTIFACTS)],
+      this,
+    );
     new docker.Container(
       `${name}-grafana`,
       {
@@ -85,14 +92,13 @@ export class Observability extends pulumi.ComponentResource {
           "GF_ANALYTICS_CHECK_FOR_UPDATES=false",
           "GF_LOG_MODE=console",
         ]),
-        uploads: artifactUploads(args.artifacts, GRAFANA_PROVISIONING_ARTIFACTS, GRAFANA_DASHBOARD_ARTIFACTS),
         networksAdvanced: onMesh(alias(addressing.grafana?.address, "grafana")),
-        volumes: [{ volumeName: grafanaData.name, containerPath: "/var/lib/grafana" }],
+        volumes: [{ volumeName: grafanaData.name, containerPath: "/var/lib/grafana" }, ...grafanaConfig.volumes],
         ports: [{ internal: PORTS.grafana, external: settings.grafanaPort, ip: "127.0.0.1" }],
         healthcheck: { tests: httpCheck(`http://127.0.0.1:${PORTS.grafana}/api/health`), ...HEALTHCHECK_TIMING },
         ...hardened(IMAGES.grafana, WORKLOAD_SIZES.grafana, { readOnlyRoot: true, tmpfs: ["/tmp", "/var/log/grafana"] }),
       },
-      { parent: this, deleteBeforeReplace: true },
+      { parent: this, deleteBeforeReplace: true, dependsOn: [grafanaConfig.seed] },
     );
 
     new docker.Container(

@@ -1,15 +1,22 @@
 // The Docker target under Pulumi's mocks: what it declares, not what Docker does.
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { GRAFANA_DASHBOARD_ARTIFACTS, GRAFANA_PROVISIONING_ARTIFACTS, PROMETHEUS_ARTIFACTS, PROMETHEUS_CONFIG_PATH, artifactsIn } from "../../infra/artifact-placement.js";
+import { dockerAddressing } from "../../infra/addressing.js";
+import { renderArtifacts } from "../../infra/artifacts.js";
 import { adminPorts } from "../../infra/config.js";
 import { operatorSubnet } from "../../infra/docker/operator-network.js";
-import { DATA_STORES, PORTS, SERVICE_NAMES } from "../../infra/model.js";
+import { buildMeshModel, DATA_STORES, PORTS, SERVICE_NAMES } from "../../infra/model.js";
+import { POSTGRES_INIT_SCRIPT_NAME, postgresInitScript } from "../../infra/postgres-init.js";
 import { containsSecret, type RawResource } from "../../infra/resource-graph.js";
 import { MOCK_SECRET_PREFIX, type MockRun, dependsOnName, named, ofType, runMesh, secretValue, visibleInputs } from "./support.js";
 
 type Port = { internal: number; external: number; ip?: string };
 type Network = { name: string; aliases?: string[]; ipv4Address?: string; gwPriority?: number };
+type Upload = { file: string; content: string; permissions?: string };
+type Mount = { destination: string; source: string; readOnly: boolean };
 const CONTAINER = "docker:index/container:Container";
+const VOLUME = "docker:index/volume:Volume";
 
 let run: MockRun;
 beforeAll(async () => {
@@ -19,6 +26,81 @@ beforeAll(async () => {
 const containers = () => ofType(run, CONTAINER);
 const ports = (c: RawResource) => (c.inputs.ports ?? []) as Port[];
 const networks = (c: RawResource) => (c.inputs.networksAdvanced ?? []) as Network[];
+const uploads = (c: RawResource) => (c.inputs.uploads ?? []) as Upload[];
+/** Containers created only to receive uploads into volumes, never started (infra/docker/config-volumes.ts). */
+const isSeed = (c: RawResource) => c.inputs.start === false;
+const running = () => containers().filter((c) => !isSeed(c));
+
+/** Volume and bind mounts: the mount points the daemon knows of. tmpfs is not one (and is mounted only at start). */
+function mountsOf(c: RawResource): Mount[] {
+  const volumes = (c.inputs.volumes ?? []) as Array<{ containerPath: string; volumeName?: string; hostPath?: string; readOnly?: boolean }>;
+  const mounts = (c.inputs.mounts ?? []) as Array<{ target: string; source?: string; type: string; readOnly?: boolean }>;
+  return [
+    ...volumes.map((v) => ({ destination: v.containerPath, source: v.volumeName ?? v.hostPath ?? "", readOnly: v.readOnly === true })),
+    ...mounts.filter((m) => m.type !== "tmpfs").map((m) => ({ destination: m.target, source: m.source ?? "", readOnly: m.readOnly === true })),
+  ];
+}
+
+const within = (path: string, dir: string) => path === dir || path.startsWith(dir.endsWith("/") ? dir : `${dir}/`);
+/** The innermost mount holding the path, as the kernel resolves it. */
+const mountAt = (c: RawResource, path: string) =>
+  mountsOf(c)
+    .filter((m) => within(path, m.destination))
+    .sort((a, b) => b.destination.length - a.destination.length)[0];
+
+/**
+ * @pulumi/docker (kreuzwerker's terraform-provider-docker, container create) sends each upload as
+ * an archive whose entry is the file's absolute path, extracted at "/", before the container starts.
+ */
+const PROVIDER_EXTRACTION_POINT = "/";
+
+/**
+ * What the daemon answers to an archive extracted at `point` (moby daemon/archive: containerExtractToDir,
+ * checkIfPathIsInAVolume): inside a read-only mount, refused; outside every mount, refused if the rootfs is.
+ */
+function extractionRefusal(c: RawResource, point: string): string | undefined {
+  const mount = mountAt(c, point);
+  if (mount?.readOnly) return "mounted volume is marked read-only";
+  if (!mount && c.inputs.readOnly === true) return "container rootfs is marked read-only";
+  return undefined;
+}
+
+/** Where each uploaded file ends up: what the daemon refuses, or what hides it once the container starts. */
+function uploadProblems(c: RawResource): string[] {
+  const tmpfs = Object.keys((c.inputs.tmpfs ?? {}) as Record<string, string>);
+  return uploads(c).flatMap((u) => {
+    const problems: string[] = [];
+    const refusal = extractionRefusal(c, PROVIDER_EXTRACTION_POINT) ?? extractionRefusal(c, u.file);
+    if (refusal) problems.push(`${c.name}: ${u.file}: ${refusal}`);
+    if (tmpfs.some((t) => within(u.file, t))) problems.push(`${c.name}: ${u.file}: hidden by a tmpfs mounted at start`);
+    const mount = mountAt(c, u.file);
+    if (c.inputs.readOnly === true && !mount) problems.push(`${c.name}: ${u.file}: not inside a read-write volume of a read-only container`);
+    return problems;
+  });
+}
+
+/** Files a running container sees in its volumes, as its seed containers uploaded them. */
+function deliveredFiles(c: RawResource): Map<string, Upload> {
+  const files = new Map<string, Upload>();
+  for (const mount of mountsOf(c)) {
+    for (const seed of containers().filter(isSeed)) {
+      for (const seedMount of mountsOf(seed).filter((m) => m.source === mount.source)) {
+        for (const u of uploads(seed).filter((u) => within(u.file, seedMount.destination))) {
+          files.set(`${mount.destination}${u.file.slice(seedMount.destination.length)}`, u);
+        }
+      }
+    }
+  }
+  return files;
+}
+
+/** The Envoy bootstrap a proxy container runs with (--config-yaml). */
+function envoyBootstrap(c: RawResource): string {
+  const command = c.inputs.command as string[];
+  const flag = command.indexOf("--config-yaml");
+  expect(flag, c.name).toBeGreaterThanOrEqual(0);
+  return command[flag + 1] ?? "";
+}
 
 describe("docker target", () => {
   it("declares every component: data stores, services with sidecars, the edge, observability", () => {
@@ -81,9 +163,8 @@ describe("docker target", () => {
       expect(networks(envoy)[0]).toEqual({ name: `${name}-operator`, ipv4Address: subnet.proxyAddress, gwPriority: 100 });
       const joiners = containers().filter((c) => networks(c).some((n) => n.name === `${name}-operator`));
       expect(joiners.map((c) => c.name)).toEqual([envoy.name]);
-      // The uploaded config is this replica's own: its admin listens on that address.
-      const uploads = envoy.inputs.uploads as Array<{ file: string; content: string }>;
-      const config = parse(uploads.find((u) => u.file === "/etc/envoy/envoy.yaml")?.content ?? "") as {
+      // The config is this replica's own: its admin listens on that address.
+      const config = parse(envoyBootstrap(envoy)) as {
         admin: { address: { socket_address: { address: string; port_value: number } } };
       };
       expect(config.admin.address.socket_address).toMatchObject({ address: subnet.proxyAddress, port_value: PORTS.envoyAdmin });
@@ -108,8 +189,8 @@ describe("docker target", () => {
   });
 
   it("runs no container as root, without limits, capabilities or a health check", () => {
-    expect(containers().length).toBeGreaterThan(10);
-    for (const c of containers()) {
+    expect(running().length).toBeGreaterThan(10);
+    for (const c of running()) {
       const user = String(c.inputs.user ?? "");
       expect(user, c.name).toMatch(/^[1-9]\d*:\d+$/);
       expect(c.inputs.memory, c.name).toBeGreaterThan(0);
@@ -119,8 +200,15 @@ describe("docker target", () => {
       expect((c.inputs.healthcheck as { tests?: string[] } | undefined)?.tests?.length, c.name).toBeGreaterThan(1);
       expect(c.inputs.privileged, c.name).toBeUndefined();
     }
-    const writableRoot = containers().filter((c) => c.inputs.readOnly !== true).map((c) => c.name);
+    const writableRoot = running().filter((c) => c.inputs.readOnly !== true).map((c) => c.name);
     expect(writableRoot).toEqual(["mesh-rabbitmq-server"]);
+    // Seed containers run nothing: never started, no network, no restart, no capabilities.
+    const seeds = containers().filter(isSeed);
+    expect(seeds.map((c) => c.name).sort()).toEqual(["mesh-observability-grafana-seed", "mesh-observability-prometheus-seed", "mesh-postgres-seed"]);
+    for (const seed of seeds) {
+      expect(seed.inputs, seed.name).toMatchObject({ start: false, mustRun: false, restart: "no", networkMode: "none", capabilities: { drops: ["ALL"] } });
+      expect(seed.inputs.ports, seed.name).toBeUndefined();
+    }
   });
 
   it("keeps generated passwords secret wherever they flow", () => {
@@ -163,10 +251,90 @@ describe("docker target", () => {
     }
   });
 
-  it("delivers the generated Prometheus and Grafana artifacts into their containers", () => {
-    const files = (name: string) => (named(run, name).inputs.uploads as Array<{ file: string }>).map((u) => u.file);
-    expect(files("mesh-observability-prometheus")).toEqual(expect.arrayContaining(["/etc/prometheus/prometheus.yml", "/etc/prometheus/rules/mesh-alerts.yml"]));
-    expect(files("mesh-observability-grafana").some((f) => f.startsWith("/etc/grafana/provisioning/datasources/"))).toBe(true);
-    expect(files("mesh-observability-grafana").some((f) => /^\/var\/lib\/grafana\/dashboards\/.+\.json$/.test(f))).toBe(true);
+  it("uploads only where the Docker daemon accepts them: never into a read-only root, a read-only mount or a tmpfs", () => {
+    expect(containers().filter((c) => uploads(c).length > 0).length).toBeGreaterThan(0);
+    expect(containers().flatMap(uploadProblems)).toEqual([]);
+    // With the provider extracting at "/", a container that takes uploads cannot have a read-only root.
+    expect(containers().filter((c) => uploads(c).length > 0 && c.inputs.readOnly === true).map((c) => c.name)).toEqual([]);
+  });
+
+  it("models the daemon: a read-write volume at the upload directory does not open a read-only root to the provider's uploads", () => {
+    const container = (inputs: Record<string, unknown>): RawResource => ({ urn: "urn::c", type: CONTAINER, name: "c", parentUrn: "", dependencyUrns: [], inputs });
+    const upload = [{ file: "/etc/app/app.yaml", content: "x" }];
+    const volumeAtDir = [{ volumeName: "v", containerPath: "/etc/app" }];
+    // What the daemon itself would accept at that extraction point, and what the provider actually asks for.
+    expect(extractionRefusal(container({ readOnly: true, volumes: volumeAtDir }), "/etc/app")).toBeUndefined();
+    expect(uploadProblems(container({ readOnly: true, volumes: volumeAtDir, uploads: upload }))).toEqual(["c: /etc/app/app.yaml: container rootfs is marked read-only"]);
+    expect(uploadProblems(container({ readOnly: false, volumes: [{ ...volumeAtDir[0], readOnly: true }], uploads: upload }))).toEqual([
+      "c: /etc/app/app.yaml: mounted volume is marked read-only",
+    ]);
+    expect(uploadProblems(container({ readOnly: false, tmpfs: { "/etc/app": "rw" }, uploads: upload }))).toEqual(["c: /etc/app/app.yaml: hidden by a tmpfs mounted at start"]);
+    expect(uploadProblems(container({ readOnly: false, volumes: volumeAtDir, uploads: upload }))).toEqual([]);
+  });
+
+  it("delivers every generated file, root-owned and read-only, into a read-only volume where its container reads it", () => {
+    const artifacts = renderArtifacts(buildMeshModel(run.settings.replicas), dockerAddressing());
+    const expectFiles = (name: string, expected: Record<string, { content: string; permissions: string }>) => {
+      const container = named(run, name);
+      const delivered = deliveredFiles(container);
+      expect(Object.fromEntries([...delivered].map(([path, u]) => [path, { content: u.content, permissions: u.permissions }])), name).toEqual(expected);
+      for (const path of delivered.keys()) expect(mountAt(container, path)?.readOnly, `${name}: ${path}`).toBe(true);
+      // The seed is created first: the files are there when the container starts.
+      expect(dependsOnName(container, name.replace(/-server$/, "") + "-seed"), name).toBe(true);
+    };
+    const artifactFiles = (...dirs: (typeof PROMETHEUS_ARTIFACTS)[]) =>
+      Object.fromEntries(
+        dirs.flatMap((dir) => artifactsIn(artifacts, dir).map(({ path, content }) => [`${dir.mountPath}/${path}`, { content, permissions: "0444" }])),
+      );
+
+    const prometheus = artifactFiles(PROMETHEUS_ARTIFACTS);
+    expect(Object.keys(prometheus)).toEqual(expect.arrayContaining([PROMETHEUS_CONFIG_PATH, "/etc/prometheus/rules/mesh-alerts.yml"]));
+    expectFiles("mesh-observability-prometheus", prometheus);
+    expect(named(run, "mesh-observability-prometheus").inputs.command).toContain(`--config.file=${PROMETHEUS_CONFIG_PATH}`);
+
+    const grafana = artifactFiles(GRAFANA_PROVISIONING_ARTIFACTS, GRAFANA_DASHBOARD_ARTIFACTS);
+    expect(Object.keys(grafana).some((f) => f.startsWith("/etc/grafana/provisioning/datasources/"))).toBe(true);
+    expect(Object.keys(grafana).some((f) => /^\/var\/lib\/grafana\/dashboards\/.+\.json$/.test(f))).toBe(true);
+    expectFiles("mesh-observability-grafana", grafana);
+    expect(String(secretValue(named(run, "mesh-observability-grafana").inputs.envs))).toContain(`GF_PATHS_PROVISIONING=${GRAFANA_PROVISIONING_ARTIFACTS.mountPath}`);
+
+    expectFiles("mesh-postgres-server", { [`/docker-entrypoint-initdb.d/${POSTGRES_INIT_SCRIPT_NAME}`]: { content: postgresInitScript, permissions: "0555" } });
+
+    // Every Envoy takes its bootstrap as an argument: no file, no upload.
+    const envoys = containers().filter((c) => c.name.endsWith("-envoy"));
+    expect(envoys).toHaveLength(1 + 2 + 3 + 1 + 1);
+    for (const envoy of envoys) {
+      expect(envoy.inputs.command, envoy.name).not.toContain("--config-path");
+      expect(parse(envoyBootstrap(envoy)), envoy.name).toHaveProperty("static_resources");
+    }
+  });
+
+  it("mounts each container's volumes at distinct paths; Grafana's dashboards inside its data volume, as on Kubernetes", () => {
+    for (const c of containers()) {
+      const destinations = mountsOf(c).map((m) => m.destination);
+      expect(new Set(destinations).size, c.name).toBe(destinations.length);
+    }
+    const grafana = mountsOf(named(run, "mesh-observability-grafana"));
+    expect(grafana.find((m) => m.destination === "/var/lib/grafana")).toMatchObject({ source: "mesh-observability-grafana-data", readOnly: false });
+    expect(mountAt(named(run, "mesh-observability-grafana"), `${GRAFANA_DASHBOARD_ARTIFACTS.mountPath}/x.json`)?.readOnly).toBe(true);
+  });
+
+  it("names each config volume after its content, so changed files get a fresh volume and replace only their container", () => {
+    const configVolumes = ofType(run, VOLUME).filter((v) => !v.name.endsWith("-data"));
+    expect(configVolumes.map((v) => v.name).sort()).toEqual([
+      "mesh-observability-grafana-dashboards",
+      "mesh-observability-grafana-provisioning",
+      "mesh-observability-prometheus-config",
+      "mesh-postgres-initdb",
+    ]);
+    for (const volume of configVolumes) {
+      expect(volume.inputs.name, volume.name).toMatch(new RegExp(`^test-${volume.name}-[0-9a-f]{16}$`));
+      // Each is mounted by one seed (read-write) and one running container (read-only).
+      const users = containers().filter((c) => mountsOf(c).some((m) => m.source === volume.inputs.name));
+      expect(users.map((c) => [isSeed(c), mountsOf(c).find((m) => m.source === volume.inputs.name)?.readOnly]).sort(), volume.name).toEqual([
+        [false, true],
+        [true, false],
+      ]);
+    }
   });
 });
