@@ -109,7 +109,9 @@ export class DataStore extends pulumi.ComponentResource {
         stopTimeout: 30,
         ...hardened(image, WORKLOAD_SIZES[args.store], { readOnlyRoot: spec.readOnlyRoot, tmpfs: spec.tmpfs }),
       },
-      { parent: this, dependsOn: config ? [config.seed] : [] },
+      // Delete first: a replacement created beside the old server would open the same data
+      // volume while the old one still runs (two Postgres on one data directory).
+      { parent: this, deleteBeforeReplace: true, dependsOn: config ? [config.seed] : [] },
     );
     this.registerOutputs({});
   }

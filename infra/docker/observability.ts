@@ -19,6 +19,7 @@ import type { StackSettings } from "../config.js";
 import { GRAFANA_ADMIN_USER, type MeshSecrets } from "../mesh-secrets.js";
 import { PORTS } from "../model.js";
 import { IMAGES } from "../versions.js";
+import { ZIPKIN_MAX_HEAP, ZIPKIN_STORAGE_ENV } from "../zipkin-storage.js";
 import { WORKLOAD_SIZES } from "../workload-sizes.js";
 import { type ConfigDir, configVolumes } from "./config-volumes.js";
 import { HEALTHCHECK_TIMING, hardened } from "./hardening.js";
@@ -106,7 +107,7 @@ export class Observability extends pulumi.ComponentResource {
       {
         image: args.images.zipkin,
         // Traces are for live debugging: in-memory storage, bounded heap.
-        envs: ["STORAGE_TYPE=mem", "JAVA_OPTS=-Xms128m -Xmx384m -XX:+ExitOnOutOfMemoryError"],
+        envs: [...Object.entries(ZIPKIN_STORAGE_ENV).map(([key, value]) => `${key}=${value}`), `JAVA_OPTS=-Xms128m -Xmx${ZIPKIN_MAX_HEAP} -XX:+ExitOnOutOfMemoryError`],
         networksAdvanced: onMesh([addressing.zipkin.address]),
         ports: [{ internal: PORTS.zipkin, external: settings.zipkinPort, ip: "127.0.0.1" }],
         // The image's own health-check script.

@@ -14,6 +14,7 @@ import {
 import { GRAFANA_ADMIN_USER, type MeshSecrets } from "../mesh-secrets.js";
 import { PORTS } from "../model.js";
 import { IMAGES, type PinnedImage } from "../versions.js";
+import { ZIPKIN_MAX_HEAP, ZIPKIN_STORAGE_ENV } from "../zipkin-storage.js";
 import { WORKLOAD_SIZES, type WorkloadSize } from "../workload-sizes.js";
 import { NODE_PORTS } from "./node-ports.js";
 import { type Container, componentLabels, configMapFiles, resources, restrictedContainer, restrictedPod, scratchVolume, selectorFor } from "./workload.js";
@@ -109,8 +110,8 @@ export class Observability extends pulumi.ComponentResource {
         healthPath: "/health",
         container: {
           env: [
-            { name: "STORAGE_TYPE", value: "mem" },
-            { name: "JAVA_OPTS", value: "-Xms128m -Xmx384m -XX:+ExitOnOutOfMemoryError" },
+            ...Object.entries(ZIPKIN_STORAGE_ENV).map(([name, value]) => ({ name, value })),
+            { name: "JAVA_OPTS", value: `-Xms128m -Xmx${ZIPKIN_MAX_HEAP} -XX:+ExitOnOutOfMemoryError` },
           ],
           volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
         },
