@@ -174,6 +174,24 @@ async function json<T>(res: Response): Promise<T> {
 // ---------------------------------------------------------------------------------------------
 // 1. Mesh overhead
 
+/** Trace share of the extra max-throughput variant: what a loaded stack would set (mesh:traceSamplingPercent). */
+const REDUCED_SAMPLING_PERCENT = 10;
+
+/** Runs `run` with the edge tracing `percent` % of requests, then restores the configured share. */
+async function withEdgeSampling<T>(edgeAdmin: string, percent: number, run: () => Promise<T>): Promise<T> {
+  const set = async (value: string) => {
+    const res = await fetch(`${edgeAdmin}/runtime_modify?tracing.random_sampling=${value}`, { method: "POST" });
+    if (!res.ok) throw new Error(`edge runtime_modify answered ${res.status}: ${await res.text()}`);
+  };
+  await set(String(percent));
+  try {
+    return await run();
+  } finally {
+    // An empty value removes the override: the config's random_sampling applies again.
+    await set("");
+  }
+}
+
 async function meshOverhead(mesh: LocalMesh, o: Options, productId: string) {
   const catalog = replicaOf(mesh, "catalog");
   const urls = { direct: `${catalog.app}/products/${productId}`, mesh: `${mesh.endpoints.gateway}/api/products/${productId}` };
@@ -221,18 +239,27 @@ async function meshOverhead(mesh: LocalMesh, o: Options, productId: string) {
     });
   }
 
-  log(`mesh overhead: maximum throughput, ${o.connections} connections, unthrottled`);
+  log(`mesh overhead: maximum throughput, ${o.connections} connections, unthrottled (mesh tracing 100 % and ${REDUCED_SAMPLING_PERCENT} %)`);
+  const edgeAdmin = mesh.endpoints.admin["edge-0"];
+  if (!edgeAdmin) throw new Error("the local mesh reports no admin interface for edge-0");
+  const maxRun = (name: "direct" | "mesh") => () => closedLoopHttp({ url: urls[name], connections: o.connections, durationMs: slice });
   const maxRounds = await interleave<HttpLoadResult>(
-    (["direct", "mesh"] as const).map((name) => ({ name, run: () => closedLoopHttp({ url: urls[name], connections: o.connections, durationMs: slice }) })),
+    [
+      { name: "direct", run: maxRun("direct") },
+      { name: "mesh", run: maxRun("mesh") },
+      // The same mesh with the edge tracing fewer requests (admin runtime override, reset after each round).
+      { name: "meshSampled", run: () => withEdgeSampling(edgeAdmin, REDUCED_SAMPLING_PERCENT, maxRun("mesh")) },
+    ],
     o.rounds,
     pids,
   );
-  const maxSide = (name: "direct" | "mesh") => {
+  const maxSide = (name: "direct" | "mesh" | "meshSampled") => {
     const merged = mergeHttp(maxRounds[name]!.results);
     return { ...merged, processes: usageFigures(maxRounds[name]!, merged.ok) };
   };
   const maxDirect = maxSide("direct");
   const maxMesh = maxSide("mesh");
+  const maxMeshSampled = maxSide("meshSampled");
   return {
     request: { direct: "GET <catalog app>/products/:id", mesh: "GET <gateway>/api/products/:id (edge Envoy -> catalog sidecar -> app)" },
     fixedRate,
@@ -241,6 +268,8 @@ async function meshOverhead(mesh: LocalMesh, o: Options, productId: string) {
       direct: maxDirect,
       mesh: maxMesh,
       ratioMeshToDirect: round(ratio(maxMesh.throughput ?? NaN, maxDirect.throughput ?? NaN), 3),
+      meshSampled: { samplingPercent: REDUCED_SAMPLING_PERCENT, ...maxMeshSampled },
+      ratioMeshSampledToDirect: round(ratio(maxMeshSampled.throughput ?? NaN, maxDirect.throughput ?? NaN), 3),
     },
   };
 }
@@ -525,6 +554,7 @@ function printReport(report: Json): void {
     console.log(renderTable(["load", "process", "CPU %", "CPU ms/1k req", "RSS MiB"], procRows));
     const mt = mesh.maxThroughput as Json;
     console.log(`\nMaximum throughput (${get(mt, "connections")} connections): direct ${get(mt, "direct", "throughput")} req/s, mesh ${get(mt, "mesh", "throughput")} req/s, mesh/direct ${get(mt, "ratioMeshToDirect")}`);
+    console.log(`  with the edge tracing ${get(mt, "meshSampled", "samplingPercent")} %: mesh ${get(mt, "meshSampled", "throughput")} req/s, mesh/direct ${get(mt, "ratioMeshSampledToDirect")}`);
   }
   const services = report.serviceEfficiency as Json | undefined;
   if (services) {
