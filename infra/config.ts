@@ -1,7 +1,7 @@
 // Stack settings: every `mesh:*` key, its default, and validation with errors
 // that name the key, what was expected and what was given. Pure: the Pulumi
 // program and the offline renderer both feed it raw values.
-import { buildMeshModel, EDGE_PROXY, type MeshModel, SERVICE_NAMES, sidecarName, type ServiceName } from "./model.js";
+import { buildMeshModel, EDGE_PROXY, type MeshModel, PORTS, SERVICE_NAMES, sidecarName, type ServiceName } from "./model.js";
 
 export const TARGETS = ["docker", "kubernetes"] as const;
 export type Target = (typeof TARGETS)[number];
@@ -71,11 +71,12 @@ export function parseStackSettings(raw: Readonly<Record<string, unknown>>): Stac
   const target = oneOf("target", raw.target, TARGETS, undefined);
   const settings: StackSettings = {
     target,
-    gatewayPort: port("gatewayPort", raw.gatewayPort, 8080),
-    adminPortBase: port("adminPortBase", raw.adminPortBase, 9901),
-    prometheusPort: port("prometheusPort", raw.prometheusPort, 9090),
-    grafanaPort: port("grafanaPort", raw.grafanaPort, 3000),
-    zipkinPort: port("zipkinPort", raw.zipkinPort, 9411),
+    // Host ports default to the ports the components listen on inside their containers.
+    gatewayPort: port("gatewayPort", raw.gatewayPort, PORTS.edgeHttp),
+    adminPortBase: port("adminPortBase", raw.adminPortBase, PORTS.envoyAdmin),
+    prometheusPort: port("prometheusPort", raw.prometheusPort, PORTS.prometheus),
+    grafanaPort: port("grafanaPort", raw.grafanaPort, PORTS.grafana),
+    zipkinPort: port("zipkinPort", raw.zipkinPort, PORTS.zipkin),
     replicas: replicas(raw.replicas),
     namespace: dnsLabel("namespace", raw.namespace, "mesh"),
     kubeContext: optionalString("kubeContext", raw.kubeContext),
