@@ -18,6 +18,7 @@ import {
 import type { StackSettings } from "../config.js";
 import { GRAFANA_ADMIN_USER, type MeshSecrets } from "../mesh-secrets.js";
 import { PORTS } from "../model.js";
+import { GRAFANA_ENV } from "../observability/grafana.js";
 import { IMAGES } from "../versions.js";
 import { ZIPKIN_MAX_HEAP, ZIPKIN_STORAGE_ENV } from "../zipkin-storage.js";
 import { WORKLOAD_SIZES } from "../workload-sizes.js";
@@ -88,10 +89,7 @@ export class Observability extends pulumi.ComponentResource {
         envs: args.secrets.grafanaAdminPassword.apply((password) => [
           `GF_SECURITY_ADMIN_USER=${GRAFANA_ADMIN_USER}`,
           `GF_SECURITY_ADMIN_PASSWORD=${password}`,
-          `GF_PATHS_PROVISIONING=${GRAFANA_PROVISIONING_ARTIFACTS.mountPath}`,
-          "GF_ANALYTICS_REPORTING_ENABLED=false",
-          "GF_ANALYTICS_CHECK_FOR_UPDATES=false",
-          "GF_LOG_MODE=console",
+          ...Object.entries(GRAFANA_ENV).map(([key, value]) => `${key}=${value}`),
         ]),
         networksAdvanced: onMesh(alias(addressing.grafana?.address, "grafana")),
         volumes: [{ volumeName: grafanaData.name, containerPath: "/var/lib/grafana" }, ...grafanaConfig.volumes],

@@ -13,6 +13,7 @@ import {
 } from "../artifact-placement.js";
 import { GRAFANA_ADMIN_USER, type MeshSecrets } from "../mesh-secrets.js";
 import { PORTS } from "../model.js";
+import { GRAFANA_ENV } from "../observability/grafana.js";
 import { IMAGES, type PinnedImage } from "../versions.js";
 import { ZIPKIN_MAX_HEAP, ZIPKIN_STORAGE_ENV } from "../zipkin-storage.js";
 import { WORKLOAD_SIZES, type WorkloadSize } from "../workload-sizes.js";
@@ -80,10 +81,7 @@ export class Observability extends pulumi.ComponentResource {
           env: [
             { name: "GF_SECURITY_ADMIN_USER", value: GRAFANA_ADMIN_USER },
             { name: "GF_SECURITY_ADMIN_PASSWORD", valueFrom: { secretKeyRef: { name: grafanaAdmin.metadata.name, key: "GF_SECURITY_ADMIN_PASSWORD" } } },
-            { name: "GF_PATHS_PROVISIONING", value: GRAFANA_PROVISIONING_ARTIFACTS.mountPath },
-            { name: "GF_ANALYTICS_REPORTING_ENABLED", value: "false" },
-            { name: "GF_ANALYTICS_CHECK_FOR_UPDATES", value: "false" },
-            { name: "GF_LOG_MODE", value: "console" },
+            ...Object.entries(GRAFANA_ENV).map(([name, value]) => ({ name, value })),
           ],
           volumeMounts: [
             { name: "data", mountPath: "/var/lib/grafana" },

@@ -13,6 +13,14 @@ import { SCRAPE_INTERVAL } from "./prometheus.js";
 export const GRAFANA_PROVISIONING_PATH = "/etc/grafana/provisioning";
 export const GRAFANA_DASHBOARDS_PATH = "/var/lib/grafana/dashboards";
 
+/** Grafana's environment on every target, besides the admin user and password. */
+export const GRAFANA_ENV = {
+  GF_PATHS_PROVISIONING: GRAFANA_PROVISIONING_PATH,
+  GF_ANALYTICS_REPORTING_ENABLED: "false",
+  GF_ANALYTICS_CHECK_FOR_UPDATES: "false",
+  GF_LOG_MODE: "console",
+} as const;
+
 function toYaml(doc: unknown): string {
   return stringify(doc, { lineWidth: 0 });
 }
