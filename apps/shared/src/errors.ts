@@ -33,7 +33,3 @@ export class ServiceUnavailableError extends HttpError {
     super(503, "service_unavailable", `${backend} is unavailable`);
   }
 }
-
-export function isServiceUnavailable(err: unknown): err is ServiceUnavailableError {
-  return err instanceof ServiceUnavailableError;
-}
