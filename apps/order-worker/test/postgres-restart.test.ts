@@ -7,12 +7,11 @@
 // during the outage and recovered, and the process never exited.
 import { randomUUID } from "node:crypto";
 import amqplib from "amqplib";
-import pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { assertOrderTopology, ORDER_DEAD_LETTER, ORDER_PLACED_ROUTING_KEY, ORDER_QUEUE, ORDERS_EXCHANGE } from "@mesh/service-kit";
 import { waitFor } from "../../../test/support/net.js";
 import { buildApps, startBuiltApp, type StartedApp } from "../../shared/test/support/apps.js";
-import { createTestVhost, type TestVhost } from "../../shared/test/support/backends.js";
+import { createTestDatabase, createTestVhost, withSql, type TestVhost } from "../../shared/test/support/backends.js";
 import { PrivatePostgres } from "../../shared/test/support/private-stores.js";
 
 /** Published before the outage (the worker is consuming these when Postgres stops). */
@@ -30,11 +29,7 @@ let databaseUrl: string;
 beforeAll(async () => {
   await buildApps();
   [postgres, vhost] = await Promise.all([PrivatePostgres.start(), createTestVhost()]);
-  const admin = new pg.Client({ connectionString: `${postgres.url}/postgres` });
-  await admin.connect();
-  await admin.query("CREATE DATABASE orders");
-  await admin.end();
-  databaseUrl = `${postgres.url}/orders`;
+  databaseUrl = (await createTestDatabase(postgres.url)).url;
   worker = await startBuiltApp("order-worker", {
     DATABASE_URL: databaseUrl,
     AMQP_URL: vhost.url,
@@ -51,19 +46,8 @@ afterAll(async () => {
   await Promise.allSettled([postgres?.destroy(), vhost?.remove()]);
 });
 
-/** Runs `fn` on a fresh connection: the test's own connections do not survive the restart either. */
-async function withSql<T>(fn: (sql: pg.Client) => Promise<T>): Promise<T> {
-  const sql = new pg.Client({ connectionString: databaseUrl });
-  await sql.connect();
-  try {
-    return await fn(sql);
-  } finally {
-    await sql.end();
-  }
-}
-
 async function countFulfilled(ids: string[]): Promise<number> {
-  return withSql(async (sql) => Number((await sql.query<{ n: string }>("SELECT count(*) AS n FROM orders WHERE id = ANY($1::uuid[]) AND status = 'fulfilled'", [ids])).rows[0]?.n));
+  return withSql(databaseUrl, async (sql) => Number((await sql.query<{ n: string }>("SELECT count(*) AS n FROM orders WHERE id = ANY($1::uuid[]) AND status = 'fulfilled'", [ids])).rows[0]?.n));
 }
 
 async function consumed(outcome: string): Promise<number> {
@@ -79,7 +63,7 @@ async function readyStatus(): Promise<number> {
 it("fulfils every order exactly once across a Postgres restart, dead-letters none and never exits", async () => {
   const ids = Array.from({ length: BEFORE + DURING }, () => randomUUID());
   // Every order is stored as pending (committed) before its message exists, as the orders service does.
-  await withSql(async (sql) => {
+  await withSql(databaseUrl, async (sql) => {
     await sql.query("INSERT INTO orders (id, status, items) SELECT id, 'pending', '[]'::jsonb FROM unnest($1::uuid[]) AS id", [ids]);
     await sql.query("INSERT INTO order_events (order_id, kind) SELECT id, 'placed' FROM unnest($1::uuid[]) AS id", [ids]);
   });
@@ -114,7 +98,7 @@ it("fulfils every order exactly once across a Postgres restart, dead-letters non
     await waitFor("every order fulfilled", async () => (await countFulfilled(ids)) === ids.length, 30_000, 100);
 
     const fulfilled = await countFulfilled(ids);
-    const events = await withSql(async (sql) =>
+    const events = await withSql(databaseUrl, async (sql) =>
       (await sql.query<{ order_id: string; n: string }>("SELECT order_id, count(*) AS n FROM order_events WHERE kind = 'fulfilled' GROUP BY order_id")).rows,
     );
     const appliedTwice = events.filter((e) => Number(e.n) > 1).length;

@@ -11,12 +11,11 @@
 //   order-id lock) and fulfils the order, instead of taking it for missing.
 // Orders and worker run in-process on a private Postgres and a vhost of their own.
 import amqplib from "amqplib";
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ORDER_DEAD_LETTER, ORDER_PLACED_ROUTING_KEY, ORDER_QUEUE, ORDERS_EXCHANGE, ServiceUnavailableError, type ServiceApp } from "@mesh/service-kit";
 import { waitFor } from "../../../test/support/net.js";
 import { testBaseConfig } from "../../shared/test/support/apps.js";
-import { createTestDatabase, createTestVhost, type TestDatabase, type TestVhost } from "../../shared/test/support/backends.js";
+import { createTestDatabase, createTestVhost, withSql, type TestDatabase, type TestVhost } from "../../shared/test/support/backends.js";
 import { listenOnLoopback } from "../../shared/test/support/http.js";
 import { PrivatePostgres } from "../../shared/test/support/private-stores.js";
 import { buildCatalogApp, migrateCatalog } from "../../catalog/src/app.js";
@@ -36,11 +35,7 @@ let afterPublishAttempt: ((orderId: string, error: unknown) => Promise<void>) | 
 
 beforeAll(async () => {
   [postgres, catalogDb, vhost] = await Promise.all([PrivatePostgres.start(), createTestDatabase(), createTestVhost()]);
-  const admin = new pg.Client({ connectionString: `${postgres.url}/postgres` });
-  await admin.connect();
-  await admin.query("CREATE DATABASE orders");
-  await admin.end();
-  databaseUrl = `${postgres.url}/orders`;
+  databaseUrl = (await createTestDatabase(postgres.url)).url;
 
   const catalogConfig = { ...testBaseConfig("catalog"), databaseUrl: catalogDb.url, dbPoolMax: 2 };
   catalog = await buildCatalogApp(catalogConfig);
@@ -65,19 +60,8 @@ async function waitForReady(): Promise<void> {
   await waitFor("orders and worker ready", async () => (await orders.inject("/readyz")).statusCode === 200 && (await worker.inject("/readyz")).statusCode === 200, 20_000);
 }
 
-/** A fresh connection each time: the test's connections do not survive the restarts either. */
-async function withSql<T>(fn: (sql: pg.Client) => Promise<T>): Promise<T> {
-  const sql = new pg.Client({ connectionString: databaseUrl });
-  await sql.connect();
-  try {
-    return await fn(sql);
-  } finally {
-    await sql.end();
-  }
-}
-
 async function orderRow(id: string): Promise<{ status: string; fulfilments: number } | undefined> {
-  return withSql(async (sql) => {
+  return withSql(databaseUrl, async (sql) => {
     const { rows } = await sql.query<{ status: string; fulfilments: string }>(
       "SELECT status, (SELECT count(*) FROM order_events e WHERE e.order_id = o.id AND e.kind = 'fulfilled') AS fulfilments FROM orders o WHERE id = $1",
       [id],
@@ -114,7 +98,7 @@ describe("publish-before-commit", () => {
       expect(error).toBeUndefined();
       // Hold the commit until the worker is blocked on the order's lock: the message is already there.
       await waitFor("the worker waiting for the order's transaction", async () => {
-        waitingWorkers = await withSql(async (sql) => Number((await sql.query<{ n: string }>("SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")).rows[0]?.n));
+        waitingWorkers = await withSql(databaseUrl, async (sql) => Number((await sql.query<{ n: string }>("SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")).rows[0]?.n));
         return waitingWorkers > 0;
       }, 15_000, 20);
     };
@@ -187,7 +171,7 @@ describe("publish-before-commit", () => {
     expect(seen).toHaveLength(1);
     expect(seen[0]!.error).toBeInstanceOf(ServiceUnavailableError);
     const row = await orderRow(seen[0]!.id);
-    const pending = await withSql(async (sql) => Number((await sql.query<{ n: string }>("SELECT count(*) AS n FROM orders WHERE status = 'pending'")).rows[0]?.n));
+    const pending = await withSql(databaseUrl, async (sql) => Number((await sql.query<{ n: string }>("SELECT count(*) AS n FROM orders WHERE status = 'pending'")).rows[0]?.n));
     console.log(`half-accepted (publish failed, Postgres down): ${JSON.stringify({ status: answer.status, orderRow: row ?? null, pendingOrders: pending })}`);
     expect(row).toBeUndefined();
     expect(pending).toBe(0);

@@ -1,10 +1,10 @@
 // Faults: Postgres and Redis restarted (private instances) while the built
 // catalog and cart processes run. During the outage the API answers 503 JSON and
 // /readyz fails; afterwards everything works again; the process never exits.
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../../../test/support/net.js";
 import { buildApps, startBuiltApp, type StartedApp } from "./support/apps.js";
+import { createTestDatabase } from "./support/backends.js";
 import { PrivatePostgres, PrivateRedis } from "./support/private-stores.js";
 
 async function answer(url: string, init: RequestInit = {}): Promise<{ status: number; body: unknown }> {
@@ -22,11 +22,8 @@ describe("catalog while its Postgres restarts", () => {
 
   beforeAll(async () => {
     postgres = await PrivatePostgres.start();
-    const admin = new pg.Client({ connectionString: `${postgres.url}/postgres` });
-    await admin.connect();
-    await admin.query("CREATE DATABASE catalog");
-    await admin.end();
-    catalog = await startBuiltApp("catalog", { DATABASE_URL: `${postgres.url}/catalog` });
+    const database = await createTestDatabase(postgres.url);
+    catalog = await startBuiltApp("catalog", { DATABASE_URL: database.url });
   }, 120_000);
 
   afterAll(async () => {

@@ -40,15 +40,20 @@ export async function createTestDatabase(serverUrl = SHARED_POSTGRES_URL): Promi
     url: `${serverUrl}/${name}`,
     name,
     async drop() {
-      const client = new pg.Client({ connectionString: `${serverUrl}/postgres` });
-      await client.connect();
-      try {
-        await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      } finally {
-        await client.end();
-      }
+      await withSql(`${serverUrl}/postgres`, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
     },
   };
+}
+
+/** Runs `fn` on a fresh connection to `url`, closed afterwards (so it need not survive a restart of the server). */
+export async function withSql<T>(url: string, fn: (sql: pg.Client) => Promise<T>): Promise<T> {
+  const sql = new pg.Client({ connectionString: url });
+  await sql.connect();
+  try {
+    return await fn(sql);
+  } finally {
+    await sql.end();
+  }
 }
 
 /** Runs rabbitmqctl against the machine's node (or `node`, with `env`). */
