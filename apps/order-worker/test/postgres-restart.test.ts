@@ -12,6 +12,7 @@ import { assertOrderTopology, ORDER_DEAD_LETTER, ORDER_PLACED_ROUTING_KEY, ORDER
 import { waitFor } from "../../../test/support/net.js";
 import { buildApps, startBuiltApp, type StartedApp } from "../../shared/test/support/apps.js";
 import { createTestDatabase, createTestVhost, withSql, type TestVhost } from "../../shared/test/support/backends.js";
+import { consumedCount } from "../../shared/test/support/metrics.js";
 import { PrivatePostgres } from "../../shared/test/support/private-stores.js";
 
 /** Published before the outage (the worker is consuming these when Postgres stops). */
@@ -51,9 +52,7 @@ async function countFulfilled(ids: string[]): Promise<number> {
 }
 
 async function consumed(outcome: string): Promise<number> {
-  const body = await (await fetch(`${worker.baseUrl}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
-  const match = new RegExp(`^amqp_consumed_total\\{outcome="${outcome}"\\} (\\d+)`, "m").exec(body);
-  return match ? Number(match[1]) : 0;
+  return consumedCount(await (await fetch(`${worker.baseUrl}/metrics`, { signal: AbortSignal.timeout(5000) })).text(), outcome);
 }
 
 async function readyStatus(): Promise<number> {

@@ -17,6 +17,7 @@ import { waitFor } from "../../../test/support/net.js";
 import { testBaseConfig } from "../../shared/test/support/apps.js";
 import { createTestDatabase, createTestVhost, withSql, type TestDatabase, type TestVhost } from "../../shared/test/support/backends.js";
 import { listenOnLoopback } from "../../shared/test/support/http.js";
+import { consumedCount } from "../../shared/test/support/metrics.js";
 import { PrivatePostgres } from "../../shared/test/support/private-stores.js";
 import { buildCatalogApp, migrateCatalog } from "../../catalog/src/app.js";
 import { buildWorkerApp } from "../../order-worker/src/app.js";
@@ -71,8 +72,7 @@ async function orderRow(id: string): Promise<{ status: string; fulfilments: numb
 }
 
 async function consumed(outcome: string): Promise<number> {
-  const match = new RegExp(`^amqp_consumed_total\\{outcome="${outcome}"\\} (\\d+)`, "m").exec((await worker.inject("/metrics")).body);
-  return match ? Number(match[1]) : 0;
+  return consumedCount((await worker.inject("/metrics")).body, outcome);
 }
 
 async function placeOrder(): Promise<{ status: number; body: { id?: string; error?: string; message?: string } }> {

@@ -12,6 +12,7 @@ import { freePort, waitFor } from "../../../test/support/net.js";
 import { createTestDatabase, createTestVhost, type TestDatabase, type TestVhost } from "../../shared/test/support/backends.js";
 import { testBaseConfig } from "../../shared/test/support/apps.js";
 import { isClientErrorJson, listenOnLoopback, viaInject, viaSocket, type Call } from "../../shared/test/support/http.js";
+import { consumedCount } from "../../shared/test/support/metrics.js";
 import { buildCatalogApp, migrateCatalog } from "../../catalog/src/app.js";
 import { buildWorkerApp } from "../../order-worker/src/app.js";
 import { buildOrdersApp, migrateOrders } from "../src/app.js";
@@ -127,7 +128,7 @@ describe("the worker", () => {
   });
 
   it("acks and discards a message for an order that does not exist (its placing rolled back), never retrying it", async () => {
-    const metric = async (outcome: string) => Number(new RegExp(`amqp_consumed_total\\{outcome="${outcome}"\\} (\\d+)`).exec((await worker.inject("/metrics")).body)?.[1] ?? 0);
+    const metric = async (outcome: string) => consumedCount((await worker.inject("/metrics")).body, outcome);
     const [retriedBefore, deadBefore, discardedBefore] = [await metric("retried"), await metric("dead_lettered"), await metric("discarded")];
     const connection = await amqplib.connect(vhost.url);
     const channel = await connection.createConfirmChannel();
