@@ -11,3 +11,10 @@ export const ZIPKIN_STORAGE_ENV = {
   STORAGE_TYPE: "mem",
   MEM_MAX_SPANS: String(ZIPKIN_MAX_STORED_SPANS),
 } as const;
+
+/** Environment of the Zipkin image: storage, and the heap its entrypoint reads from JAVA_OPTS. */
+export const ZIPKIN_CONTAINER_ENV = {
+  ...ZIPKIN_STORAGE_ENV,
+  // Exit rather than spin if the heap still runs out: the container is restarted.
+  JAVA_OPTS: `-Xms128m -Xmx${ZIPKIN_MAX_HEAP} -XX:+ExitOnOutOfMemoryError`,
+} as const;

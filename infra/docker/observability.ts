@@ -20,7 +20,7 @@ import { GRAFANA_ADMIN_USER, type MeshSecrets } from "../mesh-secrets.js";
 import { PORTS } from "../model.js";
 import { GRAFANA_ENV } from "../observability/grafana.js";
 import { IMAGES } from "../versions.js";
-import { ZIPKIN_MAX_HEAP, ZIPKIN_STORAGE_ENV } from "../zipkin-storage.js";
+import { ZIPKIN_CONTAINER_ENV } from "../zipkin-storage.js";
 import { WORKLOAD_SIZES } from "../workload-sizes.js";
 import { type ConfigDir, configVolumes } from "./config-volumes.js";
 import { HEALTHCHECK_TIMING, hardened } from "./hardening.js";
@@ -105,7 +105,7 @@ export class Observability extends pulumi.ComponentResource {
       {
         image: args.images.zipkin,
         // Traces are for live debugging: in-memory storage, bounded heap.
-        envs: [...Object.entries(ZIPKIN_STORAGE_ENV).map(([key, value]) => `${key}=${value}`), `JAVA_OPTS=-Xms128m -Xmx${ZIPKIN_MAX_HEAP} -XX:+ExitOnOutOfMemoryError`],
+        envs: Object.entries(ZIPKIN_CONTAINER_ENV).map(([key, value]) => `${key}=${value}`),
         networksAdvanced: onMesh([addressing.zipkin.address]),
         ports: [{ internal: PORTS.zipkin, external: settings.zipkinPort, ip: "127.0.0.1" }],
         // The image's own health-check script.

@@ -15,7 +15,7 @@ import { GRAFANA_ADMIN_USER, type MeshSecrets } from "../mesh-secrets.js";
 import { PORTS } from "../model.js";
 import { GRAFANA_ENV } from "../observability/grafana.js";
 import { IMAGES, type PinnedImage } from "../versions.js";
-import { ZIPKIN_MAX_HEAP, ZIPKIN_STORAGE_ENV } from "../zipkin-storage.js";
+import { ZIPKIN_CONTAINER_ENV } from "../zipkin-storage.js";
 import { WORKLOAD_SIZES, type WorkloadSize } from "../workload-sizes.js";
 import { NODE_PORTS } from "./node-ports.js";
 import { type Container, componentLabels, configMapFiles, resources, restrictedContainer, restrictedPod, scratchVolume, selectorFor } from "./workload.js";
@@ -108,8 +108,7 @@ export class Observability extends pulumi.ComponentResource {
         healthPath: "/health",
         container: {
           env: [
-            ...Object.entries(ZIPKIN_STORAGE_ENV).map(([name, value]) => ({ name, value })),
-            { name: "JAVA_OPTS", value: `-Xms128m -Xmx${ZIPKIN_MAX_HEAP} -XX:+ExitOnOutOfMemoryError` },
+            ...Object.entries(ZIPKIN_CONTAINER_ENV).map(([name, value]) => ({ name, value })),
           ],
           volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
         },
