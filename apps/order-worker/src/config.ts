@@ -1,11 +1,8 @@
 // The worker's start-up settings: the shared ones plus Postgres and RabbitMQ.
-import { optionalInt, readBaseConfig, requiredUrl, type BaseConfig, type Env } from "@mesh/service-kit";
+import { optionalInt, readBaseConfig, readDatabaseConfig, requiredUrl, type BaseConfig, type DatabaseConfig, type Env } from "@mesh/service-kit";
 
-export interface WorkerConfig extends BaseConfig {
-  readonly databaseUrl: string;
+export interface WorkerConfig extends BaseConfig, DatabaseConfig {
   readonly amqpUrl: string;
-  /** DB_POOL_MAX: connections per replica (default 10). */
-  readonly dbPoolMax: number;
   /** PREFETCH: unacknowledged messages in flight per replica (default 10). */
   readonly prefetch: number;
   /** MAX_ATTEMPTS: failed handlings before a message goes to the dead-letter queue (default 5). */
@@ -17,9 +14,8 @@ export interface WorkerConfig extends BaseConfig {
 export function readWorkerConfig(env: Env): WorkerConfig {
   return {
     ...readBaseConfig(env, "order-worker"),
-    databaseUrl: requiredUrl(env, "DATABASE_URL", ["postgres:", "postgresql:"]),
+    ...readDatabaseConfig(env),
     amqpUrl: requiredUrl(env, "AMQP_URL", ["amqp:", "amqps:"]),
-    dbPoolMax: optionalInt(env, "DB_POOL_MAX", 10, 1, 100),
     prefetch: optionalInt(env, "PREFETCH", 10, 1, 1000),
     maxAttempts: optionalInt(env, "MAX_ATTEMPTS", 5, 1, 100),
     retryDelayMs: optionalInt(env, "RETRY_DELAY_MS", 1000, 10, 60_000),

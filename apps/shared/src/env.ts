@@ -96,3 +96,17 @@ export function readBaseConfig(env: Env, defaultServiceName: string): BaseConfig
     shutdownTimeoutMs: optionalInt(env, "SHUTDOWN_TIMEOUT_MS", 10_000, 100, 120_000),
   };
 }
+
+/** Settings every service with a Postgres database shares. */
+export interface DatabaseConfig {
+  readonly databaseUrl: string;
+  /** DB_POOL_MAX: connections per replica (default 10). */
+  readonly dbPoolMax: number;
+}
+
+export function readDatabaseConfig(env: Env): DatabaseConfig {
+  return {
+    databaseUrl: requiredUrl(env, "DATABASE_URL", ["postgres:", "postgresql:"]),
+    dbPoolMax: optionalInt(env, "DB_POOL_MAX", 10, 1, 100),
+  };
+}
