@@ -1,5 +1,6 @@
 // Ports and readiness for tests: ports are chosen by the kernel, readiness is polled, never slept on.
 import { createServer } from "node:net";
+import { waitUntil } from "../../infra/local/readiness.js";
 
 /** A port that was free on `host` a moment ago (the kernel picks it). */
 export async function freePort(host = "127.0.0.1"): Promise<number> {
@@ -14,19 +15,9 @@ export async function freePort(host = "127.0.0.1"): Promise<number> {
   });
 }
 
-/** Polls `check` until it returns true or `timeoutMs` passes; throws naming `what`. */
-export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 30_000, intervalMs = 100): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      if (await check()) return;
-    } catch (err) {
-      lastError = err;
-    }
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ""}`);
+/** Polls `check` until it returns true or `timeoutMs` passes; throws naming `what` (the local runner's poller). */
+export function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 30_000, intervalMs = 100): Promise<void> {
+  return waitUntil(what, check, { timeoutMs, intervalMs });
 }
 
 /** True once `url` answers with a status below 500. */
