@@ -35,7 +35,12 @@ const UPSTREAM_IDLE_TIMEOUT_MS = 60_000;
 
 export type UpstreamProtocol = "tcp" | "http1" | "http2";
 
-export type HealthCheck = { kind: "http"; path: string; host: string } | { kind: "tcp" };
+/**
+ * An HTTP check names the proxy it expects to answer (its node cluster): a
+ * reused address now held by another service's sidecar answers 200 as well,
+ * but with another name, and fails the check.
+ */
+export type HealthCheck = { kind: "http"; path: string; host: string; expectedProxy: string } | { kind: "tcp" };
 
 export interface ClusterOptions {
   readonly name: string;
@@ -150,6 +155,9 @@ function makeHealthCheck(check: HealthCheck, protocol: UpstreamProtocol): EnvoyO
       path: check.path,
       host: check.host,
       codec_client_type: protocol === "http2" ? "HTTP2" : "HTTP1",
+      // Compared with the x-envoy-upstream-healthchecked-cluster header the upstream
+      // proxy's health_check filter adds (see healthCheckedPath below).
+      service_name_matcher: { exact: check.expectedProxy },
     },
   };
 }
@@ -278,6 +286,22 @@ export interface HttpConnectionManagerOptions {
   readonly zipkinCluster?: string;
   /** Share of requests traced when no upstream decided (the stack's traceSamplingPercent). */
   readonly samplingPercent?: number;
+  /**
+   * A path whose requests are health checks: passed through to the upstream, and
+   * answered with this proxy's node cluster in x-envoy-upstream-healthchecked-cluster,
+   * which callers' health checks verify.
+   */
+  readonly healthCheckedPath?: string;
+}
+
+function healthCheckFilter(path: string): EnvoyObject {
+  return {
+    name: "envoy.filters.http.health_check",
+    typed_config: typed("envoy.extensions.filters.http.health_check.v3.HealthCheck", {
+      pass_through_mode: true,
+      headers: [{ name: ":path", string_match: { exact: path } }],
+    }),
+  };
 }
 
 export function makeHttpConnectionManager(options: HttpConnectionManagerOptions): EnvoyObject {
@@ -289,6 +313,7 @@ export function makeHttpConnectionManager(options: HttpConnectionManagerOptions)
       virtual_hosts: [{ name: options.virtualHostName, domains: ["*"], routes: options.routes }],
     },
     http_filters: [
+      ...(options.healthCheckedPath ? [healthCheckFilter(options.healthCheckedPath)] : []),
       {
         name: "envoy.filters.http.router",
         typed_config: typed("envoy.extensions.filters.http.router.v3.Router", options.edge ? { suppress_envoy_headers: true } : {}),

@@ -15,13 +15,13 @@ import {
 } from "./builders.js";
 import { adminCluster, metricsListener } from "./metrics-listener.js";
 import { CLUSTER, LISTENER, dataStoreCluster, dataStoreEgressListener, serviceCluster, serviceEgressListener } from "./names.js";
-import { dataStoreClusterFor, serviceClusterFor, zipkinCluster } from "./upstreams.js";
+import { READINESS_PATH, dataStoreClusterFor, serviceClusterFor, zipkinCluster } from "./upstreams.js";
 
 export const SIDECAR_MAX_HEAP_BYTES = 256 * 1024 * 1024;
 
 /** Timeout of a service's health, readiness and metrics endpoints, and of a worker's whole ingress. */
 const PROBE_TIMEOUT_MS = 5000;
-const PROBE_PATHS = ["/healthz", "/readyz", "/metrics"];
+const PROBE_PATHS = ["/healthz", READINESS_PATH, "/metrics"];
 
 /** The longest of a service's public route timeouts: the bound for any call into it. */
 function serviceTimeoutMs(service: ServiceSpec): number {
@@ -61,6 +61,8 @@ export function sidecarBootstrap(model: MeshModel, serviceName: ServiceName, add
     virtualHostName: service.name,
     routes: ingressRoutes(service),
     edge: false,
+    // Callers' health checks verify they reached this service's sidecar.
+    healthCheckedPath: READINESS_PATH,
     zipkinCluster: CLUSTER.zipkin,
     samplingPercent: model.traceSamplingPercent,
   });

@@ -1,11 +1,14 @@
 // Clusters for what proxies talk to: other services' sidecars, data stores, Zipkin.
 // Identical on every target except for the addresses, which come from the Addressing.
 import type { Addressing } from "../infra/addressing.js";
-import { DATA_STORES, PORTS, type DataStoreName, type ServiceSpec } from "../infra/model.js";
+import { DATA_STORES, PORTS, type DataStoreName, type ServiceSpec, sidecarName } from "../infra/model.js";
 import { type EnvoyObject, makeCluster } from "./builders.js";
 import { CLUSTER, dataStoreCluster, serviceCluster } from "./names.js";
 
-/** Every replica's sidecar ingress of `service`, health-checked through the sidecar on /readyz. */
+/** The apps' readiness endpoint: what callers' proxies health-check. */
+export const READINESS_PATH = "/readyz";
+
+/** Every replica's sidecar ingress of `service`, health-checked through the sidecar on /readyz, which must be that service's. */
 export function serviceClusterFor(service: ServiceSpec, addressing: Addressing): EnvoyObject {
   return makeCluster({
     name: serviceCluster(service.name),
@@ -13,7 +16,7 @@ export function serviceClusterFor(service: ServiceSpec, addressing: Addressing):
     // Proxy to proxy: HTTP/2 multiplexes requests over few connections.
     protocol: "http2",
     connectTimeoutMs: 1000,
-    healthCheck: { kind: "http", path: "/readyz", host: service.name },
+    healthCheck: { kind: "http", path: READINESS_PATH, host: service.name, expectedProxy: sidecarName(service.name) },
     outlierDetection: true,
     maxConnections: 1024,
     dnsResolver: addressing.dnsResolver,

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { adminPorts, meshModelFor, parseStackSettings, SETTING_KEYS, StackConfigError } from "./config.js";
+import { IMAGES } from "./versions.js";
 
 describe("parseStackSettings", () => {
   it("fills defaults for a minimal docker stack", () => {
@@ -30,7 +31,16 @@ describe("parseStackSettings", () => {
     ["a non-integer port", { target: "docker", grafanaPort: "30x0" }, /"mesh:grafanaPort": expected an integer port from 1 to 65535, got "30x0"/],
     ["clashing host ports", { target: "docker", prometheusPort: 8080 }, /"mesh:prometheusPort": expected a host port not already used by "mesh:gatewayPort", got 8080/],
     ["a port inside the admin range", { target: "docker", grafanaPort: 9903 }, /"mesh:grafanaPort": expected a host port not already used by "mesh:adminPortBase", got 9903/],
-    ["an admin range past 65535", { target: "docker", adminPortBase: 65534 }, /"mesh:adminPortBase": expected a port no higher than 65531/],
+    ["a port inside the admin range that only a scale-up would use", { target: "docker", zipkinPort: 9999 }, /"mesh:zipkinPort": expected a host port not already used by "mesh:adminPortBase", got 9999/],
+    ["an image override for an unknown image", { target: "docker", images: { nginx: "nginx:1" } }, /"mesh:images.nginx": expected one of envoy, postgres, redis, rabbitmq, prometheus, grafana, zipkin, node, got "nginx"/],
+    ["an image reference with upper-case letters in its path", { target: "docker", images: { envoy: "Registry.example.com/Envoy:v1" } }, /"mesh:images.envoy": expected an image reference/],
+    ["an image reference with a space", { target: "docker", images: { redis: "redis :7" } }, /"mesh:images.redis": expected an image reference .*, got "redis :7"/],
+    ["a short digest", { target: "docker", appImages: { cart: "mesh-cart@sha256:abc" } }, /"mesh:appImages.cart": expected an image reference/],
+    ["app images for an unknown service", { target: "docker", appImages: { payments: "x:1" } }, /"mesh:appImages.payments": expected one of catalog, cart, orders, order-worker/],
+    ["app images that are not a map", { target: "docker", appImages: "mesh-cart:1" }, /"mesh:appImages": expected a map of catalog, cart, orders, order-worker to image references, got "mesh-cart:1"/],
+    ["a registry with a tag", { target: "kubernetes", imageRegistry: "registry.example.com/mesh:latest" }, /"mesh:imageRegistry": expected a registry host with an optional port and path/],
+    ["a registry with a scheme", { target: "kubernetes", imageRegistry: "https://registry.example.com" }, /"mesh:imageRegistry": expected a registry host/],
+    ["an admin range past 65535", { target: "docker", adminPortBase: 65500 }, /"mesh:adminPortBase": expected a port no higher than 65436 \(it needs 100 ports\), got 65500/],
     ["replicas for an unknown service", { target: "docker", replicas: { payments: 2 } }, /"mesh:replicas.payments": expected a known service/],
     ["replicas below 1", { target: "docker", replicas: { cart: 0 } }, /"mesh:replicas.cart": expected an integer from 1 to 20, got 0/],
     ["fractional replicas", { target: "docker", replicas: { cart: 1.5 } }, /"mesh:replicas.cart": expected an integer from 1 to 20, got 1.5/],
@@ -45,21 +55,61 @@ describe("parseStackSettings", () => {
     expect(() => parseStackSettings(raw)).toThrow(message);
   });
 
-  it("gives every proxy replica its own admin host port, edge first, and counts them for clashes", () => {
+  it("gives every proxy replica its own admin host port at a slot no other service's replica count moves", () => {
     const s = parseStackSettings({ target: "docker", adminPortBase: 20000, replicas: { catalog: 2, orders: 3 } });
     expect(adminPorts(s).map((p) => [p.proxy, p.replica, p.port])).toEqual([
       ["edge", 0, 20000],
-      ["catalog-sidecar", 0, 20001],
-      ["catalog-sidecar", 1, 20002],
-      ["cart-sidecar", 0, 20003],
-      ["orders-sidecar", 0, 20004],
-      ["orders-sidecar", 1, 20005],
-      ["orders-sidecar", 2, 20006],
-      ["order-worker-sidecar", 0, 20007],
+      ["catalog-sidecar", 0, 20020],
+      ["catalog-sidecar", 1, 20021],
+      ["cart-sidecar", 0, 20040],
+      ["orders-sidecar", 0, 20060],
+      ["orders-sidecar", 1, 20061],
+      ["orders-sidecar", 2, 20062],
+      ["order-worker-sidecar", 0, 20080],
     ]);
-    expect(() => parseStackSettings({ target: "docker", adminPortBase: 20000, replicas: { catalog: 2, orders: 3 }, grafanaPort: 20007 })).toThrow(
-      /"mesh:grafanaPort": expected a host port not already used by "mesh:adminPortBase", got 20007/,
+    // One more catalog replica adds a port and moves none.
+    const more = adminPorts(parseStackSettings({ target: "docker", adminPortBase: 20000, replicas: { catalog: 3, orders: 3 } }));
+    expect(more.filter((p) => !(p.proxy === "catalog-sidecar" && p.replica === 2))).toEqual(adminPorts(s));
+    expect(() => parseStackSettings({ target: "docker", adminPortBase: 20000, grafanaPort: 20099 })).toThrow(
+      /"mesh:grafanaPort": expected a host port not already used by "mesh:adminPortBase", got 20099/,
     );
+  });
+
+  it("takes image references instead of the pinned images and the app builds", () => {
+    const s = parseStackSettings({
+      target: "kubernetes",
+      images: '{"envoy":"registry.example.com:5000/mirror/envoy:v1.40.0","redis":"redis@sha256:' + "a".repeat(64) + '"}',
+      appImages: { catalog: "registry.example.com/mesh-catalog:1.2.0" },
+      imageRegistry: "registry.example.com:5000/mesh",
+    });
+    expect(s.images.envoy).toBe("registry.example.com:5000/mirror/envoy:v1.40.0");
+    expect(s.images.redis).toBe(`redis@sha256:${"a".repeat(64)}`);
+    expect(s.images.postgres).toBe(IMAGES.postgres.ref);
+    expect(s.appImages).toEqual({ catalog: "registry.example.com/mesh-catalog:1.2.0" });
+    expect(s.imageRegistry).toBe("registry.example.com:5000/mesh");
+    const defaults = parseStackSettings({ target: "docker" });
+    expect(defaults.images).toEqual(Object.fromEntries(Object.entries(IMAGES).map(([key, image]) => [key, image.ref])));
+    expect(defaults.appImages).toEqual({});
+    expect(defaults.imageRegistry).toBe("");
+  });
+
+  it("takes provided passwords only as stack secrets, and never echoes one in an error", () => {
+    const password = "s3cretFromTheVault0rg";
+    expect(parseStackSettings({ target: "docker", redisPassword: password }, new Set(["redisPassword"])).passwords).toEqual({ redis: password });
+    expect(parseStackSettings({ target: "docker" }).passwords).toEqual({});
+    const plaintext = () => parseStackSettings({ target: "docker", redisPassword: password });
+    expect(plaintext).toThrow(/"mesh:redisPassword": expected a secret \(pulumi config set --secret redisPassword \.\.\.\), got a plaintext value/);
+    const short = () => parseStackSettings({ target: "docker", grafanaAdminPassword: "abc" }, new Set(["grafanaAdminPassword"]));
+    expect(short).toThrow(/"mesh:grafanaAdminPassword": expected 16 to 128 letters and digits, got a value of 3 characters$/);
+    const special = () => parseStackSettings({ target: "docker", rabbitmqPassword: "pass/word@with:url-chars" }, new Set(["rabbitmqPassword"]));
+    expect(special).toThrow(/got a value of 24 characters with other than letters and digits$/);
+    for (const attempt of [plaintext, special]) {
+      try {
+        attempt();
+      } catch (err) {
+        expect((err as Error).message).not.toMatch(/s3cret|pass\/word/);
+      }
+    }
   });
 });
 

@@ -2,6 +2,7 @@
 // that name the key, what was expected and what was given. Pure: the Pulumi
 // program and the offline renderer both feed it raw values.
 import { buildMeshModel, EDGE_PROXY, type MeshModel, PORTS, SERVICE_NAMES, sidecarName, type ServiceName } from "./model.js";
+import { IMAGES, type ImageKey } from "./versions.js";
 
 export const TARGETS = ["docker", "kubernetes"] as const;
 export type Target = (typeof TARGETS)[number];
@@ -24,7 +25,21 @@ export interface StackSettings {
   readonly envoyLogLevel: EnvoyLogLevel;
   /** Percentage of requests the edge starts a trace for (the decision travels with the request). */
   readonly traceSamplingPercent: number;
+  /** Reference of every third-party image: the pinned one unless the stack names another. */
+  readonly images: Readonly<Record<ImageKey, string>>;
+  /** App images to run as they are (nothing built or loaded for these services). */
+  readonly appImages: Readonly<Partial<Record<ServiceName, string>>>;
+  /** Registry (and path) the app images built here are pushed to; empty: never pushed. */
+  readonly imageRegistry: string;
+  /** Passwords the organisation provides (stack config secrets); the rest are generated. */
+  readonly passwords: Readonly<Partial<Record<PasswordName, string>>>;
 }
+
+/** The credentials the mesh needs; each is generated unless the stack provides it. */
+export const PASSWORD_NAMES = ["postgresSuperuser", "postgresApp", "rabbitmq", "redis", "grafanaAdmin"] as const;
+export type PasswordName = (typeof PASSWORD_NAMES)[number];
+/** Stack key of a provided password, e.g. mesh:redisPassword. */
+export const passwordKey = (name: PasswordName) => `${name}Password` as const;
 
 export const ENVOY_LOG_LEVELS = ["trace", "debug", "info", "warning", "error", "critical", "off"] as const;
 export type EnvoyLogLevel = (typeof ENVOY_LOG_LEVELS)[number];
@@ -33,7 +48,7 @@ export type EnvoyLogLevel = (typeof ENVOY_LOG_LEVELS)[number];
 export const SETTING_KEYS = {
   target: "where the mesh runs: docker or kubernetes",
   gatewayPort: "host port of the edge proxy's public HTTP listener",
-  adminPortBase: "first of the 127.0.0.1-only host ports for Envoy admin interfaces (edge, then each sidecar replica)",
+  adminPortBase: "first of the 100 127.0.0.1-only host ports for Envoy admin interfaces: the edge at the base, replica r of the n-th service (catalog 1, cart 2, orders 3, order-worker 4) at base + 20n + r",
   prometheusPort: "host port of Prometheus",
   grafanaPort: "host port of Grafana",
   zipkinPort: "host port of Zipkin",
@@ -42,9 +57,22 @@ export const SETTING_KEYS = {
   kubeContext: "kubeconfig context to deploy to (kubernetes target); empty means the current one",
   envoyLogLevel: `Envoy log level: ${ENVOY_LOG_LEVELS.join(", ")}`,
   traceSamplingPercent: "percentage of requests traced (0 to 100; 100 traces every request, lower it under load)",
-} as const satisfies Record<keyof StackSettings, string>;
+  images: `image references replacing the pinned ones, e.g. { envoy: registry.example.com/envoy:v1.40.0 }; keys: ${Object.keys(IMAGES).join(", ")}`,
+  appImages: "app images to run instead of building them, e.g. { catalog: registry.example.com/mesh-catalog:1.2.0 }",
+  imageRegistry: "registry (and path) to push the app images built by pulumi up to, e.g. registry.example.com/mesh; empty: never pushed",
+  postgresSuperuserPassword: "secret: Postgres superuser password; generated when not set",
+  postgresAppPassword: "secret: password of the apps' Postgres role; generated when not set",
+  rabbitmqPassword: "secret: RabbitMQ password; generated when not set",
+  redisPassword: "secret: Redis password; generated when not set",
+  grafanaAdminPassword: "secret: Grafana admin password; generated when not set",
+} as const satisfies Record<Exclude<keyof StackSettings, "passwords"> | ReturnType<typeof passwordKey>, string>;
 
 export const CONFIG_NAMESPACE = "mesh";
+
+/** What a rejected value was like, for values that must not be echoed (passwords). */
+class Withheld {
+  constructor(readonly description: string) {}
+}
 
 export class StackConfigError extends Error {
   constructor(key: string, expected: string, given: unknown) {
@@ -55,14 +83,16 @@ export class StackConfigError extends Error {
 
 function describe(value: unknown): string {
   if (value === undefined) return "nothing";
+  if (value instanceof Withheld) return value.description;
   return JSON.stringify(value);
 }
 
 /**
  * Validates raw settings: `raw` maps keys without the `mesh:` prefix to values,
  * either as Pulumi hands them over (strings, objects as JSON) or as parsed YAML.
+ * `secretKeys` names the keys the stack stores encrypted; a password must be one.
  */
-export function parseStackSettings(raw: Readonly<Record<string, unknown>>): StackSettings {
+export function parseStackSettings(raw: Readonly<Record<string, unknown>>, secretKeys: ReadonlySet<string> = new Set()): StackSettings {
   for (const key of Object.keys(raw)) {
     if (!(key in SETTING_KEYS)) {
       throw new StackConfigError(key, `one of the known keys (${Object.keys(SETTING_KEYS).join(", ")})`, key);
@@ -82,6 +112,15 @@ export function parseStackSettings(raw: Readonly<Record<string, unknown>>): Stac
     kubeContext: optionalString("kubeContext", raw.kubeContext),
     envoyLogLevel: oneOf("envoyLogLevel", raw.envoyLogLevel, ENVOY_LOG_LEVELS, "info"),
     traceSamplingPercent: percentage("traceSamplingPercent", raw.traceSamplingPercent, 100),
+    images: { ...Object.fromEntries(Object.entries(IMAGES).map(([key, image]) => [key, image.ref])), ...imageMap("images", raw.images, Object.keys(IMAGES)) } as Record<ImageKey, string>,
+    appImages: imageMap("appImages", raw.appImages, SERVICE_NAMES),
+    imageRegistry: registry("imageRegistry", raw.imageRegistry),
+    passwords: Object.fromEntries(
+      PASSWORD_NAMES.flatMap((name) => {
+        const key = passwordKey(name);
+        return raw[key] === undefined ? [] : [[name, password(key, raw[key], secretKeys.has(key))]];
+      }),
+    ),
   };
   checkHostPortClashes(settings);
   return settings;
@@ -90,6 +129,23 @@ export function parseStackSettings(raw: Readonly<Record<string, unknown>>): Stac
 /** Most replicas a service may run; targets size per-replica resources by it. */
 export const MAX_REPLICAS = 20;
 
+/**
+ * A stable slot per proxy replica: the edge is 0, replica r of the n-th service
+ * (model order, from 1) is n * MAX_REPLICAS + r. Host ports and Docker operator
+ * networks are numbered by it, so scaling one service never renumbers another's.
+ */
+export function proxySlot(proxy: string, replica: number): number {
+  if (!Number.isInteger(replica) || replica < 0 || replica >= MAX_REPLICAS) {
+    throw new Error(`proxy replica ${replica} of "${proxy}" is outside 0..${MAX_REPLICAS - 1}`);
+  }
+  const index = [EDGE_PROXY, ...SERVICE_NAMES.map(sidecarName)].indexOf(proxy);
+  if (index < 0) throw new Error(`unknown proxy "${proxy}"`);
+  return index * MAX_REPLICAS + replica;
+}
+
+/** How many slots there are: host ports from adminPortBase on are reserved for them all. */
+export const PROXY_SLOTS = (SERVICE_NAMES.length + 1) * MAX_REPLICAS;
+
 /** Host port of one proxy replica's admin interface. */
 export interface AdminPort {
   readonly proxy: string;
@@ -97,16 +153,13 @@ export interface AdminPort {
   readonly port: number;
 }
 
-/**
- * Admin host ports, consecutive from adminPortBase: the edge, then every
- * replica of every service's sidecar in model order.
- */
+/** Admin host ports of the replicas the stack runs: adminPortBase + the replica's slot. */
 export function adminPorts(settings: Pick<StackSettings, "adminPortBase" | "replicas">): AdminPort[] {
   const proxies: Array<{ proxy: string; replica: number }> = [{ proxy: EDGE_PROXY, replica: 0 }];
   for (const service of SERVICE_NAMES) {
     for (let replica = 0; replica < settings.replicas[service]; replica++) proxies.push({ proxy: sidecarName(service), replica });
   }
-  return proxies.map((p, i) => ({ ...p, port: settings.adminPortBase + i }));
+  return proxies.map((p) => ({ ...p, port: settings.adminPortBase + proxySlot(p.proxy, p.replica) }));
 }
 
 /** The mesh model a stack's settings describe. */
@@ -114,11 +167,12 @@ export function meshModelFor(settings: StackSettings): MeshModel {
   return buildMeshModel(settings.replicas, { traceSamplingPercent: settings.traceSamplingPercent });
 }
 
-/** Every host port the stack publishes, by what publishes it. */
+/** Every host port the stack publishes or reserves, by the key that sets it. */
 export function hostPorts(settings: StackSettings): Array<{ key: string; port: number }> {
   return [
     { key: "gatewayPort", port: settings.gatewayPort },
-    ...adminPorts(settings).map(({ port }) => ({ key: "adminPortBase", port })),
+    // The whole admin range, so that scaling up never lands on a port another key took.
+    ...Array.from({ length: PROXY_SLOTS }, (_, slot) => ({ key: "adminPortBase", port: settings.adminPortBase + slot })),
     { key: "prometheusPort", port: settings.prometheusPort },
     { key: "grafanaPort", port: settings.grafanaPort },
     { key: "zipkinPort", port: settings.zipkinPort },
@@ -126,9 +180,8 @@ export function hostPorts(settings: StackSettings): Array<{ key: string; port: n
 }
 
 function checkHostPortClashes(settings: StackSettings): void {
-  const adminCount = adminPorts(settings).length;
-  if (settings.adminPortBase + adminCount - 1 > 65535) {
-    throw new StackConfigError("adminPortBase", `a port no higher than ${65535 - adminCount + 1} (it needs ${adminCount} ports)`, settings.adminPortBase);
+  if (settings.adminPortBase + PROXY_SLOTS - 1 > 65535) {
+    throw new StackConfigError("adminPortBase", `a port no higher than ${65535 - PROXY_SLOTS + 1} (it needs ${PROXY_SLOTS} ports)`, settings.adminPortBase);
   }
   const seen = new Map<number, string>();
   for (const { key, port } of hostPorts(settings)) {
@@ -178,21 +231,65 @@ function dnsLabel(key: string, value: unknown, fallback: string): string {
   throw new StackConfigError(key, "a DNS label (lower-case letters, digits and '-', at most 63 characters)", value);
 }
 
-function replicas(value: unknown): Record<ServiceName, number> {
-  const result = Object.fromEntries(SERVICE_NAMES.map((s) => [s, 1])) as Record<ServiceName, number>;
-  if (value === undefined) return result;
+/** A JSON object as Pulumi hands it over (a string) or as parsed YAML. */
+function map(key: string, value: unknown, expected: string): Record<string, unknown> {
   let parsed = value;
   if (typeof value === "string") {
     try {
       parsed = JSON.parse(value);
     } catch {
-      throw new StackConfigError("replicas", "a map of service name to replica count", value);
+      throw new StackConfigError(key, expected, value);
     }
   }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    throw new StackConfigError("replicas", "a map of service name to replica count", value);
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new StackConfigError(key, expected, value);
+  return parsed as Record<string, unknown>;
+}
+
+// Docker's reference grammar: [host[:port]/]path[:tag][@sha256:digest], path components lower case.
+const PATH_COMPONENT = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
+const DOMAIN_LABEL = "[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?";
+const DOMAIN = `${DOMAIN_LABEL}(?:\\.${DOMAIN_LABEL})*(?::[0-9]+)?`;
+const PATH = `${PATH_COMPONENT}(?:/${PATH_COMPONENT})*`;
+const IMAGE_REFERENCE = new RegExp(`^(?:${DOMAIN}/)?${PATH}(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$`);
+const REGISTRY = new RegExp(`^${DOMAIN}(?:/${PATH})?$`);
+
+function imageMap<K extends string>(key: string, value: unknown, keys: readonly K[]): Partial<Record<K, string>> {
+  if (value === undefined) return {};
+  const entries = map(key, value, `a map of ${keys.join(", ")} to image references`);
+  const result: Partial<Record<K, string>> = {};
+  for (const [name, ref] of Object.entries(entries)) {
+    if (!(keys as readonly string[]).includes(name)) throw new StackConfigError(`${key}.${name}`, `one of ${keys.join(", ")}`, name);
+    if (typeof ref !== "string" || !IMAGE_REFERENCE.test(ref)) {
+      throw new StackConfigError(`${key}.${name}`, "an image reference such as registry.example.com/team/name:tag or name@sha256:<64 hex digits>", ref);
+    }
+    result[name as K] = ref;
   }
-  for (const [service, count] of Object.entries(parsed)) {
+  return result;
+}
+
+function registry(key: string, value: unknown): string {
+  if (value === undefined || value === "") return "";
+  if (typeof value === "string" && REGISTRY.test(value)) return value;
+  throw new StackConfigError(key, "a registry host with an optional port and path, such as registry.example.com:5000/mesh", value);
+}
+
+/** The password values go into connection URLs unescaped, so they are letters and digits. */
+function password(key: string, value: unknown, isSecret: boolean): string {
+  // Never echo a password back: say what is wrong with it instead.
+  if (!isSecret) {
+    throw new StackConfigError(key, `a secret (pulumi config set --secret ${key} ...)`, new Withheld("a plaintext value"));
+  }
+  if (typeof value !== "string" || !/^[A-Za-z0-9]{16,128}$/.test(value)) {
+    const shape = typeof value === "string" ? `a value of ${value.length} characters${/[^A-Za-z0-9]/.test(value) ? " with other than letters and digits" : ""}` : `a ${typeof value}`;
+    throw new StackConfigError(key, "16 to 128 letters and digits", new Withheld(shape));
+  }
+  return value;
+}
+
+function replicas(value: unknown): Record<ServiceName, number> {
+  const result = Object.fromEntries(SERVICE_NAMES.map((s) => [s, 1])) as Record<ServiceName, number>;
+  if (value === undefined) return result;
+  for (const [service, count] of Object.entries(map("replicas", value, "a map of service name to replica count"))) {
     if (!(SERVICE_NAMES as readonly string[]).includes(service)) {
       throw new StackConfigError(`replicas.${service}`, `a known service (${SERVICE_NAMES.join(", ")})`, service);
     }

@@ -1,8 +1,10 @@
-// Generated credentials, shared by both targets. Every value leaves this module
+// The mesh's credentials, shared by both targets: provided by the stack (its
+// encrypted config) or generated, one by one. Every value leaves this module
 // wrapped in pulumi.secret, so it stays encrypted in state and masked in logs
 // wherever it flows (env vars, Kubernetes Secrets, connection URLs).
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import type { PasswordName, StackSettings } from "./config.js";
 
 export const POSTGRES_SUPERUSER = "postgres";
 /** The database every service uses, and the unprivileged role the apps log in as. */
@@ -19,16 +21,21 @@ export class MeshSecrets extends pulumi.ComponentResource {
   readonly redisPassword: pulumi.Output<string>;
   readonly grafanaAdminPassword: pulumi.Output<string>;
 
-  constructor(name: string, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, provided: StackSettings["passwords"], opts?: pulumi.ComponentResourceOptions) {
     super("mesh:index:Secrets", name, {}, opts);
     // Alphanumeric only: the values go into URLs and shell-free env vars unescaped.
-    const password = (what: string) =>
-      pulumi.secret(new random.RandomPassword(`${name}-${what}`, { length: 32, special: false }, { parent: this }).result);
-    this.postgresSuperuserPassword = password("postgres-superuser");
-    this.postgresAppPassword = password("postgres-app");
+    // A provided password declares no random resource at all.
+    const password = (what: PasswordName) => {
+      const given = provided[what];
+      if (given !== undefined) return pulumi.secret(given);
+      const resourceName = `${name}-${what.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+      return pulumi.secret(new random.RandomPassword(resourceName, { length: 32, special: false }, { parent: this }).result);
+    };
+    this.postgresSuperuserPassword = password("postgresSuperuser");
+    this.postgresAppPassword = password("postgresApp");
     this.rabbitmqPassword = password("rabbitmq");
     this.redisPassword = password("redis");
-    this.grafanaAdminPassword = password("grafana-admin");
+    this.grafanaAdminPassword = password("grafanaAdmin");
     this.registerOutputs({});
   }
 }

@@ -79,6 +79,9 @@ export interface RawResource {
   parentUrn: string;
   dependencyUrns: string[];
   inputs: Record<string, unknown>;
+  /** Resource options the engine acts on: what forces a replacement, and in which order. */
+  replaceOnChanges: string[];
+  deleteBeforeReplace: boolean;
 }
 
 interface RegisterRequest {
@@ -86,6 +89,8 @@ interface RegisterRequest {
   getName(): string;
   getParent(): string;
   getDependenciesList(): string[];
+  getReplaceonchangesList(): string[];
+  getDeletebeforereplace(): boolean;
 }
 
 interface MockMonitorLike {
@@ -124,6 +129,8 @@ export async function captureResources<T>(stack: string, program: () => T | Prom
           parentUrn: req.getParent(),
           dependencyUrns: req.getDependenciesList(),
           inputs: byName.get(`${req.getType()}::${req.getName()}`) ?? {},
+          replaceOnChanges: req.getReplaceonchangesList(),
+          deleteBeforeReplace: req.getDeletebeforereplace(),
         });
       }
       callback(err, resp);

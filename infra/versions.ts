@@ -27,3 +27,10 @@ export const IMAGES = {
   /** Base of the app images (apps/<name>/Dockerfile's NODE_IMAGE build argument); same Node release as the local one. */
   node: { ref: "node:24.21.0-bookworm-slim", uid: 1000, gid: 1000 },
 } as const satisfies Record<string, PinnedImage>;
+
+export type ImageKey = keyof typeof IMAGES;
+
+/** The pinned images with the references a stack chose instead (same contract, same uid). */
+export function resolveImages(refs: Readonly<Record<ImageKey, string>>): Record<ImageKey, PinnedImage> {
+  return Object.fromEntries(Object.entries(IMAGES).map(([key, image]) => [key, { ...image, ref: refs[key as ImageKey] }])) as Record<ImageKey, PinnedImage>;
+}

@@ -10,7 +10,7 @@ import { REDIS_PASSWORD_ENV, redisHealthCheck, redisServerCommand } from "../red
 import { IMAGES } from "../versions.js";
 import { WORKLOAD_SIZES } from "../workload-sizes.js";
 import { type ConfigDir, configVolumes } from "./config-volumes.js";
-import { HEALTHCHECK_TIMING, hardened } from "./hardening.js";
+import { HEALTHCHECK_TIMING, containerOptions, hardened } from "./hardening.js";
 
 export interface DataStoreArgs {
   readonly store: DataStoreName;
@@ -111,7 +111,7 @@ export class DataStore extends pulumi.ComponentResource {
       },
       // Delete first: a replacement created beside the old server would open the same data
       // volume while the old one still runs (two Postgres on one data directory).
-      { parent: this, deleteBeforeReplace: true, dependsOn: config ? [config.seed] : [] },
+      containerOptions({ parent: this, deleteBeforeReplace: true, dependsOn: config ? [config.seed] : [] }),
     );
     this.registerOutputs({});
   }

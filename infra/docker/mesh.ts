@@ -9,8 +9,8 @@ import { type MeshEndpoints, adminUrlsByProxy } from "../mesh-endpoints.js";
 import { MeshSecrets } from "../mesh-secrets.js";
 import { appEnvironment } from "../app-environment.js";
 import { type DataStoreName, EDGE_PROXY, type MeshModel, PORTS } from "../model.js";
-import { IMAGES } from "../versions.js";
-import { appImage } from "./app-image.js";
+import { resolveImages } from "../versions.js";
+import { appImage } from "../app-images.js";
 import { DataStore } from "./data-store.js";
 import { EnvoyProxy } from "./envoy-proxy.js";
 import { Observability } from "./observability.js";
@@ -35,11 +35,13 @@ export class DockerMesh extends pulumi.ComponentResource implements MeshEndpoint
     const addressing = dockerAddressing();
     const artifacts = renderArtifacts(model, addressing);
     const admin = adminPorts(settings);
-    const secrets = new MeshSecrets(`${name}-secrets`, { parent: this });
+    const secrets = new MeshSecrets(`${name}-secrets`, settings.passwords, { parent: this });
+    const images = resolveImages(settings.images);
 
     // Pulled once; containers refer to the image ID, so a re-pinned tag replaces them.
-    const pulled = (key: Exclude<keyof typeof IMAGES, "node">) =>
-      new docker.RemoteImage(`${name}-${key}-image`, { name: IMAGES[key].ref, keepLocally: true }, { parent: this }).imageId;
+    const pull = (resourceName: string, ref: string) =>
+      new docker.RemoteImage(resourceName, { name: ref, keepLocally: true }, { parent: this }).imageId;
+    const pulled = (key: Exclude<keyof typeof images, "node">) => pull(`${name}-${key}-image`, images[key].ref);
     const envoyImage = pulled("envoy");
 
     const meshNetwork = new docker.Network(`${name}-network`, { driver: "bridge" }, { parent: this });
@@ -52,14 +54,15 @@ export class DockerMesh extends pulumi.ComponentResource implements MeshEndpoint
     ) as Record<DataStoreName, DataStore>;
 
     const services = model.services.map(
-      (service) =>
-        new ServiceWithSidecar(
+      (service) => {
+        const app = appImage(`${name}-${service.name}-image`, service.name, settings, { parent: this });
+        return new ServiceWithSidecar(
           `${name}-${service.name}`,
           {
             model,
             service,
             addressing,
-            appImage: appImage(`${name}-${service.name}-image`, service.name, { parent: this }).repoDigest,
+            appImage: app.source === "given" ? pull(`${name}-${service.name}-image`, app.ref) : app.image.repoDigest,
             envoyImage,
             environment: appEnvironment(model, service, addressing, secrets, settings.envoyLogLevel),
             meshNetwork,
@@ -68,7 +71,8 @@ export class DockerMesh extends pulumi.ComponentResource implements MeshEndpoint
             logLevel: settings.envoyLogLevel,
           },
           { parent: this },
-        ),
+        );
+      },
     );
 
     const edgeAdmin = admin.find((p) => p.proxy === EDGE_PROXY);

@@ -23,7 +23,7 @@ import { IMAGES } from "../versions.js";
 import { ZIPKIN_CONTAINER_ENV } from "../zipkin-storage.js";
 import { WORKLOAD_SIZES } from "../workload-sizes.js";
 import { type ConfigDir, configVolumes } from "./config-volumes.js";
-import { HEALTHCHECK_TIMING, hardened } from "./hardening.js";
+import { HEALTHCHECK_TIMING, containerOptions, hardened } from "./hardening.js";
 
 export interface ObservabilityArgs {
   readonly addressing: Addressing;
@@ -72,7 +72,7 @@ export class Observability extends pulumi.ComponentResource {
         healthcheck: { tests: httpCheck(`http://127.0.0.1:${PORTS.prometheus}/-/ready`), ...HEALTHCHECK_TIMING },
         ...hardened(IMAGES.prometheus, WORKLOAD_SIZES.prometheus, { readOnlyRoot: true, tmpfs: ["/tmp"] }),
       },
-      { parent: this, deleteBeforeReplace: true, dependsOn: [prometheusConfig.seed] },
+      containerOptions({ parent: this, deleteBeforeReplace: true, dependsOn: [prometheusConfig.seed] }),
     );
 
     const grafanaData = new docker.Volume(`${name}-grafana-data`, {}, { parent: this });
@@ -97,7 +97,7 @@ export class Observability extends pulumi.ComponentResource {
         healthcheck: { tests: httpCheck(`http://127.0.0.1:${PORTS.grafana}/api/health`), ...HEALTHCHECK_TIMING },
         ...hardened(IMAGES.grafana, WORKLOAD_SIZES.grafana, { readOnlyRoot: true, tmpfs: ["/tmp", "/var/log/grafana"] }),
       },
-      { parent: this, deleteBeforeReplace: true, dependsOn: [grafanaConfig.seed] },
+      containerOptions({ parent: this, deleteBeforeReplace: true, dependsOn: [grafanaConfig.seed] }),
     );
 
     new docker.Container(
@@ -112,7 +112,7 @@ export class Observability extends pulumi.ComponentResource {
         healthcheck: { tests: ["CMD", "docker-healthcheck"], ...HEALTHCHECK_TIMING },
         ...hardened(IMAGES.zipkin, WORKLOAD_SIZES.zipkin, { readOnlyRoot: true, tmpfs: ["/tmp"] }),
       },
-      { parent: this, deleteBeforeReplace: true },
+      containerOptions({ parent: this, deleteBeforeReplace: true }),
     );
 
     this.prometheusUrl = `http://127.0.0.1:${settings.prometheusPort}`;

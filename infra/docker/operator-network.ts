@@ -2,8 +2,7 @@
 // only that proxy joins. Its admin interface binds to the proxy's fixed address
 // there, so Docker can publish it on the host's 127.0.0.1 while no other
 // container can reach it (they share no network with that address).
-import { MAX_REPLICAS } from "../config.js";
-import { EDGE_PROXY, SERVICE_NAMES, sidecarName } from "../model.js";
+import { proxySlot } from "../config.js";
 
 /** Address block of every operator network: one /29 per possible proxy replica. */
 export const OPERATOR_NETWORK_BLOCK = "10.201.0.0/22";
@@ -31,24 +30,13 @@ export interface OperatorSubnet {
   readonly proxyAddress: string;
 }
 
-/** A stable slot per proxy replica, independent of how many replicas others run. */
-function slot(proxy: string, replica: number): number {
-  if (!Number.isInteger(replica) || replica < 0 || replica >= MAX_REPLICAS) {
-    throw new Error(`proxy replica ${replica} of "${proxy}" is outside 0..${MAX_REPLICAS - 1}`);
-  }
-  const proxies = [EDGE_PROXY, ...SERVICE_NAMES.map(sidecarName)];
-  const index = proxies.indexOf(proxy);
-  if (index < 0) throw new Error(`unknown proxy "${proxy}"`);
-  return index * MAX_REPLICAS + replica;
-}
-
 function address(offset: number): string {
   const n = BLOCK.base + offset;
   return [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join(".");
 }
 
 export function operatorSubnet(proxy: string, replica: number): OperatorSubnet {
-  const base = slot(proxy, replica) * SUBNET_SIZE;
+  const base = proxySlot(proxy, replica) * SUBNET_SIZE;
   if (base + SUBNET_SIZE > BLOCK.size) {
     throw new Error(`operator network block ${OPERATOR_NETWORK_BLOCK} has no room for replica ${replica} of "${proxy}"`);
   }

@@ -1,5 +1,5 @@
 // One mesh service on Docker: per replica an Envoy sidecar and the app container
-// sharing the sidecar's network namespace, as in a pod. The app listens on the
+// in one pod network namespace (pod-network.ts), as in a Kubernetes pod. The app listens on the
 // shared loopback only; everything in and out goes through the sidecar. All
 // replicas' sidecars carry the service's alias on the mesh network, so Envoy's
 // STRICT_DNS clusters find and balance them.
@@ -12,7 +12,7 @@ import { IMAGES } from "../versions.js";
 import { WORKLOAD_SIZES } from "../workload-sizes.js";
 import type { DataStore } from "./data-store.js";
 import { EnvoyProxy } from "./envoy-proxy.js";
-import { HEALTHCHECK_TIMING, hardened } from "./hardening.js";
+import { HEALTHCHECK_TIMING, containerOptions, hardened } from "./hardening.js";
 
 export interface ServiceWithSidecarArgs {
   readonly model: MeshModel;
@@ -74,14 +74,14 @@ export class ServiceWithSidecar extends pulumi.ComponentResource {
         {
           image: args.appImage,
           // The pod: app and sidecar share one network namespace (and its loopback).
-          networkMode: pulumi.interpolate`container:${sidecar.container.id}`,
+          networkMode: sidecar.pod.networkMode,
           envs,
           healthcheck: { tests: appHealthcheck(loopback), ...HEALTHCHECK_TIMING },
           // Longer than the app's own drain timeout, so it exits on its own terms.
           stopTimeout: 15,
           ...hardened(IMAGES.node, WORKLOAD_SIZES.app, { readOnlyRoot: true, tmpfs: ["/tmp"] }),
         },
-        { parent: this, dependsOn: [sidecar, ...stores.map((store) => store.container)] },
+        containerOptions({ parent: this, dependsOn: [sidecar, ...stores.map((store) => store.container)] }),
       );
       this.sidecars.push(sidecar);
       this.apps.push(app);

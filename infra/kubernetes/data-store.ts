@@ -6,7 +6,7 @@ import { POSTGRES_DATABASE, POSTGRES_SUPERUSER, RABBITMQ_USER, type MeshSecrets 
 import { DATA_STORES, type DataStoreName } from "../model.js";
 import { POSTGRES_APP_PASSWORD_ENV, POSTGRES_INIT_SCRIPT_NAME, postgresInitScript } from "../postgres-init.js";
 import { REDIS_PASSWORD_ENV, redisHealthCheck, redisServerCommand } from "../redis-auth.js";
-import { IMAGES } from "../versions.js";
+import type { PinnedImage } from "../versions.js";
 import { WORKLOAD_SIZES } from "../workload-sizes.js";
 import { type Container, componentLabels, execProbe, resources, restrictedContainer, restrictedPod, scratchVolume, selectorFor } from "./workload.js";
 
@@ -15,6 +15,7 @@ export interface DataStoreArgs {
   readonly namespace: pulumi.Input<string>;
   readonly secrets: MeshSecrets;
   readonly storageSize: string;
+  readonly image: PinnedImage;
 }
 
 type Volume = k8s.types.input.core.v1.Volume;
@@ -96,7 +97,7 @@ export class DataStore extends pulumi.ComponentResource {
     super("mesh:kubernetes:DataStore", name, {}, opts);
     const { store, namespace } = args;
     const labels = componentLabels(store);
-    const image = IMAGES[store];
+    const image = args.image;
     const port = DATA_STORES[store].port;
 
     const initScript =

@@ -6,6 +6,7 @@ import { renderProxyConfig } from "../../envoy-templates/index.js";
 import type { Addressing } from "../addressing.js";
 import type { EnvoyLogLevel } from "../config.js";
 import { EDGE_PROXY, type MeshModel, PORTS } from "../model.js";
+import type { PinnedImage } from "../versions.js";
 import { ENVOY_CONFIG_VOLUME, ENVOY_SCRATCH_VOLUME, envoyConfigMap, envoyContainer } from "./envoy-container.js";
 import { NODE_PORTS } from "./node-ports.js";
 import { componentLabels, restrictedPod, scratchVolume, selectorFor } from "./workload.js";
@@ -15,6 +16,7 @@ export interface EdgeProxyArgs {
   readonly addressing: Addressing;
   readonly namespace: pulumi.Input<string>;
   readonly logLevel: EnvoyLogLevel;
+  readonly envoyImage: PinnedImage;
 }
 
 export class EdgeProxy extends pulumi.ComponentResource {
@@ -64,7 +66,7 @@ export class EdgeProxy extends pulumi.ComponentResource {
               automountServiceAccountToken: false,
               securityContext: restrictedPod(),
               containers: [
-                envoyContainer(args.logLevel, [
+                envoyContainer(args.envoyImage, args.logLevel, [
                   { name: "http", containerPort: PORTS.edgeHttp },
                   { name: "http-metrics", containerPort: PORTS.envoyMetrics },
                 ]),

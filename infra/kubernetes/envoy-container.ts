@@ -5,7 +5,7 @@ import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import type { EnvoyLogLevel } from "../config.js";
 import { PORTS } from "../model.js";
-import { IMAGES } from "../versions.js";
+import type { PinnedImage } from "../versions.js";
 import { WORKLOAD_SIZES } from "../workload-sizes.js";
 import { type Container, componentLabels, resources, restrictedContainer } from "./workload.js";
 
@@ -17,10 +17,10 @@ export function envoyConfigMap(name: string, component: string, namespace: pulum
   return new k8s.core.v1.ConfigMap(name, { metadata: { namespace, labels: componentLabels(component) }, data: { "envoy.yaml": config } }, opts);
 }
 
-export function envoyContainer(logLevel: EnvoyLogLevel, ports: Container["ports"]): Container {
+export function envoyContainer(image: PinnedImage, logLevel: EnvoyLogLevel, ports: Container["ports"]): Container {
   return {
     name: "envoy",
-    image: IMAGES.envoy.ref,
+    image: image.ref,
     command: ["/usr/local/bin/envoy"],
     args: ["--config-path", `${ENVOY_CONFIG_DIR}/envoy.yaml`, "--log-level", logLevel],
     ports,
@@ -30,7 +30,7 @@ export function envoyContainer(logLevel: EnvoyLogLevel, ports: Container["ports"
     readinessProbe: { httpGet: { path: "/stats/prometheus", port: PORTS.envoyMetrics }, periodSeconds: 10, timeoutSeconds: 5 },
     livenessProbe: { tcpSocket: { port: PORTS.envoyMetrics }, periodSeconds: 10, failureThreshold: 6 },
     resources: resources(WORKLOAD_SIZES.envoy),
-    securityContext: restrictedContainer(IMAGES.envoy),
+    securityContext: restrictedContainer(image),
     volumeMounts: [
       { name: ENVOY_CONFIG_VOLUME, mountPath: ENVOY_CONFIG_DIR, readOnly: true },
       { name: ENVOY_SCRATCH_VOLUME, mountPath: "/tmp" },

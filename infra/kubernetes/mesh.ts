@@ -10,7 +10,8 @@ import { type StackSettings, adminPorts } from "../config.js";
 import { type MeshEndpoints, adminUrlsByProxy } from "../mesh-endpoints.js";
 import { MeshSecrets } from "../mesh-secrets.js";
 import type { MeshModel } from "../model.js";
-import { appImage } from "../docker/app-image.js";
+import { appImage } from "../app-images.js";
+import { resolveImages } from "../versions.js";
 import { DataStore } from "./data-store.js";
 import { EdgeProxy } from "./edge.js";
 import { kindClusterName, loadIntoKind } from "./kind-images.js";
@@ -68,23 +69,28 @@ export class KubernetesMesh extends pulumi.ComponentResource implements MeshEndp
     const ns = namespace.metadata.name;
     const inNamespace = { ...inCluster, dependsOn: [namespace] };
 
-    const secrets = new MeshSecrets(`${name}-secrets`, { parent: this });
+    const secrets = new MeshSecrets(`${name}-secrets`, settings.passwords, { parent: this });
+    const images = resolveImages(settings.images);
     const policies = new NetworkPolicies(`${name}-network-policies`, { model, namespace: ns }, inNamespace);
 
     const dataStores = Object.fromEntries(
       model.dataStores.map((store) => [
         store.name,
-        new DataStore(`${name}-${store.name}`, { store: store.name, namespace: ns, secrets, storageSize: DATA_STORE_STORAGE }, { ...inCluster, dependsOn: [namespace, policies] }),
+        new DataStore(`${name}-${store.name}`, { store: store.name, namespace: ns, secrets, storageSize: DATA_STORE_STORAGE, image: images[store.name] }, { ...inCluster, dependsOn: [namespace, policies] }),
       ]),
     );
 
     const kindCluster = kindClusterName(settings.kubeContext);
-    if (kindCluster === undefined) {
-      pulumi.log.warn(`kubeContext "${settings.kubeContext}" is not a kind context: push the app images to a registry the cluster can pull from (README.md, Troubleshooting)`);
-    }
     const services = model.services.map((service) => {
-      const image = appImage(`${name}-${service.name}-image`, service.name, { parent: this });
-      const loaded = kindCluster === undefined ? [] : [loadIntoKind(`${name}-${service.name}-kind-load`, kindCluster, image, { parent: this })];
+      const app = appImage(`${name}-${service.name}-image`, service.name, settings, { parent: this });
+      // A built image the cluster cannot pull: kind gets it loaded into its nodes; another cluster needs a registry.
+      const local = app.source === "built" && !app.pushed;
+      if (local && kindCluster === undefined) {
+        pulumi.log.warn(
+          `kubeContext "${settings.kubeContext}" is not a kind context and ${service.name}'s image is built locally: set mesh:imageRegistry to push it, or mesh:appImages to use a published one`,
+        );
+      }
+      const loaded = local && kindCluster !== undefined ? [loadIntoKind(`${name}-${service.name}-kind-load`, kindCluster, app.image, { parent: this })] : [];
       return new ServiceWithSidecar(
         `${name}-${service.name}`,
         {
@@ -92,8 +98,10 @@ export class KubernetesMesh extends pulumi.ComponentResource implements MeshEndp
           service,
           addressing,
           namespace: ns,
-          appImageName: image.imageName,
-          appImageId: image.repoDigest,
+          appImageRef: app.source === "given" ? app.ref : app.pushed ? app.image.repoDigest : app.image.imageName,
+          appImageId: app.source === "given" ? app.ref : app.image.repoDigest,
+          envoyImage: images.envoy,
+          nodeImage: images.node,
           environment: appEnvironment(model, service, addressing, secrets, settings.envoyLogLevel),
           logLevel: settings.envoyLogLevel,
         },
@@ -102,8 +110,8 @@ export class KubernetesMesh extends pulumi.ComponentResource implements MeshEndp
       );
     });
 
-    new EdgeProxy(`${name}-edge`, { model, addressing, namespace: ns, logLevel: settings.envoyLogLevel }, { ...inCluster, dependsOn: [namespace, policies, ...services] });
-    new Observability(`${name}-observability`, { namespace: ns, secrets, artifacts }, { ...inCluster, dependsOn: [namespace, policies] });
+    new EdgeProxy(`${name}-edge`, { model, addressing, namespace: ns, logLevel: settings.envoyLogLevel, envoyImage: images.envoy }, { ...inCluster, dependsOn: [namespace, policies, ...services] });
+    new Observability(`${name}-observability`, { namespace: ns, secrets, artifacts, images }, { ...inCluster, dependsOn: [namespace, policies] });
 
     // kind-cluster.yaml maps the NodePorts to these host ports; the admin
     // interfaces stay on pod loopbacks, reached with `kubectl port-forward`.

@@ -14,7 +14,7 @@ import {
 import { GRAFANA_ADMIN_USER, type MeshSecrets } from "../mesh-secrets.js";
 import { PORTS } from "../model.js";
 import { GRAFANA_ENV } from "../observability/grafana.js";
-import { IMAGES, type PinnedImage } from "../versions.js";
+import type { ImageKey, PinnedImage } from "../versions.js";
 import { ZIPKIN_CONTAINER_ENV } from "../zipkin-storage.js";
 import { WORKLOAD_SIZES, type WorkloadSize } from "../workload-sizes.js";
 import { NODE_PORTS } from "./node-ports.js";
@@ -24,6 +24,7 @@ export interface ObservabilityArgs {
   readonly namespace: pulumi.Input<string>;
   readonly secrets: MeshSecrets;
   readonly artifacts: Readonly<Record<string, string>>;
+  readonly images: Readonly<Record<ImageKey, PinnedImage>>;
 }
 
 interface AppSpec {
@@ -56,7 +57,7 @@ export class Observability extends pulumi.ComponentResource {
     const specs: AppSpec[] = [
       {
         component: "prometheus",
-        image: IMAGES.prometheus,
+        image: args.images.prometheus,
         size: WORKLOAD_SIZES.prometheus,
         port: PORTS.prometheus,
         nodePort: NODE_PORTS.prometheus,
@@ -72,7 +73,7 @@ export class Observability extends pulumi.ComponentResource {
       },
       {
         component: "grafana",
-        image: IMAGES.grafana,
+        image: args.images.grafana,
         size: WORKLOAD_SIZES.grafana,
         port: PORTS.grafana,
         nodePort: NODE_PORTS.grafana,
@@ -101,7 +102,7 @@ export class Observability extends pulumi.ComponentResource {
       },
       {
         component: "zipkin",
-        image: IMAGES.zipkin,
+        image: args.images.zipkin,
         size: WORKLOAD_SIZES.zipkin,
         port: PORTS.zipkin,
         nodePort: NODE_PORTS.zipkin,

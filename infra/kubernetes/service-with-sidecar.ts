@@ -8,7 +8,7 @@ import { renderProxyConfig } from "../../envoy-templates/index.js";
 import type { Addressing } from "../addressing.js";
 import type { EnvoyLogLevel } from "../config.js";
 import { type MeshModel, PORTS, type ServiceSpec, sidecarName } from "../model.js";
-import { IMAGES } from "../versions.js";
+import type { PinnedImage } from "../versions.js";
 import { APP_SHUTDOWN_TIMEOUT_MS, WORKLOAD_SIZES } from "../workload-sizes.js";
 import { ENVOY_CONFIG_VOLUME, ENVOY_SCRATCH_VOLUME, envoyConfigMap, envoyContainer } from "./envoy-container.js";
 import { componentLabels, resources, restrictedContainer, restrictedPod, scratchVolume, selectorFor } from "./workload.js";
@@ -21,8 +21,12 @@ export interface ServiceWithSidecarArgs {
   readonly service: ServiceSpec;
   readonly addressing: Addressing;
   readonly namespace: pulumi.Input<string>;
-  readonly appImageName: pulumi.Input<string>;
+  /** What the app container runs: a given reference, a pushed digest or a local tag loaded into kind. */
+  readonly appImageRef: pulumi.Input<string>;
+  /** Changes whenever the image does, so the pods roll even when the reference stays. */
   readonly appImageId: pulumi.Input<string>;
+  readonly envoyImage: PinnedImage;
+  readonly nodeImage: PinnedImage;
   readonly environment: pulumi.Output<Record<string, string>>;
   readonly logLevel: EnvoyLogLevel;
 }
@@ -74,7 +78,7 @@ export class ServiceWithSidecar extends pulumi.ComponentResource {
               terminationGracePeriodSeconds: Math.ceil(APP_SHUTDOWN_TIMEOUT_MS / 1000) + 10,
               initContainers: [
                 {
-                  ...envoyContainer(args.logLevel, [
+                  ...envoyContainer(args.envoyImage, args.logLevel, [
                     { name: "http-mesh", containerPort: PORTS.sidecarIngress },
                     { name: "http-metrics", containerPort: PORTS.envoyMetrics },
                   ]),
@@ -84,15 +88,15 @@ export class ServiceWithSidecar extends pulumi.ComponentResource {
               containers: [
                 {
                   name: "app",
-                  image: args.appImageName,
-                  // Loaded into the nodes (kind load), never pulled.
+                  image: args.appImageRef,
+                  // A local tag loaded into kind's nodes must not be pulled; a digest never changes.
                   imagePullPolicy: "IfNotPresent",
                   envFrom: [{ secretRef: { name: environment.metadata.name } }],
                   readinessProbe: throughSidecar("/readyz"),
                   // Tolerates a sidecar restart before restarting the app.
                   livenessProbe: { ...throughSidecar("/healthz"), failureThreshold: 6, initialDelaySeconds: 10 },
                   resources: resources(WORKLOAD_SIZES.app),
-                  securityContext: restrictedContainer(IMAGES.node),
+                  securityContext: restrictedContainer(args.nodeImage),
                   volumeMounts: [{ name: "app-tmp", mountPath: "/tmp" }],
                 },
               ],

@@ -5,11 +5,13 @@ import { GRAFANA_DASHBOARD_ARTIFACTS, GRAFANA_PROVISIONING_ARTIFACTS, PROMETHEUS
 import { dockerAddressing } from "../../infra/addressing.js";
 import { renderArtifacts } from "../../infra/artifacts.js";
 import { adminPorts } from "../../infra/config.js";
+import { dockerCpus } from "../../infra/docker/hardening.js";
 import { operatorSubnet } from "../../infra/docker/operator-network.js";
 import { buildMeshModel, DATA_STORES, PORTS, SERVICE_NAMES } from "../../infra/model.js";
 import { POSTGRES_INIT_SCRIPT_NAME, postgresInitScript } from "../../infra/postgres-init.js";
 import { containsSecret, type RawResource } from "../../infra/resource-graph.js";
 import { MOCK_SECRET_PREFIX, type MockRun, dependsOnName, named, ofType, runMesh, secretValue, visibleInputs } from "./support.js";
+import { maskSecrets } from "../../infra/resource-graph.js";
 
 type Port = { internal: number; external: number; ip?: string };
 type Network = { name: string; aliases?: string[]; ipv4Address?: string; gwPriority?: number };
@@ -113,19 +115,23 @@ describe("docker target", () => {
       expect(named(run, name).type).toBe(CONTAINER);
     }
     expect(ofType(run, "docker:index/image:Image").map((r) => r.inputs.build)).toEqual(
-      expect.arrayContaining(SERVICE_NAMES.map((s) => expect.objectContaining({ context: ".", dockerfile: `apps/${s}/Dockerfile` }))),
+      expect.arrayContaining(SERVICE_NAMES.map((s) => expect.objectContaining({ context: ".", dockerfile: "apps/Dockerfile", args: expect.objectContaining({ APP: s }) }))),
     );
   });
 
-  it("runs every app replica in its own sidecar's network namespace, with the sidecar carrying the service alias", () => {
+  it("runs every app replica and its sidecar in one pod namespace, held by a container that only sleeps and carries the service alias", () => {
     for (const service of SERVICE_NAMES) {
       const replicas = run.settings.replicas[service];
       for (let i = 0; i < replicas; i++) {
-        const app = named(run, `mesh-${service}-app-${i}`);
-        expect(app.inputs.networkMode).toBe(`container:mesh-${service}-sidecar-${i}-envoy-id`);
-        expect(app.inputs.ports).toBeUndefined();
-        const sidecar = named(run, `mesh-${service}-sidecar-${i}-envoy`);
-        expect(networks(sidecar).find((n) => n.name === "mesh-network")?.aliases).toEqual([service]);
+        const holder = named(run, `mesh-${service}-sidecar-${i}-pod-holder`);
+        // Envoy or the app can crash and restart into this namespace: the holder never does.
+        for (const member of [named(run, `mesh-${service}-app-${i}`), named(run, `mesh-${service}-sidecar-${i}-envoy`)]) {
+          expect(member.inputs.networkMode, member.name).toBe(`container:${holder.name}-id`);
+          expect(member.inputs.ports, member.name).toBeUndefined();
+          expect(member.inputs.networksAdvanced, member.name).toBeUndefined();
+        }
+        expect(holder.inputs).toMatchObject({ entrypoints: ["/bin/sleep", "infinity"], stopSignal: "SIGKILL", restart: "unless-stopped", readOnly: true });
+        expect(networks(holder).find((n) => n.name === "mesh-network")?.aliases).toEqual([service]);
       }
       expect(ofType(run, CONTAINER).filter((c) => c.name.startsWith(`mesh-${service}-app-`))).toHaveLength(replicas);
     }
@@ -134,11 +140,11 @@ describe("docker target", () => {
   it("publishes the gateway on every interface and everything else on 127.0.0.1 only, at the designed ports", () => {
     const published = containers().flatMap((c) => ports(c).map((p) => ({ container: c.name, ...p })));
     const { settings } = run;
-    expect(published.filter((p) => p.ip === undefined)).toEqual([{ container: "mesh-edge-envoy", internal: PORTS.edgeHttp, external: settings.gatewayPort }]);
+    expect(published.filter((p) => p.ip === undefined)).toEqual([{ container: "mesh-edge-pod-holder", internal: PORTS.edgeHttp, external: settings.gatewayPort }]);
     const loopbackOnly = published.filter((p) => p.ip !== undefined);
     expect(loopbackOnly.every((p) => p.ip === "127.0.0.1")).toBe(true);
     const admin = adminPorts(settings).map((a) => ({
-      container: a.proxy === "edge" ? "mesh-edge-envoy" : `mesh-${a.proxy.replace(/-sidecar$/, "")}-sidecar-${a.replica}-envoy`,
+      container: a.proxy === "edge" ? "mesh-edge-pod-holder" : `mesh-${a.proxy.replace(/-sidecar$/, "")}-sidecar-${a.replica}-pod-holder`,
       internal: PORTS.envoyAdmin,
       external: a.port,
       ip: "127.0.0.1",
@@ -158,11 +164,12 @@ describe("docker target", () => {
     for (const { proxy, replica } of adminPorts(run.settings)) {
       const name = proxy === "edge" ? "mesh-edge" : `mesh-${proxy.replace(/-sidecar$/, "")}-sidecar-${replica}`;
       const envoy = named(run, `${name}-envoy`);
+      const holder = named(run, `${name}-pod-holder`);
       const subnet = operatorSubnet(proxy, replica);
-      expect(named(run, `${name}-operator`).inputs.ipamConfigs).toEqual([{ subnet: subnet.subnet, gateway: subnet.gateway }]);
-      expect(networks(envoy)[0]).toEqual({ name: `${name}-operator`, ipv4Address: subnet.proxyAddress, gwPriority: 100 });
-      const joiners = containers().filter((c) => networks(c).some((n) => n.name === `${name}-operator`));
-      expect(joiners.map((c) => c.name)).toEqual([envoy.name]);
+      expect(named(run, `${name}-pod-operator`).inputs.ipamConfigs).toEqual([{ subnet: subnet.subnet, gateway: subnet.gateway }]);
+      expect(networks(holder)[0]).toEqual({ name: `${name}-pod-operator`, ipv4Address: subnet.proxyAddress, gwPriority: 100 });
+      const joiners = containers().filter((c) => networks(c).some((n) => n.name === `${name}-pod-operator`));
+      expect(joiners.map((c) => c.name)).toEqual([holder.name]);
       // The config is this replica's own: its admin listens on that address.
       const config = parse(envoyBootstrap(envoy)) as {
         admin: { address: { socket_address: { address: string; port_value: number } } };
@@ -179,7 +186,7 @@ describe("docker target", () => {
       expect(networks(server)).toEqual([{ name: network.name, aliases: [store] }]);
       const clients = containers()
         .filter((c) => c !== server && networks(c).some((n) => n.name === network.name))
-        .map((c) => c.name.replace(/-sidecar-\d+-envoy$/, ""));
+        .map((c) => c.name.replace(/-sidecar-\d+-pod-holder$/, ""));
       const expected = run.resources
         .filter((r) => r.type === "mesh:docker:ServiceWithSidecar")
         .map((r) => r.name.replace(/^mesh-/, ""))
@@ -188,9 +195,9 @@ describe("docker target", () => {
     }
   });
 
-  it("runs no container as root, without limits, capabilities or a health check", () => {
+  it("runs no container as root, without limits, capabilities or a health check (but the pod holders, which only sleep)", () => {
     expect(running().length).toBeGreaterThan(10);
-    for (const c of running()) {
+    for (const c of running().filter((c) => !c.name.endsWith("-pod-holder"))) {
       const user = String(c.inputs.user ?? "");
       expect(user, c.name).toMatch(/^[1-9]\d*:\d+$/);
       expect(c.inputs.memory, c.name).toBeGreaterThan(0);
@@ -259,7 +266,7 @@ describe("docker target", () => {
   });
 
   it("models the daemon: a read-write volume at the upload directory does not open a read-only root to the provider's uploads", () => {
-    const container = (inputs: Record<string, unknown>): RawResource => ({ urn: "urn::c", type: CONTAINER, name: "c", parentUrn: "", dependencyUrns: [], inputs });
+    const container = (inputs: Record<string, unknown>): RawResource => ({ urn: "urn::c", type: CONTAINER, name: "c", parentUrn: "", dependencyUrns: [], inputs, replaceOnChanges: [], deleteBeforeReplace: false });
     const upload = [{ file: "/etc/app/app.yaml", content: "x" }];
     const volumeAtDir = [{ volumeName: "v", containerPath: "/etc/app" }];
     // What the daemon itself would accept at that extraction point, and what the provider actually asks for.
@@ -336,5 +343,49 @@ describe("docker target", () => {
         [true, false],
       ]);
     }
+  });
+
+  it("spells every CPU limit as the provider reads it back, so a refresh sees no change (and replaces nothing)", () => {
+    // The provider's read-back of NanoCPUs: nine decimals, one if all nine are zeros, else trailing zeros dropped.
+    expect([1, 2, 0.5, 0.25, 0.1, 1.5].map(dockerCpus)).toEqual(["1.0", "2.0", "0.5", "0.25", "0.1", "1.5"]);
+    // Nine decimals "0.050000000" hold nine zeros: read back with one decimal, rounded.
+    expect(() => dockerCpus(0.05)).toThrow(/reads back from Docker as "0.1"/);
+    for (const c of running()) expect(c.inputs.cpus, c.name).toBe(dockerCpus(Number(c.inputs.cpus)));
+    expect(named(run, "mesh-postgres-server").inputs.cpus).toBe("1.0");
+  });
+
+  it("recreates a container whose health check changes: the daemon ignores an in-place change", () => {
+    const checked = running().filter((c) => c.inputs.healthcheck !== undefined);
+    expect(checked.length).toBeGreaterThan(10);
+    for (const c of checked) expect(c.replaceOnChanges, c.name).toContain("healthcheck");
+  });
+
+  it("probes Envoy's admin with HTTP/1.1 (admin answers HTTP/1.0 with 426)", () => {
+    const envoy = named(run, "mesh-cart-sidecar-0-envoy");
+    const probe = (envoy.inputs.healthcheck as { tests: string[] }).tests;
+    expect(probe.slice(0, 3)).toEqual(["CMD", "bash", "-c"]);
+    expect(probe[3]).toContain("GET /ready HTTP/1.1\\r\\nHost: ");
+  });
+});
+
+describe("docker target: scaling one service", () => {
+  const inputsByName = (resources: RawResource[]) => new Map(resources.map((r) => [`${r.type}::${r.name}`, JSON.stringify(maskSecrets(r.inputs))]));
+
+  it.each([
+    ["up", { catalog: 2 }, { catalog: 3 }],
+    ["down", { catalog: 3 }, { catalog: 2 }],
+    ["up", { cart: 1, orders: 1 }, { cart: 1, orders: 4 }],
+  ])("scaling %s adds or removes only that service's replicas and changes nothing else", async (_direction, before, after) => {
+    const [from, to] = [await runMesh({ target: "docker", replicas: before }), await runMesh({ target: "docker", replicas: after })];
+    const [a, b] = [inputsByName(from.resources), inputsByName(to.resources)];
+    const changed = [...a.keys()].filter((key) => b.has(key) && b.get(key) !== a.get(key));
+    expect(changed).toEqual([]);
+    const service = Object.keys(after).find((s) => after[s as keyof typeof after] !== before[s as keyof typeof before]) as string;
+    const [low, high] = [Math.min(...[before, after].map((r) => r[service as keyof typeof r] as number)), Math.max(...[before, after].map((r) => r[service as keyof typeof r] as number))];
+    const expectedDelta = Array.from({ length: high - low }, (_, i) => low + i);
+    const onlyIn = (x: Map<string, string>, y: Map<string, string>) => [...x.keys()].filter((k) => !y.has(k)).map((k) => k.slice(k.indexOf("::") + 2));
+    const delta = [...onlyIn(a, b), ...onlyIn(b, a)];
+    expect(delta.length).toBeGreaterThan(0);
+    for (const name of delta) expect(name).toMatch(new RegExp(`^mesh-${service}-(app|sidecar)-(${expectedDelta.join("|")})(-|$)`));
   });
 });

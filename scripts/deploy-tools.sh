@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# Builds the real deploy lane's engines from the Go module proxy, each into its
+# own folder under $MESH_CACHE (outside the clone, reused when present):
+#   pulumi        the Pulumi CLI
+#   kubernetes    the Pulumi kubernetes resource provider
+#   etcd          etcd, the control plane's store
+#   control-plane kube-apiserver, kube-controller-manager, kube-scheduler
+#   kwok          a simulated node on which pods turn Running/Ready
+#   dockerd       Docker Engine (dockerd + docker-proxy), for the opt-in Docker lane
+# Usage: deploy-tools.sh [tool...]   (default: every tool but dockerd)
+# A tool already on PATH at the pinned version is used as it is. Cold builds
+# take long (see README, "Real deploys"): run this once, then it is instant.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$ROOT/scripts/versions.sh"
+source "$ROOT/scripts/env.sh"
+log() { printf '[deploy-tools] %s\n' "$*"; }
+
+# Builds run in a scratch module under a temp dir; only the binaries are kept.
+scratch() {
+  local dir
+  dir="$(mktemp -d "${TMPDIR:-/tmp}/mesh-build-$1.XXXX")"
+  printf '%s' "$dir"
+}
+
+# Moves built binaries into place atomically: a half-built folder never counts.
+install_into() {
+  local dest="$1" built="$2"
+  rm -rf "$dest.tmp" && mkdir -p "$(dirname "$dest")" && mv "$built" "$dest.tmp"
+  rm -rf "$dest" && mv "$dest.tmp" "$dest"
+}
+
+build_pulumi() {
+  local dest="$MESH_CACHE/pulumi-$PULUMI_VERSION"
+  [[ -x "$dest/pulumi" ]] && return 0
+  if command -v pulumi >/dev/null && [[ "$(pulumi version 2>/dev/null)" == "v$PULUMI_VERSION" ]]; then return 0; fi
+  log "building the Pulumi CLI v$PULUMI_VERSION (cold: 15-25 min)"
+  local work; work="$(scratch pulumi)"
+  (
+    cd "$work"
+    go mod init mesh.local/pulumi-cli >/dev/null 2>&1
+    # pkg/v3's own replace directives do not apply to a dependent module, so
+    # the CLI is built from a module that requires it instead of go install.
+    printf '//go:build tools\n\npackage tools\n\nimport _ "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"\n' >tools.go
+    go get "github.com/pulumi/pulumi/pkg/v3@v$PULUMI_VERSION" "github.com/pulumi/pulumi/sdk/v3@v$PULUMI_VERSION"
+    go mod tidy
+    mkdir -p out
+    go build -trimpath -o out/pulumi \
+      -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION" \
+      github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
+  )
+  install_into "$dest" "$work/out"
+  rm -rf "$work"
+}
+
+build_kubernetes_provider() {
+  local dest="$MESH_CACHE/pulumi-resource-kubernetes-$PULUMI_KUBERNETES_PROVIDER_VERSION"
+  [[ -x "$dest/pulumi-resource-kubernetes" ]] && return 0
+  log "building the Pulumi kubernetes provider v$PULUMI_KUBERNETES_PROVIDER_VERSION (cold: ~20 min)"
+  local work; work="$(scratch kubernetes)"
+  local mod="github.com/pulumi/pulumi-kubernetes/provider/v4@$PULUMI_KUBERNETES_PROVIDER_MODULE_VERSION"
+  (
+    cd "$work"
+    GOFLAGS=-modcacherw go mod download -json "$mod" >download.json
+    src="$(jq -r .Dir download.json)"
+    cp -r "$src" provider && chmod -R u+w provider
+    cd provider
+    # The module points its Go SDK at the repository's ../sdk; take the
+    # published SDK instead.
+    go mod edit -dropreplace github.com/pulumi/pulumi-kubernetes/sdk/v4 \
+      -require "github.com/pulumi/pulumi-kubernetes/sdk/v4@v$PULUMI_KUBERNETES_SDK_GO_VERSION"
+    # The provider embeds its schema and Terraform mapping; the repository
+    # generates these git-ignored files at build time.
+    cmd=cmd/pulumi-resource-kubernetes
+    jq -c --arg v "$PULUMI_KUBERNETES_PROVIDER_VERSION" '.version = $v' "$cmd/schema.json" >"$cmd/schema-embed.json"
+    jq -c . "$cmd/terraform-mapping.json" >"$cmd/terraform-mapping-embed.json"
+    go mod tidy
+    mkdir -p ../out
+    go build -trimpath -o ../out/pulumi-resource-kubernetes \
+      -ldflags "-s -w -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=v$PULUMI_KUBERNETES_PROVIDER_VERSION" \
+      "./$cmd"
+  )
+  install_into "$dest" "$work/out"
+  rm -rf "$work"
+}
+
+build_etcd() {
+  local dest="$MESH_CACHE/etcd-$ETCD_VERSION"
+  [[ -x "$dest/etcd" ]] && return 0
+  log "building etcd v$ETCD_VERSION"
+  local work; work="$(scratch etcd)"
+  (
+    cd "$work"
+    go mod init mesh.local/etcd >/dev/null 2>&1
+    printf '//go:build tools\n\npackage tools\n\nimport _ "go.etcd.io/etcd/server/v3"\n' >tools.go
+    go get "go.etcd.io/etcd/server/v3@v$ETCD_VERSION"
+    go mod tidy
+    mkdir -p out
+    go build -trimpath -ldflags "-s -w" -o out/etcd go.etcd.io/etcd/server/v3
+  )
+  install_into "$dest" "$work/out"
+  rm -rf "$work"
+}
+
+build_kwok() {
+  local dest="$MESH_CACHE/kwok-$KWOK_VERSION"
+  [[ -x "$dest/kwok" && -d "$dest/stages" ]] && return 0
+  log "building kwok v$KWOK_VERSION"
+  local work; work="$(scratch kwok)"
+  mkdir -p "$work/out"
+  GOBIN="$work/out" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@v$KWOK_VERSION"
+  # The node and pod lifecycle stages ship in the module; keep them beside the binary.
+  local src; src="$(go list -m -f '{{.Dir}}' "sigs.k8s.io/kwok@v$KWOK_VERSION" 2>/dev/null ||
+    GOFLAGS=-modcacherw go mod download -json "sigs.k8s.io/kwok@v$KWOK_VERSION" | jq -r .Dir)"
+  cp -r "$src/kustomize/stage" "$work/out/stages"
+  install_into "$dest" "$work/out"
+  rm -rf "$work"
+}
+
+build_control_plane() {
+  local dest="$MESH_CACHE/kubernetes-$KUBERNETES_VERSION"
+  [[ -x "$dest/kube-apiserver" && -x "$dest/kube-controller-manager" && -x "$dest/kube-scheduler" ]] && return 0
+  log "building kube-apiserver, kube-controller-manager, kube-scheduler v$KUBERNETES_VERSION (cold: ~30 min)"
+  local work; work="$(scratch kubernetes-cp)"
+  local staging_version="v0.${KUBERNETES_VERSION#1.}"
+  (
+    cd "$work"
+    go mod init mesh.local/control-plane >/dev/null 2>&1
+    GOFLAGS=-modcacherw go mod download -json "k8s.io/kubernetes@v$KUBERNETES_VERSION" >download.json
+    # k8s.io/kubernetes's own go.mod replaces every staging module with ./staging,
+    # which its published zip lacks: point each at the published module instead.
+    local kmod; kmod="$(jq -r .GoMod download.json)"
+    go mod edit -require "k8s.io/kubernetes@v$KUBERNETES_VERSION"
+    grep -oE '^\s*k8s.io/[a-z0-9-]+ => ./staging' "$kmod" | awk '{print $1}' | while read -r m; do
+      case "$m" in k8s.io/sample-cli-plugin | k8s.io/sample-controller) continue ;; esac
+      go mod edit -replace "$m=$m@$staging_version"
+    done
+    printf '//go:build tools\n\npackage tools\n\nimport (\n\t_ "k8s.io/kubernetes/cmd/kube-apiserver"\n\t_ "k8s.io/kubernetes/cmd/kube-controller-manager"\n\t_ "k8s.io/kubernetes/cmd/kube-scheduler"\n)\n' >tools.go
+    go mod tidy
+    mkdir -p out
+    for c in kube-apiserver kube-controller-manager kube-scheduler; do
+      go build -trimpath -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=v$KUBERNETES_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=${KUBERNETES_VERSION#1.}" \
+        -o "out/$c" "k8s.io/kubernetes/cmd/$c"
+    done
+  )
+  install_into "$dest" "$work/out"
+  rm -rf "$work"
+}
+
+build_dockerd() {
+  local dest="$MESH_CACHE/docker-$DOCKER_ENGINE_VERSION"
+  [[ -x "$dest/dockerd" && -x "$dest/docker-proxy" ]] && return 0
+  log "building Docker Engine v$DOCKER_ENGINE_VERSION (dockerd, docker-proxy)"
+  local work; work="$(scratch dockerd)"
+  (
+    cd "$work"
+    GOFLAGS=-modcacherw go mod download -json "github.com/docker/docker@v$DOCKER_ENGINE_VERSION+incompatible" >download.json
+    cp -r "$(jq -r .Dir download.json)" src && chmod -R u+w src
+    cd src
+    # The engine keeps its module file as vendor.mod; build it as a module.
+    rm -rf vendor && cp vendor.mod go.mod && cp vendor.sum go.sum
+    go mod tidy
+    mkdir -p ../out
+    for c in dockerd docker-proxy; do
+      go build -trimpath -tags "exclude_graphdriver_btrfs exclude_graphdriver_devicemapper" \
+        -ldflags "-s -w -X github.com/docker/docker/dockerversion.Version=$DOCKER_ENGINE_VERSION" \
+        -o "../out/$c" "./cmd/$c"
+    done
+  )
+  install_into "$dest" "$work/out"
+  rm -rf "$work"
+}
+
+tools=("$@")
+((${#tools[@]})) || tools=(pulumi kubernetes etcd kwok control-plane)
+for t in "${tools[@]}"; do
+  case "$t" in
+    pulumi) build_pulumi ;;
+    kubernetes) build_kubernetes_provider ;;
+    etcd) build_etcd ;;
+    kwok) build_kwok ;;
+    control-plane) build_control_plane ;;
+    dockerd) build_dockerd ;;
+    *) echo "deploy-tools: unknown tool '$t' (expected pulumi, kubernetes, etcd, kwok, control-plane or dockerd)" >&2; exit 2 ;;
+  esac
+done
