@@ -1,12 +1,33 @@
 // Where each app's image comes from, for both targets: a reference the stack
 // names (nothing built), or a build of apps/Dockerfile for that app, pushed to
 // the stack's registry when it names one.
+import { join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
 import * as docker from "@pulumi/docker";
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import type { StackSettings } from "./config.js";
 import type { ServiceName } from "./model.js";
 
 export const APP_DOCKERFILE = "apps/Dockerfile";
+
+/** The repository root: the apps, their Dockerfile and the lock file they share. */
+const REPOSITORY_ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+/**
+ * The build context as the Docker provider resolves it: relative to the Pulumi
+ * project's folder ("." when the program runs from this repository, as index.ts
+ * does; an Automation API workspace elsewhere gets the path to here), so the
+ * image inputs hold no machine's absolute path.
+ */
+function buildContext(): string {
+  let projectRoot: string | undefined;
+  try {
+    projectRoot = pulumi.runtime.getRootDirectory();
+  } catch {
+    projectRoot = undefined; // under mocks: no project folder
+  }
+  return projectRoot ? relative(projectRoot, REPOSITORY_ROOT) || "." : ".";
+}
 
 export type AppImage =
   | { readonly source: "given"; readonly ref: string }
@@ -22,15 +43,15 @@ export function appImage(name: string, service: ServiceName, settings: StackSett
   const given = settings.appImages[service];
   if (given !== undefined) return { source: "given", ref: given };
   const pushed = settings.imageRegistry !== "";
+  const context = buildContext();
   const image = new docker.Image(
     name,
     {
       imageName: appImageName(service, settings.imageRegistry),
       build: {
-        // Relative to the project directory, where Pulumi runs the program. The context is
-        // narrowed by apps/Dockerfile.dockerignore, which the provider's change detection honours.
-        context: ".",
-        dockerfile: APP_DOCKERFILE,
+        // Narrowed by apps/Dockerfile.dockerignore, which the provider's change detection honours.
+        context,
+        dockerfile: context === "." ? APP_DOCKERFILE : join(context, APP_DOCKERFILE),
         args: { APP: service, NODE_IMAGE: settings.images.node },
       },
       // Pushed with the Docker daemon's credentials (docker login) when a registry is set.

@@ -9,7 +9,7 @@ mkdir -p "$MESH_TOOLS"
 log() { printf '[setup] %s\n' "$*"; }
 
 # --- Debian packages -------------------------------------------------------
-APT_PACKAGES=(postgresql redis-server rabbitmq-server prometheus dnsmasq-base python3-venv maven iproute2 curl jq)
+APT_PACKAGES=(postgresql redis-server rabbitmq-server prometheus dnsmasq-base python3-venv maven iproute2 curl jq openssl)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -52,9 +52,16 @@ fi
 # --- data stores, bound to loopback and started -----------------------------
 "$ROOT/scripts/start-datastores.sh"
 
+# --- the real deploy lane's engines ------------------------------------------
+# Pulumi CLI, kubernetes provider, control plane and kwok, built from the Go module
+# proxy into $MESH_CACHE (outside the clone) once; instant when cached.
+command -v go >/dev/null || { echo "setup: Go (1.26 or newer) is needed to build the deploy lane's engines" >&2; exit 1; }
+bash "$ROOT/scripts/deploy-tools.sh"
+source "$ROOT/scripts/env.sh"
+
 # --- npm dependencies -------------------------------------------------------
 if [[ ! -d "$ROOT/node_modules" || "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ]]; then
   log "npm ci"
   (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
 fi
-log "ready: node $(node --version), envoy $ENVOY_VERSION, zipkin $ZIPKIN_VERSION"
+log "ready: node $(node --version), envoy $ENVOY_VERSION, zipkin $ZIPKIN_VERSION, pulumi $(pulumi version), kubernetes $KUBERNETES_VERSION"

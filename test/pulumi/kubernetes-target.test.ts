@@ -5,7 +5,9 @@ import { parse } from "yaml";
 import { meshFlows } from "../../infra/kubernetes/network-flows.js";
 import { NODE_PORTS } from "../../infra/kubernetes/node-ports.js";
 import { buildMeshModel, DATA_STORES, PORTS, SERVICE_NAMES } from "../../infra/model.js";
-import { containsSecret, type RawResource } from "../../infra/resource-graph.js";
+import { PASSWORD_NAMES, parseStackSettings, passwordKey } from "../../infra/config.js";
+import { deployMesh } from "../../infra/mesh-program.js";
+import { captureResources, containsSecret, type RawResource } from "../../infra/resource-graph.js";
 import { MOCK_SECRET_PREFIX, type MockRun, dependsOnName, named, ofType, runMesh, secretValue, visibleInputs } from "./support.js";
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- Kubernetes manifests are walked as plain JSON here. */
@@ -159,5 +161,63 @@ describe("kubernetes target", () => {
     expect(flows.filter((f) => f.to === "order-worker").map((f) => f.from)).toEqual(["prometheus", "prometheus"]);
     expect(flows).toContainEqual({ from: "orders", to: "catalog", port: PORTS.sidecarIngress });
     expect(flows.filter((f) => f.from === "outside").map((f) => f.to)).toEqual(["edge", "prometheus", "grafana", "zipkin"]);
+  });
+
+  it("never pulls the app images it loaded into kind", () => {
+    for (const service of SERVICE_NAMES) {
+      expect(podSpec(named(run, `mesh-${service}-deployment`)).containers[0].imagePullPolicy).toBe("IfNotPresent");
+    }
+  });
+});
+
+describe("kubernetes target: images and passwords from stack config", () => {
+  const digest = (n: number) => `sha256:${String(n).repeat(64)}`;
+  const appImages = Object.fromEntries(SERVICE_NAMES.map((s, i) => [s, `registry.example.com/mesh/mesh-${s}@${digest(i + 1)}`]));
+  const images = { envoy: "mirror.example.com/envoyproxy/envoy:v1.40.0", postgres: "mirror.example.com/library/postgres:15.18-bookworm" };
+
+  it("runs the given app images as they are: nothing built, nothing loaded into kind", async () => {
+    const given = await runMesh({ target: "kubernetes", kubeContext: "kind-mesh", appImages, images });
+    expect(ofType(given, "docker:index/image:Image")).toEqual([]);
+    expect(ofType(given, "command:local:Command")).toEqual([]);
+    for (const service of SERVICE_NAMES) {
+      const spec = podSpec(named(given, `mesh-${service}-deployment`));
+      expect(spec.containers[0].image).toBe(appImages[service]);
+      expect(spec.initContainers[0].image).toBe(images.envoy);
+    }
+    expect(podSpec(named(given, "mesh-edge-deployment")).containers[0].image).toBe(images.envoy);
+    expect(podSpec(named(given, "mesh-postgres-statefulset")).containers[0].image).toBe(images.postgres);
+    // The images not named stay pinned.
+    expect(podSpec(named(given, "mesh-redis-statefulset")).containers[0].image).toBe(parseStackSettings({ target: "kubernetes" }).images.redis);
+  });
+
+  it("pushes built images to the stack's registry and runs them by digest, without kind", async () => {
+    const pushed = await runMesh({ target: "kubernetes", kubeContext: "prod", imageRegistry: "registry.example.com:5000/mesh" });
+    expect(ofType(pushed, "command:local:Command")).toEqual([]);
+    for (const service of SERVICE_NAMES) {
+      const image = named(pushed, `mesh-${service}-image`);
+      expect(image.inputs).toMatchObject({ imageName: `registry.example.com:5000/mesh/mesh-${service}:latest`, skipPush: false });
+      // The mocks' repoDigest: what the provider reports after the push.
+      expect(podSpec(named(pushed, `mesh-${service}-deployment`)).containers[0].image).toBe(`sha256:mock-mesh-${service}-image`);
+    }
+  });
+
+  it("declares no random resource when the stack provides every password, and uses them as secrets", async () => {
+    const passwords = Object.fromEntries(PASSWORD_NAMES.map((name) => [passwordKey(name), `provided${name}0123456789`]));
+    const settings = parseStackSettings({ target: "kubernetes", ...passwords }, new Set(Object.keys(passwords)));
+    const { resources } = await captureResources("test", () => deployMesh(settings));
+    const provided: MockRun = { settings, resources };
+    expect(resources.filter((r) => r.type.startsWith("random:"))).toEqual([]);
+    const redis = (named(provided, "mesh-redis-credentials").inputs as Obj).stringData;
+    expect(secretValue(redis)).toEqual({ REDISCLI_AUTH: passwords.redisPassword });
+    expect(visibleInputs(provided)).not.toContain("provided");
+    // One provided, the rest generated.
+    const one = parseStackSettings({ target: "kubernetes", redisPassword: passwords.redisPassword }, new Set(["redisPassword"]));
+    const partial = await captureResources("test", () => deployMesh(one));
+    expect(partial.resources.filter((r) => r.type.startsWith("random:")).map((r) => r.name).sort()).toEqual([
+      "mesh-secrets-grafana-admin",
+      "mesh-secrets-postgres-app",
+      "mesh-secrets-postgres-superuser",
+      "mesh-secrets-rabbitmq",
+    ]);
   });
 });

@@ -1,0 +1,151 @@
+// The Kubernetes target through the real Pulumi engine and the real kubernetes
+// provider, against a real API server (Pod Security admission on, RBAC, the
+// controllers and scheduler, a kwok node on which pods turn Ready). The inline
+// program is index.ts's: readStackSettings then deployMesh. App images and
+// passwords come from stack config, so the stack needs no docker or random
+// provider (neither can be installed here) and builds nothing.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { EngineEvent, Stack } from "@pulumi/pulumi/automation/index.js";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { SERVICE_NAMES } from "../../infra/model.js";
+import { REDIS_PASSWORD_ENV } from "../../infra/redis-auth.js";
+import { type KubeObject, KubeApi } from "./kube-api.js";
+import { changedBetween, declared, operations, providedPasswords, resourceKey, stackConfig, throwawayStack } from "./workspace.js";
+
+const NAMESPACE = "mesh-deploy-test";
+const STACK = "deploy-test";
+
+/** Published-style app references: kwok runs no containers, so nothing is pulled. */
+const appImages = Object.fromEntries(SERVICE_NAMES.map((s, i) => [s, `registry.example.com/mesh/mesh-${s}@sha256:${String(i + 1).repeat(64)}`]));
+const passwords = providedPasswords();
+const settings = (extra: Record<string, unknown>) => ({ target: "kubernetes", kubeContext: "mesh-test", namespace: NAMESPACE, appImages, ...extra });
+const declaredFor = (extra: Record<string, unknown>) => declared({ ...settings(extra), ...passwords }, Object.keys(passwords));
+
+/** Static volumes for the data stores' claims, as a cluster's storage provisioner would offer. */
+async function offerVolumes(api: KubeApi, count: number): Promise<string[]> {
+  const names = Array.from({ length: count }, (_, i) => `mesh-deploy-test-pv-${i}`);
+  for (const name of names) {
+    const res = await api.send("POST", "/api/v1/persistentvolumes", {
+      apiVersion: "v1",
+      kind: "PersistentVolume",
+      metadata: { name },
+      spec: { capacity: { storage: "1Gi" }, accessModes: ["ReadWriteOnce"], persistentVolumeReclaimPolicy: "Retain", hostPath: { path: `/var/empty/${name}` } },
+    });
+    expect([201, 409], JSON.stringify(res.body)).toContain(res.status);
+  }
+  return names;
+}
+
+describe("the kubernetes target through the real Pulumi engine", () => {
+  const kubeconfig = inject("kubeconfig");
+  const api = new KubeApi(kubeconfig);
+  const work = mkdtempSync(join(tmpdir(), "mesh-deploy-"));
+  let stack: Stack;
+  let volumes: string[] = [];
+  const expected = declaredFor({});
+
+  beforeAll(async () => {
+    volumes = await offerVolumes(api, 3);
+    // Its own PULUMI_HOME: the only plugin is the kubernetes provider on PATH.
+    stack = await throwawayStack(STACK, work, { PULUMI_HOME: join(work, "home"), KUBECONFIG: kubeconfig });
+    await stack.setAllConfig(stackConfig(settings({}), passwords));
+  });
+
+  afterAll(async () => {
+    // Whatever happened above, leave no stack, namespace or volume behind.
+    await stack?.destroy({ color: "never" }).catch(() => undefined);
+    await stack?.workspace.removeStack(STACK).catch(() => undefined);
+    for (const name of volumes) await api.send("DELETE", `/api/v1/persistentvolumes/${name}`);
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it("previews exactly the resources the program declares, only Kubernetes ones", async () => {
+    const events: EngineEvent[] = [];
+    const preview = await stack.preview({ onEvent: (e) => events.push(e), color: "never" });
+    const ops = operations(events);
+    expect([...ops.keys()].sort()).toEqual(expected.map(resourceKey).sort());
+    expect([...new Set(ops.values())]).toEqual(["create"]);
+    expect(preview.changeSummary.create).toBe(expected.length + 1); // and the stack itself
+    expect(expected.filter((r) => r.type.startsWith("docker:") || r.type.startsWith("random:") || r.type.startsWith("command:"))).toEqual([]);
+  });
+
+  it("stands the mesh up: every object accepted by the API server", async () => {
+    const up = await stack.up({ color: "never" });
+    expect(up.summary.result).toBe("succeeded");
+    expect(up.summary.resourceChanges?.create).toBe(expected.length + 1);
+    expect(up.outputs.gatewayUrl?.value).toBe("http://127.0.0.1:8080");
+  });
+
+  it("enforces Pod Security 'restricted' on the namespace: the API server refuses a privileged pod", async () => {
+    const namespace = await api.get(`/api/v1/namespaces/${NAMESPACE}`);
+    expect(namespace.metadata.labels).toMatchObject({ "pod-security.kubernetes.io/enforce": "restricted" });
+    const refused = await api.send("POST", `/api/v1/namespaces/${NAMESPACE}/pods?dryRun=All`, {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "privileged" },
+      spec: { containers: [{ name: "c", image: "busybox", securityContext: { privileged: true } }] },
+    });
+    expect(refused.status).toBe(403);
+    expect(JSON.stringify(refused.body)).toMatch(/violates PodSecurity \\"restricted:latest\\"/);
+  });
+
+  it("has every Deployment and StatefulSet available, with the apps' Envoys as native sidecars", async () => {
+    const deployments = await api.list(`/apis/apps/v1/namespaces/${NAMESPACE}/deployments`);
+    expect(deployments.map((d) => d.metadata.name).sort()).toEqual(expect.arrayContaining([...SERVICE_NAMES, "edge"]));
+    for (const d of deployments) {
+      expect(d.status?.availableReplicas, d.metadata.name).toBe((d.spec as { replicas: number }).replicas);
+    }
+    const statefulSets = await api.list(`/apis/apps/v1/namespaces/${NAMESPACE}/statefulsets`);
+    expect(statefulSets).toHaveLength(3);
+    for (const s of statefulSets) expect(s.status?.availableReplicas, s.metadata.name).toBe(1);
+    const pods = await api.list(`/api/v1/namespaces/${NAMESPACE}/pods?labelSelector=app.kubernetes.io/name%3Dcatalog`);
+    expect(pods.length).toBe(1);
+    const spec = pods[0]?.spec as { initContainers: Array<{ name: string; restartPolicy?: string }>; containers: Array<{ image: string }> };
+    expect(spec.initContainers).toEqual([expect.objectContaining({ name: "envoy", restartPolicy: "Always" })]);
+    expect(spec.containers[0]?.image).toBe(appImages.catalog);
+    expect((pods[0]?.status as { phase: string }).phase).toBe("Running");
+  });
+
+  it("keeps the provided passwords encrypted in the stack's state", async () => {
+    const state = JSON.stringify(await stack.exportStack());
+    for (const value of Object.values(passwords)) expect(state).not.toContain(value);
+    // What the cluster got is the provided value itself: nothing was generated.
+    const secrets = (await api.list(`/api/v1/namespaces/${NAMESPACE}/secrets`)) as Array<KubeObject & { data?: Record<string, string> }>;
+    const redis = secrets.filter((s) => s.data?.[REDIS_PASSWORD_ENV] !== undefined);
+    expect(redis).toHaveLength(1);
+    expect(Buffer.from(redis[0]?.data?.[REDIS_PASSWORD_ENV] ?? "", "base64").toString()).toBe(passwords.redisPassword);
+  });
+
+  it("changes nothing on a second up", async () => {
+    const up = await stack.up({ color: "never" });
+    expect(up.summary.resourceChanges).toEqual({ same: expected.length + 1 });
+  });
+
+  it("on a config change (replicas, log level) updates only what the change touches", async () => {
+    const change = { replicas: { catalog: 2 }, envoyLogLevel: "debug" };
+    const touched = changedBetween(expected, declaredFor(change));
+    expect(touched.length).toBeGreaterThan(0);
+    await stack.setAllConfig(stackConfig(settings(change), passwords));
+    const events: EngineEvent[] = [];
+    const up = await stack.up({ onEvent: (e) => events.push(e), color: "never" });
+    expect(up.summary.result).toBe("succeeded");
+    const changed = [...operations(events)].filter(([, op]) => op !== "same");
+    expect(changed.map(([name]) => name).sort()).toEqual(touched);
+    expect(changed.every(([, op]) => op === "update")).toBe(true);
+    const catalog = await api.get(`/apis/apps/v1/namespaces/${NAMESPACE}/deployments/catalog`);
+    expect(catalog.status?.availableReplicas).toBe(2);
+  });
+
+  it("destroys everything: the namespace and all in it gone, then the stack removed", async () => {
+    const destroy = await stack.destroy({ color: "never" });
+    expect(destroy.summary.result).toBe("succeeded");
+    expect(destroy.summary.resourceChanges?.delete).toBe(expected.length + 1);
+    expect((await api.send("GET", `/api/v1/namespaces/${NAMESPACE}`)).status).toBe(404);
+    const leftovers = (await api.list("/api/v1/namespaces")).filter((n: KubeObject) => n.metadata.labels?.["app.kubernetes.io/part-of"] === "envoy-mesh");
+    expect(leftovers).toEqual([]);
+    await stack.workspace.removeStack(STACK);
+    expect((await stack.workspace.listStacks()).map((s) => s.name)).not.toContain(STACK);
+  });
+});

@@ -1,0 +1,78 @@
+// The deploy lanes' shared parts: a throwaway stack of the mesh program on a file
+// backend in a temp folder, driven through the Automation API with index.ts's
+// program inline, and what the program declares under mocks for comparison.
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import { type ConfigMap, type EngineEvent, LocalWorkspace, type Stack } from "@pulumi/pulumi/automation/index.js";
+import { PASSWORD_NAMES, passwordKey } from "../../infra/config.js";
+import { deployMesh } from "../../infra/mesh-program.js";
+import { readStackSettings } from "../../infra/stack-config.js";
+
+const root = join(import.meta.dirname, "../..");
+
+/** Passwords provided as stack secrets, so no random provider is needed. */
+export function providedPasswords(): Record<string, string> {
+  return Object.fromEntries(PASSWORD_NAMES.map((name) => [passwordKey(name), randomBytes(18).toString("hex")]));
+}
+
+export function stackConfig(plain: Record<string, unknown>, secrets: Record<string, string>): ConfigMap {
+  return {
+    ...Object.fromEntries(Object.entries(plain).map(([key, value]) => [`mesh:${key}`, { value: typeof value === "string" ? value : JSON.stringify(value) }])),
+    ...Object.fromEntries(Object.entries(secrets).map(([key, value]) => [`mesh:${key}`, { value, secret: true }])),
+  };
+}
+
+export async function throwawayStack(stackName: string, work: string, envVars: Record<string, string> = {}): Promise<Stack> {
+  return LocalWorkspace.createOrSelectStack(
+    {
+      stackName,
+      projectName: "mesh",
+      // index.ts, inline: the engine's language runtime is this process.
+      program: async () => {
+        const mesh = deployMesh(readStackSettings());
+        return { gatewayUrl: mesh.gatewayUrl, adminUrls: mesh.adminUrls, prometheusUrl: mesh.prometheusUrl, zipkinUrl: mesh.zipkinUrl };
+      },
+    },
+    {
+      workDir: work,
+      projectSettings: { name: "mesh", runtime: "nodejs", backend: { url: `file://${join(work, "state")}` } },
+      envVars: { PULUMI_CONFIG_PASSPHRASE: randomBytes(16).toString("hex"), PULUMI_SKIP_UPDATE_CHECK: "true", ...envVars },
+    },
+  );
+}
+
+export interface Declared {
+  type: string;
+  name: string;
+  inputs: unknown;
+}
+
+/** What the program declares under mocks for these raw settings, from a process of its own. */
+export function declared(raw: Record<string, unknown>, secretKeys: string[]): Declared[] {
+  const out = execFileSync(process.execPath, ["--import", "tsx", join(import.meta.dirname, "declared.ts"), JSON.stringify(raw), JSON.stringify(secretKeys)], {
+    cwd: root,
+    encoding: "utf8",
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return JSON.parse(out) as Declared[];
+}
+
+export const resourceKey = (r: { type: string; name: string }) => `${r.type}::${r.name}`;
+
+/** Resources whose declared inputs differ between two sets of settings. */
+export function changedBetween(before: Declared[], after: Declared[]): string[] {
+  const next = new Map(after.map((r) => [resourceKey(r), JSON.stringify(r.inputs)]));
+  return before.filter((r) => next.has(resourceKey(r)) && next.get(resourceKey(r)) !== JSON.stringify(r.inputs)).map(resourceKey).sort();
+}
+
+/** What an operation did to each resource (type::name → op), the stack itself left out. */
+export function operations(events: EngineEvent[]): Map<string, string> {
+  const ops = new Map<string, string>();
+  for (const event of events) {
+    const metadata = event.resourcePreEvent?.metadata;
+    if (!metadata || metadata.type === "pulumi:pulumi:Stack") continue;
+    ops.set(`${metadata.type}::${metadata.urn.slice(metadata.urn.lastIndexOf("::") + 2)}`, metadata.op);
+  }
+  return ops;
+}
