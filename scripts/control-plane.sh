@@ -144,7 +144,10 @@ start() {
     --bind-address 127.0.0.1 --secure-port 0 --leader-elect=false
 
   local stages=()
-  for f in "$(dirname "$(command -v kwok)")"/stages/{node,pod}/fast/*.yaml; do stages+=(--config "$f"); done
+  # kwok's own "fast" stages: nodes turn Ready at once, pods Running and Ready once scheduled.
+  for f in "$(dirname "$(command -v kwok)")"/stages/{node,pod}/fast/*.yaml; do
+    grep -q '^kind: Stage' "$f" && stages+=(--config "$f")
+  done
   spawn kwok kwok --kubeconfig "$STATE/kwok.kubeconfig" "${stages[@]}" \
     --manage-all-nodes=false --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
     --cidr "$POD_CIDR" --node-ip 10.244.0.1

@@ -3,6 +3,7 @@
 // program inline, and what the program declares under mocks for comparison.
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { type ConfigMap, type EngineEvent, LocalWorkspace, type Stack } from "@pulumi/pulumi/automation/index.js";
 import { PASSWORD_NAMES, passwordKey } from "../../infra/config.js";
@@ -24,6 +25,8 @@ export function stackConfig(plain: Record<string, unknown>, secrets: Record<stri
 }
 
 export async function throwawayStack(stackName: string, work: string, envVars: Record<string, string> = {}): Promise<Stack> {
+  // The file backend's folder must exist; Pulumi does not create it.
+  mkdirSync(join(work, "state"), { recursive: true });
   return LocalWorkspace.createOrSelectStack(
     {
       stackName,
@@ -66,12 +69,15 @@ export function changedBetween(before: Declared[], after: Declared[]): string[] 
   return before.filter((r) => next.has(resourceKey(r)) && next.get(resourceKey(r)) !== JSON.stringify(r.inputs)).map(resourceKey).sort();
 }
 
+/** The steps a replacement takes beside its "replace" step. */
+const REPLACEMENT_STEPS = new Set(["create-replacement", "delete-replaced", "discard-replaced"]);
+
 /** What an operation did to each resource (type::name → op), the stack itself left out. */
 export function operations(events: EngineEvent[]): Map<string, string> {
   const ops = new Map<string, string>();
   for (const event of events) {
     const metadata = event.resourcePreEvent?.metadata;
-    if (!metadata || metadata.type === "pulumi:pulumi:Stack") continue;
+    if (!metadata || metadata.type === "pulumi:pulumi:Stack" || REPLACEMENT_STEPS.has(metadata.op)) continue;
     ops.set(`${metadata.type}::${metadata.urn.slice(metadata.urn.lastIndexOf("::") + 2)}`, metadata.op);
   }
   return ops;

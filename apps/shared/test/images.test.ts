@@ -1,4 +1,4 @@
-// What can be checked of the images without a Docker engine: each Dockerfile is
+// What can be checked of the images without a Docker engine: the one Dockerfile is
 // multi-stage on Node 24, copies and installs only its own workspace and the
 // shared kit (production dependencies only in the final stage), runs as a
 // non-root user, and its CMD names a file the build really produces.
@@ -12,23 +12,24 @@ beforeAll(async () => {
   await buildApps();
 }, 240_000);
 
-describe.each(APPS)("apps/%s/Dockerfile", (app) => {
-  const dockerfile = readFileSync(`${REPO_ROOT}apps/${app}/Dockerfile`, "utf8");
-  const stages = dockerfile.split(/^FROM /m).slice(1);
-  const finalStage = stages.at(-1) ?? "";
+const dockerfile = readFileSync(`${REPO_ROOT}apps/Dockerfile`, "utf8");
+const stages = dockerfile.split(/^FROM /m).slice(1);
+const finalStage = stages.at(-1) ?? "";
+/** The Dockerfile as Docker reads it for one app: every ${APP} replaced by the build argument. */
+const forApp = (text: string, app: string) => text.replaceAll("${APP}", app);
 
-  it("is multi-stage on Node 24 slim (the NODE_IMAGE argument, which defaults to it)", () => {
+describe("apps/Dockerfile", () => {
+  it("is multi-stage on Node 24 slim (the NODE_IMAGE argument, which defaults to it), the app an argument of every stage", () => {
     expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:24(\.\d+)*-\w+-slim$/m);
     expect(stages.length).toBeGreaterThanOrEqual(2);
-    for (const stage of stages) expect(stage).toMatch(/^\$\{NODE_IMAGE\} AS \w+/);
+    for (const stage of stages) {
+      expect(stage).toMatch(/^\$\{NODE_IMAGE\} AS \w+/);
+      expect(stage).toMatch(/^ARG APP$/m);
+    }
   });
 
-  it("copies and installs only its own workspace and the shared kit", () => {
-    expect(dockerfile).toContain(`COPY apps/${app}/ apps/${app}/`);
-    expect(dockerfile).toContain("COPY apps/shared/ apps/shared/");
-    const copied = [...dockerfile.matchAll(/^COPY (?!--from)(\S+)/gm)].map((m) => m[1]!);
-    for (const source of copied) expect(source === "package.json" || source.startsWith(`apps/${app}/`) || source.startsWith("apps/shared/") || source === "apps/tsconfig.base.json").toBe(true);
-    expect(finalStage).toContain(`npm ci --omit=dev --ignore-scripts -w apps/shared -w apps/${app}`);
+  it("refuses to build without an app", () => {
+    expect(stages[0]).toContain('test -n "${APP}" ||');
   });
 
   it("runs as a non-root user", () => {
@@ -36,18 +37,30 @@ describe.each(APPS)("apps/%s/Dockerfile", (app) => {
     expect(user).toBeDefined();
     expect(["root", "0", "0:0"]).not.toContain(user);
   });
-
-  it("starts with node on a file the build produces", () => {
-    const cmd = /^CMD (\[.*\])\s*$/m.exec(finalStage)?.[1];
-    const argv = JSON.parse(cmd ?? "[]") as string[];
-    expect(argv).toEqual(["node", `apps/${app}/dist/main.js`]);
-    expect(existsSync(`${REPO_ROOT}${argv[1]}`)).toBe(true);
-    // Every build output directory the final stage copies exists too.
-    for (const [, from] of finalStage.matchAll(/^COPY --from=build \/app\/(\S+)/gm)) expect(existsSync(`${REPO_ROOT}${from}`), from).toBe(true);
-  });
 });
 
-it(".dockerignore keeps dependencies, build output and tool caches out of the context", () => {
-  const ignored = readFileSync(`${REPO_ROOT}.dockerignore`, "utf8").split("\n").map((l) => l.trim());
-  for (const entry of ["**/node_modules", "**/dist", ".git", ".tools"]) expect(ignored).toContain(entry);
+describe.each(APPS)("apps/Dockerfile for %s", (app) => {
+  const text = forApp(dockerfile, app);
+  const final = forApp(finalStage, app);
+
+  it("copies and installs only its own workspace and the shared kit", () => {
+    expect(text).toContain(`COPY apps/${app}/ apps/${app}/`);
+    expect(text).toContain("COPY apps/shared/ apps/shared/");
+    const copied = [...text.matchAll(/^COPY (?!--from)(\S+)/gm)].map((m) => m[1]!);
+    for (const source of copied) expect(source === "package.json" || source.startsWith(`apps/${app}/`) || source.startsWith("apps/shared/") || source === "apps/tsconfig.base.json").toBe(true);
+    expect(final).toContain(`npm ci --omit=dev --ignore-scripts -w apps/shared -w "apps/${app}"`);
+  });
+
+  it("starts with node on a file the build produces, from the app's folder", () => {
+    const workdir = [...final.matchAll(/^WORKDIR (\S+)/gm)].at(-1)?.[1];
+    expect(workdir).toBe(`/app/apps/${app}`);
+    const cmd = /^CMD (\[.*\])\s*$/m.exec(final)?.[1];
+    const argv = JSON.parse(cmd ?? "[]") as string[];
+    expect(argv).toEqual(["node", "dist/main.js"]);
+    expect(existsSync(`${REPO_ROOT}apps/${app}/${argv[1]}`)).toBe(true);
+    // Every build output directory the final stage copies exists too (migrations: made empty where an app has none).
+    for (const [, from] of final.matchAll(/^COPY --from=build \/app\/(\S+)/gm)) {
+      if (!from!.endsWith("/migrations")) expect(existsSync(`${REPO_ROOT}${from}`), from).toBe(true);
+    }
+  });
 });
