@@ -28,7 +28,7 @@ describe("the Pulumi program (index.ts)", () => {
     const program = await importProgram({ "mesh:target": "docker", "mesh:gatewayPort": "18080", "mesh:replicas": '{"catalog":2}' });
     expect(await outputValue(program.gatewayUrl)).toBe("http://127.0.0.1:18080");
     const admin = await outputValue(program.adminUrls);
-    expect(admin["catalog-sidecar"]).toEqual(["http://127.0.0.1:9902", "http://127.0.0.1:9903"]);
+    expect(admin["catalog-sidecar"]).toEqual(["http://127.0.0.1:9921", "http://127.0.0.1:9922"]);
     expect(admin.edge).toEqual(["http://127.0.0.1:9901"]);
     expect(await outputValue(program.prometheusUrl)).toBe("http://127.0.0.1:9090");
     expect(await pulumi.isSecret(program.grafanaAdminPassword)).toBe(true);
