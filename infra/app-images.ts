@@ -1,7 +1,7 @@
 // Where each app's image comes from, for both targets: a reference the stack
 // names (nothing built), or a build of apps/Dockerfile for that app, pushed to
 // the stack's registry when it names one.
-import { join, relative } from "node:path";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
@@ -14,10 +14,10 @@ export const APP_DOCKERFILE = "apps/Dockerfile";
 const REPOSITORY_ROOT = fileURLToPath(new URL("..", import.meta.url));
 
 /**
- * The build context as the Docker provider resolves it: relative to the Pulumi
- * project's folder ("." when the program runs from this repository, as index.ts
- * does; an Automation API workspace elsewhere gets the path to here), so the
- * image inputs hold no machine's absolute path.
+ * The build context as the Docker provider resolves it (from the folder it runs
+ * in, the Pulumi project's): "." when the program runs from this repository, as
+ * index.ts does, so the image inputs hold no machine's path; the repository's
+ * absolute path when another project folder runs it (an Automation API workspace).
  */
 function buildContext(): string {
   let projectRoot: string | undefined;
@@ -26,7 +26,7 @@ function buildContext(): string {
   } catch {
     projectRoot = undefined; // under mocks: no project folder
   }
-  return projectRoot ? relative(projectRoot, REPOSITORY_ROOT) || "." : ".";
+  return projectRoot === undefined || resolve(projectRoot) === resolve(REPOSITORY_ROOT) ? "." : REPOSITORY_ROOT;
 }
 
 export type AppImage =

@@ -23,6 +23,17 @@ scratch() {
   printf '%s' "$dir"
 }
 
+# Sets up the current folder as a module that requires what the main packages
+# in "$@" need (a tools.go importing them), so that go mod tidy records every
+# dependency at the versions those modules pin. $REQUIRE holds the go get arguments.
+tools_module() {
+  [[ -f go.mod ]] || go mod init "mesh.local/$(basename "$PWD")" >/dev/null 2>&1
+  { printf '//go:build tools\n\npackage tools\n\nimport (\n'; printf '\t_ "%s"\n' "$@"; printf ')\n'; } >tools.go
+  [[ -z "${REQUIRE:-}" ]] || go get $REQUIRE
+  go mod tidy
+  mkdir -p out
+}
+
 # Moves built binaries into place atomically: a half-built folder never counts.
 install_into() {
   local dest="$1" built="$2"
@@ -38,13 +49,10 @@ build_pulumi() {
   local work; work="$(scratch pulumi)"
   (
     cd "$work"
-    go mod init mesh.local/pulumi-cli >/dev/null 2>&1
     # pkg/v3's own replace directives do not apply to a dependent module, so
     # the CLI is built from a module that requires it instead of go install.
-    printf '//go:build tools\n\npackage tools\n\nimport _ "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"\n' >tools.go
-    go get "github.com/pulumi/pulumi/pkg/v3@v$PULUMI_VERSION" "github.com/pulumi/pulumi/sdk/v3@v$PULUMI_VERSION"
-    go mod tidy
-    mkdir -p out
+    REQUIRE="github.com/pulumi/pulumi/pkg/v3@v$PULUMI_VERSION github.com/pulumi/pulumi/sdk/v3@v$PULUMI_VERSION" \
+      tools_module github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
     go build -trimpath -o out/pulumi \
       -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION" \
       github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
@@ -91,11 +99,7 @@ build_etcd() {
   local work; work="$(scratch etcd)"
   (
     cd "$work"
-    go mod init mesh.local/etcd >/dev/null 2>&1
-    printf '//go:build tools\n\npackage tools\n\nimport _ "go.etcd.io/etcd/server/v3"\n' >tools.go
-    go get "go.etcd.io/etcd/server/v3@v$ETCD_VERSION"
-    go mod tidy
-    mkdir -p out
+    REQUIRE="go.etcd.io/etcd/server/v3@v$ETCD_VERSION" tools_module go.etcd.io/etcd/server/v3
     go build -trimpath -ldflags "-s -w" -o out/etcd go.etcd.io/etcd/server/v3
   )
   install_into "$dest" "$work/out"
@@ -112,7 +116,8 @@ build_kwok() {
   # The node and pod lifecycle stages ship in the module; keep them beside the binary.
   local src; src="$(go list -m -f '{{.Dir}}' "sigs.k8s.io/kwok@v$KWOK_VERSION" 2>/dev/null ||
     GOFLAGS=-modcacherw go mod download -json "sigs.k8s.io/kwok@v$KWOK_VERSION" | jq -r .Dir)"
-  cp -r "$src/kustomize/stage" "$work/out/stages"
+  cp -r "$src/kustomize/stage" "$work/out/stages" && chmod -R u+w "$work/out/stages"
+  find "$work/out/stages" -name '*.go' -delete
   install_into "$dest" "$work/out"
   rm -rf "$work"
 }
@@ -135,9 +140,7 @@ build_control_plane() {
       case "$m" in k8s.io/sample-cli-plugin | k8s.io/sample-controller) continue ;; esac
       go mod edit -replace "$m=$m@$staging_version"
     done
-    printf '//go:build tools\n\npackage tools\n\nimport (\n\t_ "k8s.io/kubernetes/cmd/kube-apiserver"\n\t_ "k8s.io/kubernetes/cmd/kube-controller-manager"\n\t_ "k8s.io/kubernetes/cmd/kube-scheduler"\n)\n' >tools.go
-    go mod tidy
-    mkdir -p out
+    REQUIRE="" tools_module k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler
     for c in kube-apiserver kube-controller-manager kube-scheduler; do
       go build -trimpath -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=v$KUBERNETES_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=${KUBERNETES_VERSION#1.}" \
         -o "out/$c" "k8s.io/kubernetes/cmd/$c"
