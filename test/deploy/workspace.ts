@@ -72,12 +72,14 @@ export function changedBetween(before: Declared[], after: Declared[]): string[] 
 /** The steps a replacement takes beside its "replace" step. */
 const REPLACEMENT_STEPS = new Set(["create-replacement", "delete-replaced", "discard-replaced"]);
 
-/** What an operation did to each resource (type::name → op), the stack itself left out. */
+/** What an operation did to each resource (type::name → op), the stack and default providers left out. */
 export function operations(events: EngineEvent[]): Map<string, string> {
   const ops = new Map<string, string>();
   for (const event of events) {
     const metadata = event.resourcePreEvent?.metadata;
     if (!metadata || metadata.type === "pulumi:pulumi:Stack" || REPLACEMENT_STEPS.has(metadata.op)) continue;
+    // The engine's default provider for a package (the mocks have none); explicit providers stay.
+    if (metadata.type.startsWith("pulumi:providers:") && metadata.urn.includes("::default_")) continue;
     ops.set(`${metadata.type}::${metadata.urn.slice(metadata.urn.lastIndexOf("::") + 2)}`, metadata.op);
   }
   return ops;
