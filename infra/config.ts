@@ -118,7 +118,8 @@ export function parseStackSettings(raw: Readonly<Record<string, unknown>>, secre
     passwords: Object.fromEntries(
       PASSWORD_NAMES.flatMap((name) => {
         const key = passwordKey(name);
-        return raw[key] === undefined ? [] : [[name, password(key, raw[key], secretKeys.has(key))]];
+        // Pulumi.yaml declares "" as the default: Pulumi then hands it over for an unset key.
+        return raw[key] === undefined || raw[key] === "" ? [] : [[name, password(key, raw[key], secretKeys.has(key))]];
       }),
     ),
   };
