@@ -3,5 +3,5 @@ export type { EnvoyObject } from "./builders.js";
 export { edgeBootstrap, edgeRoutes, EDGE_MAX_HEAP_BYTES } from "./edge.js";
 export { sidecarBootstrap, SIDECAR_MAX_HEAP_BYTES } from "./sidecar.js";
 export { checkEnvoyConfig, assertEnvoyConfig } from "./check.js";
-export { proxyBootstrap, renderProxyConfig, renderEnvoyArtifacts, toYaml } from "./render.js";
+export { envoyYaml, proxyBootstrap, renderProxyConfig, renderEnvoyArtifacts } from "./render.js";
 export * from "./names.js";

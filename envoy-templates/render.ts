@@ -1,15 +1,16 @@
 // Deterministic YAML for every proxy of a mesh: keys sorted, no line folding, so the same
 // model and addressing always give byte-identical files (and Pulumi sees no spurious diffs).
-import { stringify } from "yaml";
 import type { Addressing } from "../infra/addressing.js";
+import { toYaml } from "../infra/yaml.js";
 import { EDGE_PROXY, proxyNames, sidecarName, type MeshModel } from "../infra/model.js";
 import type { EnvoyObject } from "./builders.js";
 import { assertEnvoyConfig } from "./check.js";
 import { edgeBootstrap } from "./edge.js";
 import { sidecarBootstrap } from "./sidecar.js";
 
-export function toYaml(value: unknown): string {
-  return stringify(value, { sortMapEntries: true, lineWidth: 0, aliasDuplicateObjects: false });
+/** An Envoy config as YAML, keys sorted. */
+export function envoyYaml(value: unknown): string {
+  return toYaml(value, { sortKeys: true });
 }
 
 /** The bootstrap of one proxy (`edge` or `<service>-sidecar`), checked for consistency. */
@@ -26,7 +27,7 @@ export function proxyBootstrap(model: MeshModel, proxy: string, addressing: Addr
 }
 
 export function renderProxyConfig(model: MeshModel, proxy: string, addressing: Addressing, replica = 0): string {
-  return toYaml(proxyBootstrap(model, proxy, addressing, replica));
+  return envoyYaml(proxyBootstrap(model, proxy, addressing, replica));
 }
 
 /** `envoy/<proxy>.yaml` for every proxy, with replica 0's binding. */

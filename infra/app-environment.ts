@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { type Addressing } from "./addressing.js";
 import { type EnvoyLogLevel } from "./config.js";
 import { POSTGRES_APP_USER, POSTGRES_DATABASE, RABBITMQ_USER, type MeshSecrets } from "./mesh-secrets.js";
-import { DATA_STORES, type DataStoreName, type MeshModel, PORTS, type ServiceSpec, getService } from "./model.js";
+import { DATA_STORES, type DataStoreName, type MeshModel, PORTS, type ServiceSpec, getService, sidecarName } from "./model.js";
 import { APP_SHUTDOWN_TIMEOUT_MS } from "./workload-sizes.js";
 
 const APP_LOG_LEVELS: Record<EnvoyLogLevel, string> = {
@@ -24,7 +24,7 @@ function dataStoreUrl(store: DataStoreName, loopback: string, secrets: MeshSecre
   }
 }
 
-/** Name of the variable carrying the URL of a called service, e.g. CATALOG_URL. */
+/** Name of the variable carrying the URL of a called service: CATALOG_URL, ORDER_WORKER_URL. */
 export function serviceUrlVariable(service: string): string {
   return `${service.toUpperCase().replace(/-/g, "_")}_URL`;
 }
@@ -40,7 +40,7 @@ export function appEnvironment(
   secrets: MeshSecrets,
   logLevel: EnvoyLogLevel,
 ): pulumi.Output<Record<string, string>> {
-  const loopback = addressing.binding(`${service.name}-sidecar`, 0).podLoopback;
+  const loopback = addressing.binding(sidecarName(service.name), 0).podLoopback;
   const plain: Record<string, string> = {
     PORT: String(PORTS.app),
     HOST: loopback,

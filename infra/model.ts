@@ -70,7 +70,7 @@ export interface MeshOptions {
   readonly traceSamplingPercent?: number;
 }
 
-/** The services and their routes (DESIGN §3); replicas come from stack config. */
+/** The services and their routes (the public API in README.md); replicas come from stack config. */
 const SERVICE_BLUEPRINTS: readonly Omit<ServiceSpec, "replicas">[] = [
   {
     name: "catalog",

@@ -8,6 +8,8 @@ import { promisify } from "node:util";
 import { DATA_STORES, PORTS, SERVICE_NAMES, getService, type DataStoreName, type MeshModel, type ServiceName } from "../model.js";
 import { POSTGRES_PASSWORD, POSTGRES_USER } from "./postgres.js";
 import { RABBITMQ_PASSWORD, RABBITMQ_USER } from "./rabbitmq.js";
+import { serviceUrlVariable } from "../app-environment.js";
+import { APP_SHUTDOWN_TIMEOUT_MS } from "../workload-sizes.js";
 
 const run = promisify(execFile);
 
@@ -45,11 +47,6 @@ function storeUrl(store: DataStoreName, pod: string, options: { vhost: string; r
   }
 }
 
-/** `CATALOG_URL` for catalog, `ORDER_WORKER_URL` for order-worker. */
-export function serviceUrlVariable(service: ServiceName): string {
-  return `${service.toUpperCase().replace(/-/g, "_")}_URL`;
-}
-
 export function appEnvironment(
   model: MeshModel,
   service: ServiceName,
@@ -65,7 +62,7 @@ export function appEnvironment(
     SERVICE_NAME: service,
     LOG_LEVEL: options.logLevel,
     ZIPKIN_URL: `http://${pod}:${PORTS.zipkin}/api/v2/spans`,
-    SHUTDOWN_TIMEOUT_MS: "5000",
+    SHUTDOWN_TIMEOUT_MS: String(APP_SHUTDOWN_TIMEOUT_MS),
   };
   for (const store of spec.dataStores) {
     const { name, value } = storeUrl(store, pod, options);

@@ -3,10 +3,9 @@
 // model and two runs on one machine never collide. The block is free-checked
 // before use.
 import { createServer } from "node:net";
+import { MAX_REPLICAS } from "../config.js";
 import { DATA_STORES, EDGE_PROXY, PORTS, SERVICE_NAMES, sidecarName, type DataStoreName, type ServiceName } from "../model.js";
 
-/** Largest replica count per service the layout leaves room for (the stack config allows 20). */
-export const MAX_REPLICAS = 20;
 const FIRST_SERVICE_HOST = 10;
 
 /** Host numbers (last octet) of the run's shared components. */

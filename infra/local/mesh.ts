@@ -24,7 +24,9 @@ import { LOCAL_DATABASE, appEntryPoint, appEnvironment, buildApps, missingEntryP
 import { findBinaries, type Binaries } from "./binaries.js";
 import { ServiceDns } from "./dns.js";
 import { adminUrl, envoyProcessName, startEnvoy, upstreamHosts } from "./envoy.js";
-import { DNS_PORT, LocalLayout, MAX_REPLICAS, firstTaken, randomBlockPrefix, servicePodPorts } from "./layout.js";
+import { DNS_PORT, LocalLayout, firstTaken, randomBlockPrefix, servicePodPorts } from "./layout.js";
+import { MAX_REPLICAS } from "../config.js";
+import { APP_SHUTDOWN_TIMEOUT_MS } from "../workload-sizes.js";
 import { PrivatePostgres } from "./postgres.js";
 import { LocalPrometheus } from "./prometheus.js";
 import { RabbitVhost, SHARED_RABBITMQ_HOST } from "./rabbitmq.js";
@@ -227,7 +229,8 @@ export async function startLocalMesh(options: LocalMeshOptions = {}): Promise<Lo
       args: [appEntryPoint(PROJECT_ROOT, service)],
       env: appEnvironment(model(), service, pod(service, replica), { vhost: vhost.vhost, redisPassword: redis.password, logLevel: appLogLevel }),
       cwd: join(PROJECT_ROOT, "apps", service),
-      graceMs: 8_000,
+      // Longer than the app's own drain timeout, so it exits on its own terms (as on Docker and Kubernetes).
+      graceMs: APP_SHUTDOWN_TIMEOUT_MS + 5_000,
     });
     // Ready through its sidecar: app, sidecar ingress and the app's backends all work.
     await waitUntil(`${service} replica ${replica} to be ready`, () => httpOk(`http://${pod(service, replica)}:${PORTS.sidecarIngress}/readyz`), {

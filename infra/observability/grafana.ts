@@ -2,7 +2,7 @@
 // dashboards refer to), a file provider for the dashboards, and the dashboards.
 // Targets deliver `grafana/provisioning/` to GRAFANA_PROVISIONING_PATH and
 // `grafana/dashboards/` to GRAFANA_DASHBOARDS_PATH.
-import { stringify } from "yaml";
+import { toYaml } from "../yaml.js";
 import { PROMETHEUS_DATASOURCE_UID, ZIPKIN_DATASOURCE_UID } from "../../dashboards/datasources.js";
 import { buildDashboards, renderDashboardJson } from "../../dashboards/index.js";
 import type { Addressing } from "../addressing.js";
@@ -20,10 +20,6 @@ export const GRAFANA_ENV = {
   GF_ANALYTICS_CHECK_FOR_UPDATES: "false",
   GF_LOG_MODE: "console",
 } as const;
-
-function toYaml(doc: unknown): string {
-  return stringify(doc, { lineWidth: 0 });
-}
 
 export function grafanaDatasources(addressing: Addressing): unknown {
   const { prometheus, zipkin } = observabilityEndpoints(addressing);

@@ -2,7 +2,7 @@
 // Paths are relative to prometheus.yml's directory, which Prometheus resolves
 // rule_files and file_sd files against: a target delivers the whole
 // `prometheus/` directory as one (e.g. /etc/prometheus).
-import { stringify } from "yaml";
+import { toYaml } from "../yaml.js";
 import type { Addressing } from "../addressing.js";
 import type { MeshModel } from "../model.js";
 import { meshAlertRules } from "./alerts.js";
@@ -15,10 +15,6 @@ export const ALERT_RULES_FILE = "rules/mesh-alerts.yml";
 
 /** How often everything is scraped and rules are evaluated. */
 export const SCRAPE_INTERVAL = "15s";
-
-function toYaml(doc: unknown): string {
-  return stringify(doc, { lineWidth: 0, aliasDuplicateObjects: false });
-}
 
 export function prometheusConfig(model: MeshModel, addressing: Addressing): unknown {
   return {

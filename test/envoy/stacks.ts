@@ -7,7 +7,7 @@ import { targetAddressing, stackNames } from "../../infra/artifacts.js";
 import { meshModelFor } from "../../infra/config.js";
 import { buildMeshModel, proxyNames, type MeshModel } from "../../infra/model.js";
 import { readStackFile } from "../../infra/stack-config.js";
-import { proxyBootstrap, toYaml, type EnvoyObject } from "../../envoy-templates/index.js";
+import { envoyYaml, proxyBootstrap, type EnvoyObject } from "../../envoy-templates/index.js";
 import { loopbackAddressing } from "./loopback.js";
 
 export const PROJECT_DIR = fileURLToPath(new URL("../..", import.meta.url));
@@ -21,7 +21,7 @@ export interface RenderedConfig {
 
 function render(label: string, model: MeshModel, addressing: Addressing, proxy: string, replica = 0): RenderedConfig {
   const bootstrap = proxyBootstrap(model, proxy, addressing, replica);
-  return { label: `${label}/${proxy}${replica > 0 ? `#${replica}` : ""}`, bootstrap, yaml: toYaml(bootstrap) };
+  return { label: `${label}/${proxy}${replica > 0 ? `#${replica}` : ""}`, bootstrap, yaml: envoyYaml(bootstrap) };
 }
 
 export function everyRenderedConfig(): RenderedConfig[] {

@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { buildMeshModel } from "../../infra/model.js";
 import { dockerAddressing } from "../../infra/addressing.js";
-import { checkEnvoyConfig, proxyBootstrap, toYaml, type EnvoyObject } from "../../envoy-templates/index.js";
+import { checkEnvoyConfig, envoyYaml, proxyBootstrap, type EnvoyObject } from "../../envoy-templates/index.js";
 import { checkBootstrapSchema, envoyProtoRoot, unloadableProtos } from "../../envoy-templates/validate/index.js";
 import { validateWithEnvoy } from "../support/envoy.js";
 import { everyRenderedConfig } from "./stacks.js";
@@ -67,7 +67,7 @@ function brokenEdge(mutate: (config: Mutable) => void): EnvoyObject {
 
 /** Envoy's own complaint: its critical line, whitespace collapsed (it pads with odd spaces). */
 async function envoyRejection(config: EnvoyObject): Promise<string> {
-  const result = await validateWithEnvoy(toYaml(config));
+  const result = await validateWithEnvoy(envoyYaml(config));
   expect(result.ok, result.output.slice(0, 2000)).toBe(false);
   const critical = result.output.split("\n").find((line) => line.includes("[critical]")) ?? result.output;
   return critical.replace(/\s+/g, " ").slice(0, 1500);

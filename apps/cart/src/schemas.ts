@@ -1,4 +1,4 @@
-// Request and response schemas of the cart API (DESIGN §3).
+// Request and response schemas of the cart API (the public contract in README.md, "Consuming the API").
 import { Type, type Static } from "typebox";
 
 export const CartId = Type.String({ pattern: "^[A-Za-z0-9_-]{1,64}$" });

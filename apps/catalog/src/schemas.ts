@@ -1,5 +1,6 @@
-// Request and response schemas of the catalog API (DESIGN §3). They validate
-// input, shape output (unknown fields are never leaked) and type the handlers.
+// Request and response schemas of the catalog API (the public contract in README.md,
+// "Consuming the API"). They validate input, shape output (unknown fields are never
+// leaked) and type the handlers.
 import { Type, type Static } from "typebox";
 
 export const ProductId = Type.String({ format: "uuid" });

@@ -1,4 +1,4 @@
-// Request and response schemas of the orders API (DESIGN §3).
+// Request and response schemas of the orders API (the public contract in README.md, "Consuming the API").
 import { Type, type Static } from "typebox";
 
 export const OrderId = Type.String({ format: "uuid" });

@@ -18,7 +18,7 @@ import type { BaseConfig } from "./env.js";
 
 export type ServiceApp = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
 
-/** The error body every 4xx/5xx answer carries (DESIGN §3). */
+/** The error body every 4xx/5xx answer carries, as the API promises (README.md, "Consuming the API"). */
 export const ErrorBody = Type.Object({ error: Type.String(), message: Type.String() });
 /** Response schemas for error statuses, to spread into a route's `response`. */
 export const errorResponses = { "4xx": ErrorBody, "5xx": ErrorBody } as const;

@@ -63,7 +63,7 @@ export function optionalUrl(env: Env, name: string, protocols: readonly string[]
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-/** Settings every service shares (the contract in DESIGN §3). */
+/** Settings every service shares: the environment both targets and the local runner give each app. */
 export interface BaseConfig {
   readonly serviceName: string;
   readonly host: string;

@@ -1,4 +1,4 @@
-// Postgres through a pg Pool with the reliability defaults of DESIGN §5: an
+// Postgres through a pg Pool with reliability defaults: an
 // `error` listener (an idle client losing its server must not crash the
 // process), a bounded connect timeout, a server-side statement_timeout and a
 // client-side query timeout. Every query is timed, counted on error and traced;

@@ -1,4 +1,4 @@
-// Redis through ioredis with the reliability defaults of DESIGN §5: an `error`
+// Redis through ioredis with reliability defaults: an `error`
 // listener (a lost connection must not crash the process), reconnect with
 // capped backoff, a small maxRetriesPerRequest and a commandTimeout, and no
 // offline queue: while Redis is down a command fails at once (503) instead of

@@ -53,7 +53,7 @@ export async function listenOnLoopback(app: FastifyInstance): Promise<string> {
   return app.listen({ host: "127.0.0.1", port: 0 });
 }
 
-/** An error answer as DESIGN §3 requires: 4xx, JSON `{ error, message }`. */
+/** An error answer as the API promises: 4xx, JSON `{ error, message }`. */
 export function isClientErrorJson(answer: Answer): boolean {
   const body = answer.body as { error?: unknown; message?: unknown };
   return answer.status >= 400 && answer.status < 500 && answer.contentType.includes("application/json") && typeof body.error === "string" && typeof body.message === "string";
