@@ -1,7 +1,7 @@
 // Where each app's image comes from, for both targets: a reference the stack
 // names (nothing built), or a build of apps/Dockerfile for that app, pushed to
 // the stack's registry when it names one.
-import { join, resolve } from "node:path";
+import { isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
@@ -20,13 +20,10 @@ const REPOSITORY_ROOT = fileURLToPath(new URL("..", import.meta.url));
  * absolute path when another project folder runs it (an Automation API workspace).
  */
 function buildContext(): string {
-  let projectRoot: string | undefined;
-  try {
-    projectRoot = pulumi.runtime.getRootDirectory();
-  } catch {
-    projectRoot = undefined; // under mocks: no project folder
-  }
-  return projectRoot === undefined || resolve(projectRoot) === resolve(REPOSITORY_ROOT) ? "." : REPOSITORY_ROOT;
+  // Pulumi's mocks have no project folder (they answer a placeholder, not a path).
+  const projectRoot = pulumi.runtime.getRootDirectory();
+  const elsewhere = isAbsolute(projectRoot) && resolve(projectRoot) !== resolve(REPOSITORY_ROOT);
+  return elsewhere ? REPOSITORY_ROOT : ".";
 }
 
 export type AppImage =
