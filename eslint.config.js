@@ -2,6 +2,15 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 import pulumi from "@pulumi/eslint-plugin";
 
+// The code's flow, enforced: the model and what every target shares (infra/*.ts), then the
+// generators (envoy-templates/, dashboards/, infra/observability/), then the targets
+// (infra/docker/, infra/kubernetes/, infra/local/), then the tools (tools/, scripts/).
+// A folder imports only folders before it; a target never imports another target.
+const TARGETS = ["docker", "kubernetes", "local"];
+const noImport = (group, message) => ({ "no-restricted-imports": ["error", { patterns: [{ group, message }] }] });
+const TOOLS = ["**/tools/*", "**/tools/**", "**/scripts/*", "**/test/*", "**/test/**"];
+const targetFolders = (targets) => targets.flatMap((t) => [`**/${t}/*`, `**/${t}/**`]);
+
 export default tseslint.config(
   { ignores: ["node_modules/", "**/dist/", "out/", ".tools/", ".mesh/", "test/golden/"] },
   js.configs.recommended,
@@ -21,6 +30,21 @@ export default tseslint.config(
       "@pulumi/no-output-instance-in-template-literal": "error",
     },
   },
+  {
+    files: ["index.ts", "infra/**/*.ts", "envoy-templates/**/*.ts", "dashboards/**/*.ts"],
+    ignores: ["**/*.test.ts"],
+    rules: noImport(TOOLS, "the program, its generators and targets come before the tools and tests: nothing here imports them"),
+  },
+  {
+    files: ["envoy-templates/**/*.ts", "dashboards/**/*.ts", "infra/observability/**/*.ts"],
+    ignores: ["**/*.test.ts"],
+    rules: noImport([...TOOLS, ...targetFolders(TARGETS)], "generators are target-neutral: a target hands them its addressing, they never import a target"),
+  },
+  ...TARGETS.map((target) => ({
+    files: [`infra/${target}/**/*.ts`],
+    ignores: ["**/*.test.ts"],
+    rules: noImport([...TOOLS, ...targetFolders(TARGETS.filter((t) => t !== target))], `a target never imports another target: move what infra/${target} shares into infra/`),
+  })),
   {
     files: ["scripts/**/*.mjs", "eslint.config.js"],
     languageOptions: { globals: { process: "readonly", console: "readonly" } },

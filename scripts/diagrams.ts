@@ -1,6 +1,6 @@
 // Regenerates the Mermaid diagrams in README.md from the mesh model.
 import { readFileSync, writeFileSync } from "node:fs";
-import { withDiagrams } from "../infra/diagrams.js";
+import { withDiagrams } from "../tools/diagrams.js";
 import { buildMeshModel } from "../infra/model.js";
 
 const readme = new URL("../README.md", import.meta.url);

@@ -5,7 +5,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { renderStackArtifacts } from "../infra/artifacts.js";
-import { writeResourceGraph } from "../infra/resource-graph.js";
+import { writeResourceGraph } from "../tools/resource-graph.js";
 
 const PROJECT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const USAGE = "usage: npm run render -- --stack <name> --out <dir>";

@@ -5,7 +5,7 @@
 // real engine's runtime must not share one.
 import { parseStackSettings } from "../../infra/config.js";
 import { deployMesh } from "../../infra/mesh-program.js";
-import { captureResources } from "../../infra/resource-graph.js";
+import { captureResources } from "../../tools/resource-graph.js";
 
 const raw = JSON.parse(process.argv[2] ?? "{}") as Record<string, unknown>;
 const secretKeys = new Set(JSON.parse(process.argv[3] ?? "[]") as string[]);

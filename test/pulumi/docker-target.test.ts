@@ -9,9 +9,9 @@ import { dockerCpus } from "../../infra/docker/hardening.js";
 import { operatorSubnet } from "../../infra/docker/operator-network.js";
 import { buildMeshModel, DATA_STORES, PORTS, SERVICE_NAMES } from "../../infra/model.js";
 import { POSTGRES_INIT_SCRIPT_NAME, postgresInitScript } from "../../infra/postgres-init.js";
-import { containsSecret, type RawResource } from "../../infra/resource-graph.js";
+import { containsSecret, type RawResource } from "../../tools/resource-graph.js";
 import { MOCK_SECRET_PREFIX, type MockRun, dependsOnName, named, ofType, runMesh, secretValue, visibleInputs } from "./support.js";
-import { maskSecrets } from "../../infra/resource-graph.js";
+import { maskSecrets } from "../../tools/resource-graph.js";
 
 type Port = { internal: number; external: number; ip?: string };
 type Network = { name: string; aliases?: string[]; ipv4Address?: string; gwPriority?: number };

@@ -7,7 +7,7 @@ import { NODE_PORTS } from "../../infra/kubernetes/node-ports.js";
 import { buildMeshModel, DATA_STORES, PORTS, SERVICE_NAMES } from "../../infra/model.js";
 import { PASSWORD_NAMES, parseStackSettings, passwordKey } from "../../infra/config.js";
 import { deployMesh } from "../../infra/mesh-program.js";
-import { captureResources, containsSecret, type RawResource } from "../../infra/resource-graph.js";
+import { captureResources, containsSecret, type RawResource } from "../../tools/resource-graph.js";
 import { MOCK_SECRET_PREFIX, type MockRun, dependsOnName, named, ofType, runMesh, secretValue, visibleInputs } from "./support.js";
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- Kubernetes manifests are walked as plain JSON here. */

@@ -1,7 +1,7 @@
 // index.ts itself: stack config in (as the Pulumi CLI hands it over), stack outputs out.
 import * as pulumi from "@pulumi/pulumi";
 import { beforeEach, describe, expect, it, vi } from "vitest";
-import { captureResources } from "../../infra/resource-graph.js";
+import { captureResources } from "../../tools/resource-graph.js";
 
 type Program = typeof import("../../index.js");
 

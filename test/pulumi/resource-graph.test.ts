@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { declaredResources, SECRET_MASK, writeResourceGraph } from "../../infra/resource-graph.js";
+import { declaredResources, SECRET_MASK, writeResourceGraph } from "../../tools/resource-graph.js";
 import { readStackFile } from "../../infra/stack-config.js";
 import { MOCK_SECRET_PREFIX } from "./support.js";
 

@@ -1,7 +1,7 @@
 // Runs the mesh program under Pulumi's mocks and queries what it declared.
 import { parseStackSettings, type StackSettings } from "../../infra/config.js";
 import { deployMesh } from "../../infra/mesh-program.js";
-import { SECRET_MASK, captureResources, maskSecrets, type RawResource } from "../../infra/resource-graph.js";
+import { SECRET_MASK, captureResources, maskSecrets, type RawResource } from "../../tools/resource-graph.js";
 
 export interface MockRun {
   readonly settings: StackSettings;

@@ -1,7 +1,7 @@
 // Zipkin keeps spans in memory on every target: its store must be bounded to fit the heap,
 // or sustained traffic fills it and the JVM spins in garbage collection.
 import { describe, expect, it } from "vitest";
-import { declaredResources } from "../../infra/resource-graph.js";
+import { declaredResources } from "../../tools/resource-graph.js";
 import { readStackFile } from "../../infra/stack-config.js";
 import { ZIPKIN_MAX_HEAP, ZIPKIN_MAX_STORED_SPANS } from "../../infra/zipkin-storage.js";
 

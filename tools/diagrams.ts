@@ -1,6 +1,6 @@
 // Architecture diagrams as Mermaid, generated from the mesh model so they cannot
 // drift from what the generators and targets build.
-import { DATA_STORES, EDGE_PROXY, PORTS, sidecarName, type MeshModel, type ServiceSpec } from "./model.js";
+import { DATA_STORES, EDGE_PROXY, PORTS, sidecarName, type MeshModel, type ServiceSpec } from "../infra/model.js";
 
 const id = (name: string) => name.replace(/[^a-zA-Z0-9]/g, "_");
 

@@ -5,9 +5,9 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import type { StackSettings } from "./config.js";
-import { deployMesh } from "./mesh-program.js";
-import { readStackFile } from "./stack-config.js";
+import type { StackSettings } from "../infra/config.js";
+import { deployMesh } from "../infra/mesh-program.js";
+import { readStackFile } from "../infra/stack-config.js";
 
 export const SECRET_MASK = "[secret]";
 // How the Pulumi SDK marks a secret value in serialized properties.

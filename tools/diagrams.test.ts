@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parseMermaid } from "../test/support/mermaid.js";
 import { orderFlowDiagram, requestFlowDiagram, topologyDiagram, withDiagrams } from "./diagrams.js";
-import { buildMeshModel } from "./model.js";
+import { buildMeshModel } from "../infra/model.js";
 
 describe("architecture diagrams", () => {
   const model = buildMeshModel();
