@@ -3,8 +3,9 @@ import tseslint from "typescript-eslint";
 import pulumi from "@pulumi/eslint-plugin";
 
 // The code's flow, enforced: the model and what every target shares (infra/*.ts), then the
-// generators (envoy-templates/, dashboards/, infra/observability/), then the targets
-// (infra/docker/, infra/kubernetes/, infra/local/), then the tools (tools/, scripts/).
+// generators (envoy-templates/, dashboards/, infra/observability/, and infra/artifacts/ which
+// gathers them), then the targets (infra/docker/, infra/kubernetes/, infra/local/), then the
+// program that picks one (infra/mesh-program.ts, index.ts), then the tools (tools/, scripts/).
 // A folder imports only folders before it; a target never imports another target.
 const TARGETS = ["docker", "kubernetes", "local"];
 const noImport = (group, message) => ({ "no-restricted-imports": ["error", { patterns: [{ group, message }] }] });
@@ -36,9 +37,20 @@ export default tseslint.config(
     rules: noImport(TOOLS, "the program, its generators and targets come before the tools and tests: nothing here imports them"),
   },
   {
-    files: ["envoy-templates/**/*.ts", "dashboards/**/*.ts", "infra/observability/**/*.ts"],
+    files: ["infra/*.ts"],
+    ignores: ["infra/mesh-program.ts", "**/*.test.ts"],
+    rules: noImport(
+      [...TOOLS, ...targetFolders([...TARGETS, "observability", "artifacts", "envoy-templates", "dashboards"]), "**/mesh-program.js"],
+      "the model and what every target shares come first: they import no generator, target, program or tool",
+    ),
+  },
+  {
+    files: ["envoy-templates/**/*.ts", "dashboards/**/*.ts", "infra/observability/**/*.ts", "infra/artifacts/**/*.ts"],
     ignores: ["**/*.test.ts"],
-    rules: noImport([...TOOLS, ...targetFolders(TARGETS)], "generators are target-neutral: a target hands them its addressing, they never import a target"),
+    rules: noImport(
+      [...TOOLS, ...targetFolders(TARGETS), "**/mesh-program.js"],
+      "generators are target-neutral: a target hands them its addressing, they never import a target",
+    ),
   },
   ...TARGETS.map((target) => ({
     files: [`infra/${target}/**/*.ts`],

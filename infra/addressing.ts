@@ -1,6 +1,5 @@
 // How proxies find each other on a target. Generated configs differ across
 // targets only through these values; everything else is derived from the model.
-import { operatorSubnet } from "./docker/operator-network.js";
 import { type DataStoreName, type ServiceName, PORTS } from "./model.js";
 
 export interface HostPort {
@@ -36,45 +35,9 @@ export interface Addressing {
   grafana?: HostPort;
 }
 
-const containerBinding: ProxyBinding = {
+/** Where proxies bind in a container or pod: the mesh on every interface, the app on the shared loopback. */
+export const containerBinding: ProxyBinding = {
   listenAddress: "0.0.0.0",
   podLoopback: "127.0.0.1",
   admin: { address: "127.0.0.1", port: PORTS.envoyAdmin },
 };
-
-/**
- * Docker: services are network aliases on the mesh network; data stores are aliases
- * on their own internal networks. Each proxy replica's admin binds to its address on
- * its private operator network, the only address Docker can publish on 127.0.0.1
- * without exposing the admin to other containers (infra/docker/operator-network.ts).
- */
-export function dockerAddressing(): Addressing {
-  return {
-    target: "docker",
-    binding: (proxy, replica) => ({
-      ...containerBinding,
-      admin: { address: operatorSubnet(proxy, replica).proxyAddress, port: PORTS.envoyAdmin },
-    }),
-    serviceHost: (service) => service,
-    dataStoreHost: (store) => store,
-    zipkin: { address: "zipkin", port: PORTS.zipkin },
-    edgeHost: "edge",
-    prometheus: { address: "prometheus", port: PORTS.prometheus },
-    grafana: { address: "grafana", port: PORTS.grafana },
-  };
-}
-
-/** Kubernetes: headless Services in the mesh namespace. */
-export function kubernetesAddressing(namespace: string): Addressing {
-  const fqdn = (name: string) => `${name}.${namespace}.svc.cluster.local`;
-  return {
-    target: "kubernetes",
-    binding: () => containerBinding,
-    serviceHost: (service) => fqdn(service),
-    dataStoreHost: (store) => fqdn(store),
-    zipkin: { address: fqdn("zipkin"), port: PORTS.zipkin },
-    edgeHost: fqdn("edge"),
-    prometheus: { address: fqdn("prometheus"), port: PORTS.prometheus },
-    grafana: { address: fqdn("grafana"), port: PORTS.grafana },
-  };
-}

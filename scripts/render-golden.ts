@@ -3,7 +3,7 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { renderStackArtifacts, stackNames } from "../infra/artifacts.js";
+import { renderStackArtifacts, stackNames } from "../tools/render-stack.js";
 
 const PROJECT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const GOLDEN_DIR = join(PROJECT_DIR, "test", "golden");

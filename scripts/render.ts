@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { renderStackArtifacts } from "../infra/artifacts.js";
+import { renderStackArtifacts } from "../tools/render-stack.js";
 import { writeResourceGraph } from "../tools/resource-graph.js";
 
 const PROJECT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "..");

@@ -2,8 +2,8 @@
 // their sidecars, the edge, and Prometheus, Grafana and Zipkin.
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { dockerAddressing } from "../addressing.js";
-import { renderArtifacts } from "../artifacts.js";
+import { dockerAddressing } from "./addressing.js";
+import { renderArtifacts } from "../artifacts/index.js";
 import { adminPorts, type StackSettings } from "../config.js";
 import { type MeshEndpoints, adminUrlsByProxy } from "../mesh-endpoints.js";
 import { MeshSecrets } from "../mesh-secrets.js";

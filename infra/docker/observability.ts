@@ -14,7 +14,7 @@ import {
   PROMETHEUS_ARTIFACTS,
   PROMETHEUS_CONFIG_PATH,
   artifactsIn,
-} from "../artifact-placement.js";
+} from "../artifacts/placement.js";
 import type { StackSettings } from "../config.js";
 import { GRAFANA_ADMIN_USER, type MeshSecrets } from "../mesh-secrets.js";
 import { PORTS } from "../model.js";

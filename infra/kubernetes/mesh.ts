@@ -3,9 +3,9 @@
 // services with native Envoy sidecars, the edge, and Prometheus, Grafana, Zipkin.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { kubernetesAddressing } from "../addressing.js";
+import { kubernetesAddressing } from "./addressing.js";
 import { appEnvironment } from "../app-environment.js";
-import { renderArtifacts } from "../artifacts.js";
+import { renderArtifacts } from "../artifacts/index.js";
 import { type StackSettings, adminPorts } from "../config.js";
 import { type MeshEndpoints, adminUrlsByProxy } from "../mesh-endpoints.js";
 import { MeshSecrets } from "../mesh-secrets.js";

@@ -10,7 +10,7 @@ import {
   PROMETHEUS_ARTIFACTS,
   PROMETHEUS_CONFIG_PATH,
   artifactsIn,
-} from "../artifact-placement.js";
+} from "../artifacts/placement.js";
 import { GRAFANA_ADMIN_USER, type MeshSecrets } from "../mesh-secrets.js";
 import { PORTS } from "../model.js";
 import { GRAFANA_ENV } from "../observability/grafana.js";

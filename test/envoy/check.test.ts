@@ -1,7 +1,7 @@
 // The consistency check catches what a schema cannot: dangling cluster references,
 // an address:port bound twice, listeners or network filters without a stat_prefix.
 import { describe, expect, it } from "vitest";
-import { dockerAddressing } from "../../infra/addressing.js";
+import { dockerAddressing } from "../../infra/docker/addressing.js";
 import { buildMeshModel } from "../../infra/model.js";
 import { checkEnvoyConfig, renderProxyConfig, sidecarBootstrap, type EnvoyObject } from "../../envoy-templates/index.js";
 

@@ -3,7 +3,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
-import { renderStackArtifacts, stackNames } from "../../infra/artifacts.js";
+import { renderStackArtifacts, stackNames } from "../../tools/render-stack.js";
 import { PROJECT_DIR } from "./stacks.js";
 
 const GOLDEN_DIR = join(PROJECT_DIR, "test", "golden");

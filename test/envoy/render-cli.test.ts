@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
-import { renderStackArtifacts } from "../../infra/artifacts.js";
+import { renderStackArtifacts } from "../../tools/render-stack.js";
 import { PROJECT_DIR } from "./stacks.js";
 
 const run = promisify(execFile);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { dockerAddressing } from "../../infra/addressing.js";
+import { dockerAddressing } from "../../infra/docker/addressing.js";
 import { buildMeshModel, proxyNames } from "../../infra/model.js";
 import { renderProxyConfig } from "../../envoy-templates/index.js";
 import { validateWithEnvoy } from "../support/envoy.js";

@@ -3,7 +3,7 @@
 // including a second replica's sidecar (the only target where replicas differ).
 import { fileURLToPath } from "node:url";
 import type { Addressing } from "../../infra/addressing.js";
-import { targetAddressing, stackNames } from "../../infra/artifacts.js";
+import { targetAddressing, stackNames } from "../../tools/render-stack.js";
 import { meshModelFor } from "../../infra/config.js";
 import { buildMeshModel, proxyNames, type MeshModel } from "../../infra/model.js";
 import { readStackFile } from "../../infra/stack-config.js";

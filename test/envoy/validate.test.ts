@@ -3,7 +3,7 @@
 // `--mode validate`; and broken configs are rejected by both validators, for the right reason.
 import { describe, expect, it } from "vitest";
 import { buildMeshModel } from "../../infra/model.js";
-import { dockerAddressing } from "../../infra/addressing.js";
+import { dockerAddressing } from "../../infra/docker/addressing.js";
 import { checkEnvoyConfig, envoyYaml, proxyBootstrap, type EnvoyObject } from "../../envoy-templates/index.js";
 import { checkBootstrapSchema, envoyProtoRoot, unloadableProtos } from "../../envoy-templates/validate/index.js";
 import { validateWithEnvoy } from "../support/envoy.js";

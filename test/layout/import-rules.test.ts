@@ -17,7 +17,11 @@ describe("the import rules", () => {
     ["the local runner importing a Pulumi target", "infra/local/layout.ts", 'import { imported } from "../docker/pod-network.js";', /a target never imports another target/],
     ["a generator importing a target", "envoy-templates/names.ts", 'import { imported } from "../infra/docker/operator-network.js";', /generators are target-neutral/],
     ["a dashboard importing the local runner", "dashboards/index.ts", 'import { imported } from "../infra/local/layout.js";', /generators are target-neutral/],
-    ["the program importing a tool", "infra/yaml.ts", 'import { imported } from "../tools/diagrams.js";', /nothing here imports them/],
+    ["the model importing a tool", "infra/yaml.ts", 'import { imported } from "../tools/diagrams.js";', /import no generator, target, program or tool/],
+    ["the model importing a generator", "infra/addressing.ts", 'import { imported } from "../envoy-templates/names.js";', /import no generator, target, program or tool/],
+    ["the model importing a target", "infra/model.ts", 'import { imported } from "./docker/operator-network.js";', /import no generator, target, program or tool/],
+    ["the generators' gathering importing a target", "infra/artifacts/index.ts", 'import { imported } from "../kubernetes/mesh.js";', /generators are target-neutral/],
+    ["the program's target importing a tool", "infra/docker/mesh.ts", 'import { imported } from "../../tools/render-stack.js";', /nothing here imports them|another target/],
     ["a target importing a test helper", "infra/kubernetes/node-ports.ts", 'import { imported } from "../../test/support/net.js";', /nothing here imports them|another target/],
   ])("refuses %s", async (_what, file, source, message) => {
     const messages = await restricted(file, source);
@@ -29,6 +33,8 @@ describe("the import rules", () => {
     ["a target importing the model", "infra/docker/hardening.ts", 'import { imported } from "../model.js";'],
     ["a generator importing the model", "envoy-templates/names.ts", 'import { imported } from "../infra/model.js";'],
     ["a tool importing a target", "tools/diagrams.ts", 'import { imported } from "../infra/docker/mesh.js";'],
+    ["the program picking a target", "infra/mesh-program.ts", 'import { imported } from "./kubernetes/mesh.js";'],
+    ["a target importing the generators", "infra/kubernetes/mesh.ts", 'import { imported } from "../artifacts/index.js";'],
   ])("allows %s", async (_what, file, source) => {
     expect(await restricted(file, source)).toEqual([]);
   });

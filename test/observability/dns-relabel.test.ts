@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
-import { kubernetesAddressing } from "../../infra/addressing.js";
+import { kubernetesAddressing } from "../../infra/kubernetes/addressing.js";
 import { buildMeshModel } from "../../infra/model.js";
 import { PROMETHEUS_CONFIG_FILE, PROMETHEUS_DIR, prometheusConfig, renderPrometheusArtifacts } from "../../infra/observability/prometheus.js";
 import type { ScrapeConfig } from "../../infra/observability/scrape.js";

@@ -1,9 +1,9 @@
 // The Docker target under Pulumi's mocks: what it declares, not what Docker does.
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { GRAFANA_DASHBOARD_ARTIFACTS, GRAFANA_PROVISIONING_ARTIFACTS, PROMETHEUS_ARTIFACTS, PROMETHEUS_CONFIG_PATH, artifactsIn } from "../../infra/artifact-placement.js";
-import { dockerAddressing } from "../../infra/addressing.js";
-import { renderArtifacts } from "../../infra/artifacts.js";
+import { GRAFANA_DASHBOARD_ARTIFACTS, GRAFANA_PROVISIONING_ARTIFACTS, PROMETHEUS_ARTIFACTS, PROMETHEUS_CONFIG_PATH, artifactsIn } from "../../infra/artifacts/placement.js";
+import { dockerAddressing } from "../../infra/docker/addressing.js";
+import { renderArtifacts } from "../../infra/artifacts/index.js";
 import { adminPorts } from "../../infra/config.js";
 import { dockerCpus } from "../../infra/docker/hardening.js";
 import { operatorSubnet } from "../../infra/docker/operator-network.js";

@@ -1,8 +1,8 @@
 // Where generated artifacts go inside the Prometheus and Grafana containers.
 // Each directory keeps its relative layout: files refer to each other by it
 // (prometheus.yml names rules/*.yml; the dashboard provider names its path).
-import { GRAFANA_DASHBOARDS_PATH, GRAFANA_PROVISIONING_PATH } from "./observability/grafana.js";
-import { PROMETHEUS_CONFIG_FILE, PROMETHEUS_DIR } from "./observability/prometheus.js";
+import { GRAFANA_DASHBOARDS_PATH, GRAFANA_PROVISIONING_PATH } from "../observability/grafana.js";
+import { PROMETHEUS_CONFIG_FILE, PROMETHEUS_DIR } from "../observability/prometheus.js";
 
 export const PROMETHEUS_CONFIG_DIR = "/etc/prometheus";
 export const PROMETHEUS_CONFIG_PATH = `${PROMETHEUS_CONFIG_DIR}/${PROMETHEUS_CONFIG_FILE}`;

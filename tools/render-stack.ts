@@ -1,28 +1,19 @@
-// Every generated artifact of a mesh, keyed by relative path: what `npm run render` writes
-// and what the targets place into their resources. A plain merge of the generators' outputs.
+// A stack's artifacts offline, from its Pulumi.<stack>.yaml alone: the settings, the
+// model, the addressing of the stack's target, then every generator.
 import { readdirSync } from "node:fs";
-import { type Addressing, dockerAddressing, kubernetesAddressing } from "./addressing.js";
-import { meshModelFor, type StackSettings } from "./config.js";
-import type { MeshModel } from "./model.js";
-import { readStackFile } from "./stack-config.js";
-import { renderEnvoyArtifacts } from "../envoy-templates/index.js";
-import { renderGrafanaArtifacts } from "./observability/grafana.js";
-import { renderPrometheusArtifacts } from "./observability/prometheus.js";
-
-export function renderArtifacts(model: MeshModel, addressing: Addressing): Record<string, string> {
-  return {
-    ...renderEnvoyArtifacts(model, addressing),
-    ...renderPrometheusArtifacts(model, addressing),
-    ...renderGrafanaArtifacts(model, addressing),
-  };
-}
+import type { Addressing } from "../infra/addressing.js";
+import { renderArtifacts } from "../infra/artifacts/index.js";
+import { meshModelFor, type StackSettings } from "../infra/config.js";
+import { dockerAddressing } from "../infra/docker/addressing.js";
+import { kubernetesAddressing } from "../infra/kubernetes/addressing.js";
+import { readStackFile } from "../infra/stack-config.js";
 
 /** The addressing of the target a stack deploys to. */
 export function targetAddressing(settings: StackSettings): Addressing {
   return settings.target === "docker" ? dockerAddressing() : kubernetesAddressing(settings.namespace);
 }
 
-/** Stacks with a `Pulumi.<stack>.yaml` in `projectDir`. */
+/** Stacks with a \`Pulumi.<stack>.yaml\` in \`projectDir\`. */
 export function stackNames(projectDir: string): string[] {
   return readdirSync(projectDir)
     .map((file) => /^Pulumi\.(.+)\.yaml$/.exec(file)?.[1])

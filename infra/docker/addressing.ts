@@ -1,0 +1,27 @@
+// How proxies find each other on Docker: network aliases, and each proxy's admin on
+// its own operator network.
+import { type Addressing, containerBinding } from "../addressing.js";
+import { PORTS } from "../model.js";
+import { operatorSubnet } from "./operator-network.js";
+
+/**
+ * Docker: services are network aliases on the mesh network; data stores are aliases
+ * on their own internal networks. Each proxy replica's admin binds to its address on
+ * its private operator network, the only address Docker can publish on 127.0.0.1
+ * without exposing the admin to other containers (infra/docker/operator-network.ts).
+ */
+export function dockerAddressing(): Addressing {
+  return {
+    target: "docker",
+    binding: (proxy, replica) => ({
+      ...containerBinding,
+      admin: { address: operatorSubnet(proxy, replica).proxyAddress, port: PORTS.envoyAdmin },
+    }),
+    serviceHost: (service) => service,
+    dataStoreHost: (store) => store,
+    zipkin: { address: "zipkin", port: PORTS.zipkin },
+    edgeHost: "edge",
+    prometheus: { address: "prometheus", port: PORTS.prometheus },
+    grafana: { address: "grafana", port: PORTS.grafana },
+  };
+}

@@ -1,0 +1,18 @@
+// How proxies find each other on Kubernetes.
+import { type Addressing, containerBinding } from "../addressing.js";
+import { PORTS } from "../model.js";
+
+/** Kubernetes: headless Services in the mesh namespace. */
+export function kubernetesAddressing(namespace: string): Addressing {
+  const fqdn = (name: string) => `${name}.${namespace}.svc.cluster.local`;
+  return {
+    target: "kubernetes",
+    binding: () => containerBinding,
+    serviceHost: (service) => fqdn(service),
+    dataStoreHost: (store) => fqdn(store),
+    zipkin: { address: fqdn("zipkin"), port: PORTS.zipkin },
+    edgeHost: fqdn("edge"),
+    prometheus: { address: fqdn("prometheus"), port: PORTS.prometheus },
+    grafana: { address: fqdn("grafana"), port: PORTS.grafana },
+  };
+}
