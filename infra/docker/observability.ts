@@ -12,7 +12,6 @@ import {
   GRAFANA_DASHBOARD_ARTIFACTS,
   GRAFANA_PROVISIONING_ARTIFACTS,
   PROMETHEUS_ARTIFACTS,
-  PROMETHEUS_CONFIG_PATH,
   artifactsIn,
 } from "../artifacts/placement.js";
 import type { StackSettings } from "../config.js";
@@ -24,6 +23,7 @@ import { ZIPKIN_CONTAINER_ENV } from "../zipkin-storage.js";
 import { WORKLOAD_SIZES } from "../workload-sizes.js";
 import { type ConfigDir, configVolumes } from "./config-volumes.js";
 import { HEALTHCHECK_TIMING, containerOptions, hardened } from "./hardening.js";
+import { GRAFANA_DATA_PATH, HEALTH_PATHS, PROMETHEUS_DATA_PATH, prometheusArgs } from "../observability/servers.js";
 
 export interface ObservabilityArgs {
   readonly addressing: Addressing;
@@ -61,15 +61,11 @@ export class Observability extends pulumi.ComponentResource {
       `${name}-prometheus`,
       {
         image: args.images.prometheus,
-        command: [
-          `--config.file=${PROMETHEUS_CONFIG_PATH}`,
-          "--storage.tsdb.path=/prometheus",
-          "--storage.tsdb.retention.time=7d",
-        ],
+        command: prometheusArgs("docker"),
         networksAdvanced: onMesh(alias(addressing.prometheus?.address, "prometheus")),
-        volumes: [{ volumeName: prometheusData.name, containerPath: "/prometheus" }, ...prometheusConfig.volumes],
+        volumes: [{ volumeName: prometheusData.name, containerPath: PROMETHEUS_DATA_PATH }, ...prometheusConfig.volumes],
         ports: [{ internal: PORTS.prometheus, external: settings.prometheusPort, ip: "127.0.0.1" }],
-        healthcheck: { tests: httpCheck(`http://127.0.0.1:${PORTS.prometheus}/-/ready`), ...HEALTHCHECK_TIMING },
+        healthcheck: { tests: httpCheck(`http://127.0.0.1:${PORTS.prometheus}${HEALTH_PATHS.prometheus}`), ...HEALTHCHECK_TIMING },
         ...hardened(IMAGES.prometheus, WORKLOAD_SIZES.prometheus, { readOnlyRoot: true, tmpfs: ["/tmp"] }),
       },
       containerOptions({ parent: this, deleteBeforeReplace: true, dependsOn: [prometheusConfig.seed] }),
@@ -92,9 +88,9 @@ export class Observability extends pulumi.ComponentResource {
           ...Object.entries(GRAFANA_ENV).map(([key, value]) => `${key}=${value}`),
         ]),
         networksAdvanced: onMesh(alias(addressing.grafana?.address, "grafana")),
-        volumes: [{ volumeName: grafanaData.name, containerPath: "/var/lib/grafana" }, ...grafanaConfig.volumes],
+        volumes: [{ volumeName: grafanaData.name, containerPath: GRAFANA_DATA_PATH }, ...grafanaConfig.volumes],
         ports: [{ internal: PORTS.grafana, external: settings.grafanaPort, ip: "127.0.0.1" }],
-        healthcheck: { tests: httpCheck(`http://127.0.0.1:${PORTS.grafana}/api/health`), ...HEALTHCHECK_TIMING },
+        healthcheck: { tests: httpCheck(`http://127.0.0.1:${PORTS.grafana}${HEALTH_PATHS.grafana}`), ...HEALTHCHECK_TIMING },
         ...hardened(IMAGES.grafana, WORKLOAD_SIZES.grafana, { readOnlyRoot: true, tmpfs: ["/tmp", "/var/log/grafana"] }),
       },
       containerOptions({ parent: this, deleteBeforeReplace: true, dependsOn: [grafanaConfig.seed] }),

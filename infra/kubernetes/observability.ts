@@ -8,7 +8,6 @@ import {
   GRAFANA_DASHBOARD_ARTIFACTS,
   GRAFANA_PROVISIONING_ARTIFACTS,
   PROMETHEUS_ARTIFACTS,
-  PROMETHEUS_CONFIG_PATH,
   artifactsIn,
 } from "../artifacts/placement.js";
 import { GRAFANA_ADMIN_USER, type MeshSecrets } from "../mesh-secrets.js";
@@ -19,6 +18,7 @@ import { ZIPKIN_CONTAINER_ENV } from "../zipkin-storage.js";
 import { WORKLOAD_SIZES, type WorkloadSize } from "../workload-sizes.js";
 import { NODE_PORTS } from "./node-ports.js";
 import { type Container, componentLabels, configMapFiles, resources, restrictedContainer, restrictedPod, scratchVolume, selectorFor } from "./workload.js";
+import { GRAFANA_DATA_PATH, HEALTH_PATHS, PROMETHEUS_DATA_PATH, prometheusArgs } from "../observability/servers.js";
 
 export interface ObservabilityArgs {
   readonly namespace: pulumi.Input<string>;
@@ -61,12 +61,12 @@ export class Observability extends pulumi.ComponentResource {
         size: WORKLOAD_SIZES.prometheus,
         port: PORTS.prometheus,
         nodePort: NODE_PORTS.prometheus,
-        healthPath: "/-/ready",
+        healthPath: HEALTH_PATHS.prometheus,
         container: {
-          args: [`--config.file=${PROMETHEUS_CONFIG_PATH}`, "--storage.tsdb.path=/prometheus", "--storage.tsdb.retention.time=2d"],
+          args: prometheusArgs("kubernetes"),
           volumeMounts: [
             { name: "config", mountPath: PROMETHEUS_ARTIFACTS.mountPath, readOnly: true },
-            { name: "data", mountPath: "/prometheus" },
+            { name: "data", mountPath: PROMETHEUS_DATA_PATH },
           ],
         },
         volumes: [artifactVolume("config", PROMETHEUS_ARTIFACTS, "prometheus"), { name: "data", emptyDir: { sizeLimit: "2Gi" } }],
@@ -77,7 +77,7 @@ export class Observability extends pulumi.ComponentResource {
         size: WORKLOAD_SIZES.grafana,
         port: PORTS.grafana,
         nodePort: NODE_PORTS.grafana,
-        healthPath: "/api/health",
+        healthPath: HEALTH_PATHS.grafana,
         container: {
           env: [
             { name: "GF_SECURITY_ADMIN_USER", value: GRAFANA_ADMIN_USER },
@@ -85,7 +85,7 @@ export class Observability extends pulumi.ComponentResource {
             ...Object.entries(GRAFANA_ENV).map(([name, value]) => ({ name, value })),
           ],
           volumeMounts: [
-            { name: "data", mountPath: "/var/lib/grafana" },
+            { name: "data", mountPath: GRAFANA_DATA_PATH },
             { name: "provisioning", mountPath: GRAFANA_PROVISIONING_ARTIFACTS.mountPath, readOnly: true },
             { name: "dashboards", mountPath: GRAFANA_DASHBOARD_ARTIFACTS.mountPath, readOnly: true },
             { name: "tmp", mountPath: "/tmp" },
@@ -106,7 +106,7 @@ export class Observability extends pulumi.ComponentResource {
         size: WORKLOAD_SIZES.zipkin,
         port: PORTS.zipkin,
         nodePort: NODE_PORTS.zipkin,
-        healthPath: "/health",
+        healthPath: HEALTH_PATHS.zipkin,
         container: {
           env: [
             ...Object.entries(ZIPKIN_CONTAINER_ENV).map(([name, value]) => ({ name, value })),
