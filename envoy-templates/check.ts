@@ -1,6 +1,6 @@
 // Consistency of one bootstrap, beyond what its schema can say: every referenced cluster
 // exists, no address:port is bound twice, every listener and network filter has a stat_prefix.
-import type { EnvoyObject } from "./builders.js";
+import type { EnvoyObject } from "./builders/index.js";
 
 function isObject(value: unknown): value is EnvoyObject {
   return typeof value === "object" && value !== null && !Array.isArray(value);

@@ -2,7 +2,7 @@
 // (rewritten to the service's own path) to that service's sidecars; everything else 404s.
 import type { Addressing } from "../infra/addressing.js";
 import { EDGE_PROXY, PORTS, type MeshModel, type ServiceSpec } from "../infra/model.js";
-import { type EnvoyObject, makeBootstrap, makeHttpConnectionManager, makeListener, makeRetryingRoutes, notFoundRoute } from "./builders.js";
+import { type EnvoyObject, makeBootstrap, makeHttpConnectionManager, makeListener, makeRetryingRoutes, notFoundRoute } from "./builders/index.js";
 import { adminCluster, metricsListener } from "./metrics-listener.js";
 import { CLUSTER, LISTENER, serviceCluster } from "./names.js";
 import { serviceClusterFor, zipkinCluster } from "./upstreams.js";

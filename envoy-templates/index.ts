@@ -1,5 +1,5 @@
 // Envoy config generators: the model plus a target's addressing in, v3 bootstraps out.
-export type { EnvoyObject } from "./builders.js";
+export type { EnvoyObject } from "./builders/index.js";
 export { edgeBootstrap, edgeRoutes, EDGE_MAX_HEAP_BYTES } from "./edge.js";
 export { sidecarBootstrap, SIDECAR_MAX_HEAP_BYTES } from "./sidecar.js";
 export { checkEnvoyConfig, assertEnvoyConfig } from "./check.js";

@@ -2,7 +2,7 @@
 // and nothing else of the admin interface is reachable from the mesh.
 import { PORTS } from "../infra/model.js";
 import type { HostPort } from "../infra/addressing.js";
-import { type EnvoyObject, makeCluster, makeHttpConnectionManager, makeListener, makeRoute, notFoundRoute } from "./builders.js";
+import { type EnvoyObject, makeCluster, makeHttpConnectionManager, makeListener, makeRoute, notFoundRoute } from "./builders/index.js";
 import { CLUSTER, LISTENER } from "./names.js";
 
 const SCRAPE_TIMEOUT_MS = 5000;

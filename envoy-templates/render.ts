@@ -3,7 +3,7 @@
 import type { Addressing } from "../infra/addressing.js";
 import { toYaml } from "../infra/yaml.js";
 import { EDGE_PROXY, proxyNames, sidecarName, type MeshModel } from "../infra/model.js";
-import type { EnvoyObject } from "./builders.js";
+import type { EnvoyObject } from "./builders/index.js";
 import { assertEnvoyConfig } from "./check.js";
 import { edgeBootstrap } from "./edge.js";
 import { sidecarBootstrap } from "./sidecar.js";

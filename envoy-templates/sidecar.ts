@@ -12,7 +12,7 @@ import {
   makeRetryingRoutes,
   makeRoute,
   makeTcpProxy,
-} from "./builders.js";
+} from "./builders/index.js";
 import { adminCluster, metricsListener } from "./metrics-listener.js";
 import { CLUSTER, LISTENER, dataStoreCluster, dataStoreEgressListener, serviceCluster, serviceEgressListener } from "./names.js";
 import { READINESS_PATH, dataStoreClusterFor, serviceClusterFor, zipkinCluster } from "./upstreams.js";

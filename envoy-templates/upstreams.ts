@@ -2,7 +2,7 @@
 // Identical on every target except for the addresses, which come from the Addressing.
 import type { Addressing } from "../infra/addressing.js";
 import { DATA_STORES, PORTS, type DataStoreName, type ServiceSpec, sidecarName } from "../infra/model.js";
-import { type EnvoyObject, makeCluster } from "./builders.js";
+import { type EnvoyObject, makeCluster } from "./builders/index.js";
 import { CLUSTER, dataStoreCluster, serviceCluster } from "./names.js";
 
 /** The apps' readiness endpoint: what callers' proxies health-check. */

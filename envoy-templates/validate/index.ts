@@ -1,6 +1,6 @@
 // Strict schema check of a rendered bootstrap against Envoy's own v3 protos (test-time only:
 // it needs the devDependencies protobufjs and @grpc/grpc-js-xds).
-import type { EnvoyObject } from "../builders.js";
+import type { EnvoyObject } from "../builders/index.js";
 import { envoyProtoRoot } from "./envoy-protos.js";
 import { checkProtoJson } from "./proto-json.js";
 

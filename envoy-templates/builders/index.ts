@@ -1,0 +1,8 @@
+// Small builders for Envoy v3 bootstrap pieces, as plain proto3-JSON objects. The edge
+// and sidecar configs are assembled from these; every listener and network filter gets
+// a stat_prefix.
+export { type EnvoyObject, duration, socketAddress, typed } from "./common.js";
+export { type ClusterOptions, type HealthCheck, type UpstreamProtocol, makeCluster } from "./cluster.js";
+export { type UpstreamRoute, makeRetryingRoutes, makeRoute, notFoundRoute } from "./route.js";
+export { type HttpConnectionManagerOptions, makeHttpConnectionManager, makeListener, makeTcpProxy } from "./listener.js";
+export { type BootstrapOptions, makeBootstrap } from "./bootstrap.js";

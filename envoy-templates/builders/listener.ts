@@ -1,0 +1,106 @@
+// Listeners and their network filters: the HTTP connection manager (with tracing,
+// the edge's settings and an optional health_check filter) and the TCP proxy.
+import type { HostPort } from "../../infra/addressing.js";
+import { HTTP_ACCESS_LOG_FORMAT, TCP_ACCESS_LOG_FORMAT, stdoutJsonLog } from "./access-log.js";
+import { type EnvoyObject, CONNECTION_BUFFER_LIMIT_BYTES, HTTP2_LIMITS, socketAddress, typed } from "./common.js";
+
+export function makeListener(name: string, address: HostPort, direction: "INBOUND" | "OUTBOUND", filters: EnvoyObject[]): EnvoyObject {
+  return {
+    name,
+    stat_prefix: name,
+    address: socketAddress(address),
+    traffic_direction: direction,
+    per_connection_buffer_limit_bytes: CONNECTION_BUFFER_LIMIT_BYTES,
+    filter_chains: [{ filters }],
+  };
+}
+
+export interface HttpConnectionManagerOptions {
+  readonly statPrefix: string;
+  readonly virtualHostName: string;
+  readonly routes: EnvoyObject[];
+  /** The public edge: trust no X-Forwarded-For, take the peer address, hide Envoy's headers. */
+  readonly edge: boolean;
+  /** Zipkin cluster for tracing; no tracing (and no access log) when absent. */
+  readonly zipkinCluster?: string;
+  /** Share of requests traced when no upstream decided (the stack's traceSamplingPercent). */
+  readonly samplingPercent?: number;
+  /**
+   * A path whose requests are health checks: passed through to the upstream, and
+   * answered with this proxy's node cluster in x-envoy-upstream-healthchecked-cluster,
+   * which callers' health checks verify.
+   */
+  readonly healthCheckedPath?: string;
+}
+
+function healthCheckFilter(path: string): EnvoyObject {
+  return {
+    name: "envoy.filters.http.health_check",
+    typed_config: typed("envoy.extensions.filters.http.health_check.v3.HealthCheck", {
+      pass_through_mode: true,
+      headers: [{ name: ":path", string_match: { exact: path } }],
+    }),
+  };
+}
+
+export function makeHttpConnectionManager(options: HttpConnectionManagerOptions): EnvoyObject {
+  const hcm: EnvoyObject = {
+    stat_prefix: options.statPrefix,
+    codec_type: "AUTO",
+    route_config: {
+      name: options.statPrefix,
+      virtual_hosts: [{ name: options.virtualHostName, domains: ["*"], routes: options.routes }],
+    },
+    http_filters: [
+      ...(options.healthCheckedPath ? [healthCheckFilter(options.healthCheckedPath)] : []),
+      {
+        name: "envoy.filters.http.router",
+        typed_config: typed("envoy.extensions.filters.http.router.v3.Router", options.edge ? { suppress_envoy_headers: true } : {}),
+      },
+    ],
+    request_headers_timeout: "10s",
+    stream_idle_timeout: "300s",
+    common_http_protocol_options: { idle_timeout: "900s", headers_with_underscores_action: "REJECT_REQUEST" },
+    http2_protocol_options: HTTP2_LIMITS,
+    normalize_path: true,
+    merge_slashes: true,
+    path_with_escaped_slashes_action: "UNESCAPE_AND_REDIRECT",
+  };
+  if (options.edge) {
+    hcm.use_remote_address = true;
+    hcm.xff_num_trusted_hops = 0;
+  }
+  if (options.zipkinCluster !== undefined) {
+    hcm.access_log = [stdoutJsonLog(HTTP_ACCESS_LOG_FORMAT)];
+    hcm.tracing = {
+      random_sampling: { value: options.samplingPercent ?? 100 },
+      provider: {
+        name: "envoy.tracers.zipkin",
+        typed_config: typed("envoy.config.trace.v3.ZipkinConfig", {
+          collector_cluster: options.zipkinCluster,
+          collector_endpoint: "/api/v2/spans",
+          collector_endpoint_version: "HTTP_JSON",
+          trace_id_128bit: true,
+          shared_span_context: false,
+        }),
+      },
+    };
+  }
+  return {
+    name: "envoy.filters.network.http_connection_manager",
+    typed_config: typed("envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager", hcm),
+  };
+}
+
+export function makeTcpProxy(statPrefix: string, cluster: string): EnvoyObject {
+  return {
+    name: "envoy.filters.network.tcp_proxy",
+    typed_config: typed("envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy", {
+      stat_prefix: statPrefix,
+      cluster,
+      // Envoy's default, stated: idle pooled connections are closed after an hour.
+      idle_timeout: "3600s",
+      access_log: [stdoutJsonLog(TCP_ACCESS_LOG_FORMAT)],
+    }),
+  };
+}
