@@ -1,5 +1,6 @@
 // What a target hands back to the program's stack outputs.
 import type * as pulumi from "@pulumi/pulumi";
+import type { StackSettings } from "./config.js";
 
 export interface MeshEndpoints {
   /** Public entry: the edge proxy's HTTP listener. */
@@ -18,4 +19,24 @@ export function adminUrlsByProxy(entries: ReadonlyArray<{ proxy: string; url: st
   const byProxy: Record<string, string[]> = {};
   for (const { proxy, url } of entries) (byProxy[proxy] ??= []).push(url);
   return byProxy;
+}
+
+/**
+ * The URLs both targets serve on the host's 127.0.0.1 at the stack's ports: Docker
+ * publishes them, kind maps its NodePorts to them (infra/kubernetes/kind-cluster.yaml).
+ */
+export function hostEndpoints(settings: Pick<StackSettings, "gatewayPort" | "prometheusPort" | "grafanaPort" | "zipkinPort">) {
+  const at = (port: number) => `http://127.0.0.1:${port}`;
+  return {
+    gatewayUrl: at(settings.gatewayPort),
+    prometheusUrl: at(settings.prometheusPort),
+    grafanaUrl: at(settings.grafanaPort),
+    zipkinUrl: at(settings.zipkinPort),
+  };
+}
+
+/** What a mesh component registers as its outputs: its endpoints, the secret left out. */
+export function endpointOutputs(endpoints: MeshEndpoints): Record<string, unknown> {
+  const { gatewayUrl, adminUrls, prometheusUrl, grafanaUrl, zipkinUrl } = endpoints;
+  return { gatewayUrl, adminUrls, prometheusUrl, grafanaUrl, zipkinUrl };
 }

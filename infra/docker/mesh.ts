@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { dockerAddressing } from "./addressing.js";
 import { renderArtifacts } from "../artifacts/index.js";
 import { adminPorts, type StackSettings } from "../config.js";
-import { type MeshEndpoints, adminUrlsByProxy } from "../mesh-endpoints.js";
+import { type MeshEndpoints, adminUrlsByProxy, endpointOutputs, hostEndpoints } from "../mesh-endpoints.js";
 import { MeshSecrets } from "../mesh-secrets.js";
 import { appEnvironment } from "../app-environment.js";
 import { type DataStoreName, EDGE_PROXY, type MeshModel, PORTS } from "../model.js";
@@ -94,7 +94,7 @@ export class DockerMesh extends pulumi.ComponentResource implements MeshEndpoint
       { parent: this, dependsOn: services },
     );
 
-    const observability = new Observability(
+    new Observability(
       `${name}-observability`,
       {
         addressing,
@@ -107,21 +107,12 @@ export class DockerMesh extends pulumi.ComponentResource implements MeshEndpoint
       { parent: this },
     );
 
-    this.gatewayUrl = `http://127.0.0.1:${settings.gatewayPort}`;
+    ({ gatewayUrl: this.gatewayUrl, prometheusUrl: this.prometheusUrl, grafanaUrl: this.grafanaUrl, zipkinUrl: this.zipkinUrl } = hostEndpoints(settings));
     this.adminUrls = adminUrlsByProxy([
       { proxy: EDGE_PROXY, url: edge.adminUrl },
       ...services.flatMap((s) => s.sidecars.map((sidecar) => ({ proxy: sidecar.proxy, url: sidecar.adminUrl }))),
     ]);
-    this.prometheusUrl = observability.prometheusUrl;
-    this.grafanaUrl = observability.grafanaUrl;
-    this.zipkinUrl = observability.zipkinUrl;
     this.grafanaAdminPassword = secrets.grafanaAdminPassword;
-    this.registerOutputs({
-      gatewayUrl: this.gatewayUrl,
-      adminUrls: this.adminUrls,
-      prometheusUrl: this.prometheusUrl,
-      grafanaUrl: this.grafanaUrl,
-      zipkinUrl: this.zipkinUrl,
-    });
+    this.registerOutputs(endpointOutputs(this));
   }
 }

@@ -45,9 +45,6 @@ function httpCheck(url: string): string[] {
 }
 
 export class Observability extends pulumi.ComponentResource {
-  readonly prometheusUrl: string;
-  readonly grafanaUrl: string;
-  readonly zipkinUrl: string;
 
   constructor(name: string, args: ObservabilityArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mesh:docker:Observability", name, {}, opts);
@@ -111,9 +108,6 @@ export class Observability extends pulumi.ComponentResource {
       containerOptions({ parent: this, deleteBeforeReplace: true }),
     );
 
-    this.prometheusUrl = `http://127.0.0.1:${settings.prometheusPort}`;
-    this.grafanaUrl = `http://127.0.0.1:${settings.grafanaPort}`;
-    this.zipkinUrl = `http://127.0.0.1:${settings.zipkinPort}`;
-    this.registerOutputs({ prometheusUrl: this.prometheusUrl, grafanaUrl: this.grafanaUrl, zipkinUrl: this.zipkinUrl });
+    this.registerOutputs({});
   }
 }

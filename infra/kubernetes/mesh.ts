@@ -7,7 +7,7 @@ import { kubernetesAddressing } from "./addressing.js";
 import { appEnvironment } from "../app-environment.js";
 import { renderArtifacts } from "../artifacts/index.js";
 import { type StackSettings, adminPorts } from "../config.js";
-import { type MeshEndpoints, adminUrlsByProxy } from "../mesh-endpoints.js";
+import { type MeshEndpoints, adminUrlsByProxy, endpointOutputs, hostEndpoints } from "../mesh-endpoints.js";
 import { MeshSecrets } from "../mesh-secrets.js";
 import type { MeshModel } from "../model.js";
 import { appImage } from "../app-images.js";
@@ -115,20 +115,11 @@ export class KubernetesMesh extends pulumi.ComponentResource implements MeshEndp
 
     // kind-cluster.yaml maps the NodePorts to these host ports; the admin
     // interfaces stay on pod loopbacks, reached with `kubectl port-forward`.
-    this.gatewayUrl = `http://127.0.0.1:${settings.gatewayPort}`;
-    this.prometheusUrl = `http://127.0.0.1:${settings.prometheusPort}`;
-    this.grafanaUrl = `http://127.0.0.1:${settings.grafanaPort}`;
-    this.zipkinUrl = `http://127.0.0.1:${settings.zipkinPort}`;
+    ({ gatewayUrl: this.gatewayUrl, prometheusUrl: this.prometheusUrl, grafanaUrl: this.grafanaUrl, zipkinUrl: this.zipkinUrl } = hostEndpoints(settings));
     this.adminUrls = adminUrlsByProxy(
       adminPorts(settings).filter((p) => p.replica === 0).map((p) => ({ proxy: p.proxy, url: `http://127.0.0.1:${p.port}` })),
     );
     this.grafanaAdminPassword = secrets.grafanaAdminPassword;
-    this.registerOutputs({
-      gatewayUrl: this.gatewayUrl,
-      adminUrls: this.adminUrls,
-      prometheusUrl: this.prometheusUrl,
-      grafanaUrl: this.grafanaUrl,
-      zipkinUrl: this.zipkinUrl,
-    });
+    this.registerOutputs(endpointOutputs(this));
   }
 }
