@@ -26,6 +26,47 @@ export interface ClusterOptions {
   readonly dnsResolver?: HostPort;
 }
 
+/** The same limit for connections, pending and active requests, and a retry budget. */
+function circuitBreakers(maxConnections: number): EnvoyObject {
+  return {
+    thresholds: [
+      {
+        priority: "DEFAULT",
+        max_connections: maxConnections,
+        max_pending_requests: maxConnections,
+        max_requests: maxConnections,
+        // A budget instead of a fixed max_retries: when a replica leaves (scale-down, crash) every
+        // in-flight request to it may need one retry at once, which a small fixed cap overflows.
+        // Retries stay bounded to a quarter of active requests, so they never amplify an outage.
+        retry_budget: { budget_percent: { value: 25 }, min_retry_concurrency: 10 },
+        track_remaining: true,
+      },
+    ],
+  };
+}
+
+/** Eject a host after a run of errors, for a while, never more than half of them. */
+const OUTLIER_DETECTION: EnvoyObject = {
+  consecutive_5xx: 5,
+  consecutive_gateway_failure: 3,
+  interval: "5s",
+  base_ejection_time: "15s",
+  max_ejection_percent: 50,
+};
+
+// Pool connections to data stores sit idle for long; keep-alive probes notice dead peers.
+const TCP_KEEPALIVE: EnvoyObject = { tcp_keepalive: { keepalive_probes: 3, keepalive_time: 60, keepalive_interval: 10 } };
+
+/** HTTP/1.1 or HTTP/2 to the upstream, idle connections closed before the app closes them. */
+function httpProtocolOptions(protocol: "http1" | "http2"): EnvoyObject {
+  return {
+    "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": typed("envoy.extensions.upstreams.http.v3.HttpProtocolOptions", {
+      common_http_protocol_options: { idle_timeout: duration(UPSTREAM_IDLE_TIMEOUT_MS) },
+      explicit_http_config: protocol === "http2" ? { http2_protocol_options: HTTP2_LIMITS } : { http_protocol_options: {} },
+    }),
+  };
+}
+
 export function makeCluster(options: ClusterOptions): EnvoyObject {
   const cluster: EnvoyObject = {
     name: options.name,
@@ -37,47 +78,18 @@ export function makeCluster(options: ClusterOptions): EnvoyObject {
       endpoints: [{ lb_endpoints: [{ endpoint: { address: socketAddress(options.endpoint) } }] }],
     },
     per_connection_buffer_limit_bytes: CONNECTION_BUFFER_LIMIT_BYTES,
-    circuit_breakers: {
-      thresholds: [
-        {
-          priority: "DEFAULT",
-          max_connections: options.maxConnections,
-          max_pending_requests: options.maxConnections,
-          max_requests: options.maxConnections,
-          // A budget instead of a fixed max_retries: when a replica leaves (scale-down, crash) every
-          // in-flight request to it may need one retry at once, which a small fixed cap overflows.
-          // Retries stay bounded to a quarter of active requests, so they never amplify an outage.
-          retry_budget: { budget_percent: { value: 25 }, min_retry_concurrency: 10 },
-          track_remaining: true,
-        },
-      ],
-    },
+    circuit_breakers: circuitBreakers(options.maxConnections),
     // Panic mode off: with active readiness checks, an unhealthy host really cannot serve, so
     // traffic goes only to the healthy ones (even if few) and fails fast with 503 when none are,
     // instead of being spread over known-broken hosts once half of them fail.
     common_lb_config: { healthy_panic_threshold: { value: 0 } },
   };
   if (options.healthCheck) cluster.health_checks = [makeHealthCheck(options.healthCheck, options.protocol)];
-  if (options.outlierDetection) {
-    cluster.outlier_detection = {
-      consecutive_5xx: 5,
-      consecutive_gateway_failure: 3,
-      interval: "5s",
-      base_ejection_time: "15s",
-      max_ejection_percent: 50,
-    };
-  }
+  if (options.outlierDetection) cluster.outlier_detection = OUTLIER_DETECTION;
   if (options.protocol === "tcp") {
-    // Pool connections to data stores sit idle for long; keep-alive probes notice dead peers.
-    cluster.upstream_connection_options = { tcp_keepalive: { keepalive_probes: 3, keepalive_time: 60, keepalive_interval: 10 } };
+    cluster.upstream_connection_options = TCP_KEEPALIVE;
   } else {
-    cluster.typed_extension_protocol_options = {
-      "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": typed("envoy.extensions.upstreams.http.v3.HttpProtocolOptions", {
-        common_http_protocol_options: { idle_timeout: duration(UPSTREAM_IDLE_TIMEOUT_MS) },
-        explicit_http_config:
-          options.protocol === "http2" ? { http2_protocol_options: HTTP2_LIMITS } : { http_protocol_options: {} },
-      }),
-    };
+    cluster.typed_extension_protocol_options = httpProtocolOptions(options.protocol);
   }
   return cluster;
 }
