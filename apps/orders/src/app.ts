@@ -22,16 +22,12 @@
 // PUBLISH_TIMEOUT_MS), and a COMMIT whose answer is lost (the server committed,
 // the connection died) gives a 503 for an order that still goes through - an
 // ambiguity inherent to any commit, and the order is fulfilled, never stranded.
-import { randomUUID } from "node:crypto";
 import {
   amqpPlugin,
   connectAmqp,
   createDatabase,
   createServiceApp,
-  errorResponses,
-  HttpError,
   migrateUp,
-  NotFoundError,
   ORDER_MIGRATIONS_DIR,
   ORDER_MIGRATIONS_TABLE,
   postgresPlugin,
@@ -42,7 +38,7 @@ import { catalogClient } from "./catalog-client.js";
 import type { OrdersConfig } from "./config.js";
 import { orderStore } from "./order-store.js";
 import { createOrderPublisher } from "./publisher.js";
-import { Order, OrderParams, PlacedOrder, PlaceOrderBody, type OrderItem } from "./schemas.js";
+import { orderRoutes } from "./routes/orders.js";
 
 export function migrateOrders(config: Pick<OrdersConfig, "databaseUrl">, logger: FastifyBaseLogger): Promise<string[]> {
   return migrateUp({ databaseUrl: config.databaseUrl, dir: ORDER_MIGRATIONS_DIR, table: ORDER_MIGRATIONS_TABLE, logger });
@@ -67,35 +63,7 @@ export async function buildOrdersApp(config: OrdersConfig, hooks: OrdersHooks = 
   const orders = orderStore(database);
   const catalog = catalogClient(config.catalogUrl, config.catalogTimeoutMs);
 
-  app.post("/orders", { schema: { body: PlaceOrderBody, response: { 202: PlacedOrder, ...errorResponses } } }, async (request, reply) => {
-    publisher.assertConnected();
-    const productIds = [...new Set(request.body.items.map((i) => i.productId))];
-    const products = await Promise.all(productIds.map((id) => catalog.getProduct(id, request.id)));
-    const prices = new Map(products.filter((p) => p !== undefined).map((p) => [p.id, p.priceCents]));
-    const unknown = productIds.filter((id) => !prices.has(id));
-    if (unknown.length) throw new HttpError(422, "unknown_product", `unknown product(s): ${unknown.join(", ")}`);
-    const items: OrderItem[] = request.body.items.map((i) => ({ productId: i.productId, quantity: i.quantity, priceCents: prices.get(i.productId)! }));
-
-    const id = randomUUID();
-    // Throws ServiceUnavailableError (503) when the broker or Postgres failed; nothing is then stored.
-    await orders.placeAndPublish(id, items, async () => {
-      let error: unknown;
-      try {
-        await publisher.publishOrderPlaced({ orderId: id });
-      } catch (err) {
-        error = err;
-      }
-      await hooks.afterPublishAttempt?.(id, error);
-      if (error !== undefined) throw error;
-    });
-    return reply.code(202).send({ id, status: "pending" as const });
-  });
-
-  app.get("/orders/:id", { schema: { params: OrderParams, response: { 200: Order, ...errorResponses } } }, async (request) => {
-    const order = await orders.get(request.params.id);
-    if (!order) throw new NotFoundError(`order ${request.params.id} not found`);
-    return order;
-  });
+  await app.register(orderRoutes({ orders, catalog, publisher, hooks }), { prefix: "/orders" });
 
   return app;
 }

@@ -6,7 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { STATUS_CODES } from "node:http";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawServerDefault, type FastifyError } from "fastify";
-import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Type } from "typebox";
 import { HttpError } from "./errors.js";
@@ -17,6 +17,9 @@ import { createValidatorCompiler } from "./validation.js";
 import type { BaseConfig } from "./env.js";
 
 export type ServiceApp = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
+
+/** An app's routes for one prefix, as an encapsulated plugin (register it with `{ prefix }`); typed by the route schemas. */
+export type ServiceRoutes = FastifyPluginAsyncTypebox;
 
 /** The error body every 4xx/5xx answer carries, as the API promises (README.md, "Consuming the API"). */
 export const ErrorBody = Type.Object({ error: Type.String(), message: Type.String() });
