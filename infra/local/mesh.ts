@@ -2,7 +2,7 @@
 // same generated configs as the Docker and Kubernetes targets. Each pod (the
 // edge, each service replica's app + sidecar) has its own loopback address;
 // services are found through a real DNS server, so scaling needs no Envoy restart.
-import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Addressing } from "../addressing.js";
@@ -14,29 +14,27 @@ import {
   SERVICE_NAMES,
   buildMeshModel,
   getService,
-  sidecarName,
   type DataStoreName,
   type MeshModel,
   type ServiceName,
 } from "../model.js";
 import { localAddressing } from "./addressing.js";
-import { LOCAL_DATABASE, appEntryPoint, appEnvironment, buildApps, missingEntryPoints } from "./apps.js";
+import { LOCAL_DATABASE, buildApps, missingEntryPoints } from "./apps.js";
 import { findBinaries, type Binaries } from "./binaries.js";
 import { ServiceDns } from "./dns.js";
-import { adminUrl, envoyProcessName, startEnvoy, upstreamHosts } from "./envoy.js";
+import { ENDPOINTS_FILE, type LocalMeshEndpoints, localEndpoints, writeEndpointsFile } from "./endpoints.js";
+import { startEnvoy } from "./envoy.js";
 import { DNS_PORT, LocalLayout, firstTaken, randomBlockPrefix, servicePodPorts } from "./layout.js";
-import { MAX_REPLICAS } from "../config.js";
-import { APP_SHUTDOWN_TIMEOUT_MS } from "../workload-sizes.js";
 import { PrivatePostgres } from "./postgres.js";
 import { LocalPrometheus } from "./prometheus.js";
 import { RabbitVhost, SHARED_RABBITMQ_HOST } from "./rabbitmq.js";
-import { httpOk, waitUntil } from "./readiness.js";
+import { waitUntil } from "./readiness.js";
 import { PrivateRedis } from "./redis.js";
+import { ServicePods, checkReplicas } from "./service-pods.js";
 import { Supervisor, type ProcessExit } from "./supervisor.js";
 import { startZipkin } from "./zipkin.js";
 
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
-export const ENDPOINTS_FILE = "endpoints.json";
 
 export interface LocalMeshOptions {
   /** Where configs, logs, data and endpoints.json go (default `.mesh/` in the project). */
@@ -57,28 +55,7 @@ export interface LocalMeshOptions {
   readonly signal?: AbortSignal;
 }
 
-export interface ReplicaEndpoints {
-  readonly service: ServiceName;
-  readonly replica: number;
-  /** The pod's address: app on PORTS.app, sidecar ingress on PORTS.sidecarIngress. */
-  readonly pod: string;
-  readonly app: string;
-  readonly sidecar: string;
-  readonly admin: string;
-}
-
-export interface LocalMeshEndpoints {
-  readonly gateway: string;
-  /** Every Envoy's admin interface by process name (`edge-0`, `catalog-sidecar-1`, ...). */
-  readonly admin: Readonly<Record<string, string>>;
-  readonly prometheus: string;
-  readonly zipkin: string;
-  readonly dns: string;
-  readonly replicas: readonly ReplicaEndpoints[];
-  readonly dataStores: Readonly<Record<DataStoreName, string>>;
-  readonly stateDir: string;
-  readonly pid: number;
-}
+export { ENDPOINTS_FILE, type LocalMeshEndpoints, type ReplicaEndpoints } from "./endpoints.js";
 
 /** Data stores the runner starts privately and may restart (fault tests). */
 export type PrivateDataStore = "postgres" | "redis";
@@ -106,21 +83,6 @@ export interface LocalMesh {
   /** Waits until every Envoy that routes to `service` has exactly these upstream pods, all healthy. */
   waitForUpstreams(service: ServiceName, pods: readonly string[], timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
-}
-
-interface RunState {
-  replicas: Record<ServiceName, number>;
-}
-
-function checkReplicas(service: ServiceName, n: number): void {
-  if (!Number.isInteger(n) || n < 1 || n > MAX_REPLICAS) throw new Error(`replicas of ${service} must be 1..${MAX_REPLICAS}, got ${n}`);
-}
-
-/** Proxies whose Envoy has a cluster for `service`: the edge for public routes, and each caller's sidecar. */
-function proxiesRoutingTo(model: MeshModel, service: ServiceName): Array<{ proxy: string; replicas: number }> {
-  const spec = getService(model, service);
-  const callers = model.services.filter((s) => s.calls.includes(service)).map((s) => ({ proxy: sidecarName(s.name), replicas: s.replicas }));
-  return [...(spec.routes.length ? [{ proxy: EDGE_PROXY, replicas: 1 }] : []), ...callers];
 }
 
 async function chooseLayout(requested: string | undefined, model: MeshModel): Promise<LocalLayout> {
@@ -167,9 +129,8 @@ function refuseIfRunning(endpointsFile: string): void {
 export async function startLocalMesh(options: LocalMeshOptions = {}): Promise<LocalMesh> {
   const progress = options.onProgress ?? (() => {});
   const binaries: Binaries = findBinaries();
-  const state: RunState = { replicas: Object.fromEntries(SERVICE_NAMES.map((s) => [s, options.replicas?.[s] ?? 1])) as Record<ServiceName, number> };
-  for (const s of SERVICE_NAMES) checkReplicas(s, state.replicas[s]);
-  const model = () => buildMeshModel(state.replicas);
+  const initialReplicas = Object.fromEntries(SERVICE_NAMES.map((s) => [s, options.replicas?.[s] ?? 1])) as Record<ServiceName, number>;
+  for (const s of SERVICE_NAMES) checkReplicas(s, initialReplicas[s]);
   const activeServices = new Set(options.services ?? SERVICE_NAMES);
 
   if (options.build ?? true) {
@@ -188,7 +149,7 @@ export async function startLocalMesh(options: LocalMeshOptions = {}): Promise<Lo
     // dnsmasq and Postgres run as other users and must reach their files.
     chmodSync(dir, 0o755);
   }
-  const layout = await chooseLayout(options.addressBlock, model());
+  const layout = await chooseLayout(options.addressBlock, buildMeshModel(initialReplicas));
   const runId = layout.prefix.replace(/\./g, "-");
   const vhost = new RabbitVhost(binaries.rabbitmqctl, `mesh-local-${runId}-${process.pid}`);
   const dataStoreHost = (store: DataStoreName) => (store === "rabbitmq" ? SHARED_RABBITMQ_HOST : layout.dataStore(store));
@@ -199,9 +160,26 @@ export async function startLocalMesh(options: LocalMeshOptions = {}): Promise<Lo
   const redis = new PrivateRedis(binaries.redisServer, runDir, layout.dataStore("redis"));
   const prometheus = new LocalPrometheus(binaries.prometheus, runDir, layout.prometheus);
   const envoyLogLevel = options.envoyLogLevel ?? "warning";
-  const appLogLevel = options.appLogLevel ?? "warn";
   const envoyDir = join(runDir, "envoy");
   const endpointsFile = join(stateDir, ENDPOINTS_FILE);
+  const pods = new ServicePods(
+    {
+      projectRoot: PROJECT_ROOT,
+      supervisor,
+      binaries,
+      layout,
+      addressing,
+      dns,
+      envoyDir,
+      envoyLogLevel,
+      appLogLevel: options.appLogLevel ?? "warn",
+      vhost: vhost.vhost,
+      redisPassword: redis.password,
+      activeServices,
+    },
+    initialReplicas,
+  );
+  const model = () => pods.model();
 
   let stopped = false;
   const stop = async () => {
@@ -218,89 +196,10 @@ export async function startLocalMesh(options: LocalMeshOptions = {}): Promise<Lo
     if (options.signal?.aborted) throw new Error("start-up interrupted");
   };
 
-  const pod = (service: ServiceName, replica: number) => layout.servicePod(service, replica);
-
-  const startReplica = async (service: ServiceName, replica: number) => {
-    const proxy = sidecarName(service);
-    await startEnvoy(supervisor, binaries.envoy, envoyDir, model(), addressing, proxy, replica, envoyLogLevel);
-    const app = supervisor.start({
-      name: `${service}-${replica}`,
-      command: binaries.node,
-      args: [appEntryPoint(PROJECT_ROOT, service)],
-      env: appEnvironment(model(), service, pod(service, replica), { vhost: vhost.vhost, redisPassword: redis.password, logLevel: appLogLevel }),
-      cwd: join(PROJECT_ROOT, "apps", service),
-      // Longer than the app's own drain timeout, so it exits on its own terms (as on Docker and Kubernetes).
-      graceMs: APP_SHUTDOWN_TIMEOUT_MS + 5_000,
-    });
-    // Ready through its sidecar: app, sidecar ingress and the app's backends all work.
-    await waitUntil(`${service} replica ${replica} to be ready`, () => httpOk(`http://${pod(service, replica)}:${PORTS.sidecarIngress}/readyz`), {
-      process: app,
-      timeoutMs: 60_000,
-      intervalMs: 200,
-    });
-  };
-
-  const stopReplica = async (service: ServiceName, replica: number, how: "stop" | "kill") => {
-    for (const name of [`${service}-${replica}`, envoyProcessName(sidecarName(service), replica)]) {
-      const managed = supervisor.list().find((p) => p.spec.name === name && p.running);
-      if (managed) await (how === "kill" ? managed.kill() : managed.stop());
-    }
-  };
-
-  const podsOf = (service: ServiceName, count = state.replicas[service]) => Array.from({ length: count }, (_, r) => pod(service, r));
-
-  const waitForUpstreams = async (service: ServiceName, pods: readonly string[], timeoutMs = 30_000) => {
-    const want = pods.map((p) => `${p}:${PORTS.sidecarIngress}`).sort().join(",");
-    const routing = proxiesRoutingTo(model(), service).filter(({ proxy }) => proxy === EDGE_PROXY || SERVICE_NAMES.some((s) => activeServices.has(s) && sidecarName(s) === proxy));
-    for (const { proxy, replicas } of routing) {
-      for (let r = 0; r < replicas; r++) {
-        const admin = adminUrl(addressing, proxy, r);
-        await waitUntil(`${envoyProcessName(proxy, r)} to route ${service} to ${want}`, async () => {
-          const candidates = new Set(podsOf(service, MAX_REPLICAS).map((p) => `${p}:${PORTS.sidecarIngress}`));
-          const hosts = [...(await upstreamHosts(admin))].filter(([h]) => candidates.has(h));
-          // Present and healthy (new hosts wait for their first active health check), no others.
-          return hosts.every(([, flags]) => flags === "healthy") && hosts.map(([h]) => h).sort().join(",") === want;
-        }, { timeoutMs });
-      }
-    }
-  };
-
   const writeEndpoints = (): LocalMeshEndpoints => {
-    const current = model();
-    const admin: Record<string, string> = { [envoyProcessName(EDGE_PROXY, 0)]: adminUrl(addressing, EDGE_PROXY, 0) };
-    const replicas: ReplicaEndpoints[] = [];
-    for (const s of current.services.filter((spec) => activeServices.has(spec.name))) {
-      for (let r = 0; r < s.replicas; r++) {
-        const proxy = sidecarName(s.name);
-        admin[envoyProcessName(proxy, r)] = adminUrl(addressing, proxy, r);
-        const p = pod(s.name, r);
-        replicas.push({
-          service: s.name,
-          replica: r,
-          pod: p,
-          app: `http://${p}:${PORTS.app}`,
-          sidecar: `http://${p}:${PORTS.sidecarIngress}`,
-          admin: adminUrl(addressing, proxy, r),
-        });
-      }
-    }
-    const endpoints: LocalMeshEndpoints = {
-      gateway: `http://${layout.edge}:${PORTS.edgeHttp}`,
-      admin,
-      prometheus: prometheus.url,
-      zipkin: `http://${layout.zipkin}:${PORTS.zipkin}`,
-      dns: `${layout.dns}:${DNS_PORT}`,
-      replicas,
-      dataStores: {
-        postgres: `${dataStoreHost("postgres")}:${DATA_STORES.postgres.port}`,
-        redis: `${dataStoreHost("redis")}:${DATA_STORES.redis.port}`,
-        rabbitmq: `${dataStoreHost("rabbitmq")}:${DATA_STORES.rabbitmq.port} (vhost ${vhost.vhost})`,
-      },
-      stateDir,
-      pid: process.pid,
-    };
-    writeFileSync(endpointsFile, `${JSON.stringify(endpoints, null, 2)}\n`);
-    return endpoints;
+    const current = localEndpoints({ model: model(), activeServices, layout, addressing, prometheusUrl: prometheus.url, dataStoreHost, vhost: vhost.vhost, stateDir });
+    writeEndpointsFile(endpointsFile, current);
+    return current;
   };
 
   let endpoints: LocalMeshEndpoints;
@@ -315,12 +214,12 @@ export async function startLocalMesh(options: LocalMeshOptions = {}): Promise<Lo
     await redis.start(supervisor);
     await vhost.create();
     checkAbort();
-    for (const service of SERVICE_NAMES) await dns.setRecords(service, activeServices.has(service) ? podsOf(service) : []);
+    for (const service of SERVICE_NAMES) await dns.setRecords(service, activeServices.has(service) ? pods.podsOf(service) : []);
     progress("starting the sidecars and apps");
     // Callees first, so callers' readiness checks find them.
     for (const service of SERVICE_NAMES.filter((s) => activeServices.has(s))) {
-      await Promise.all(podsOf(service).map((_, r) => startReplica(service, r)));
-      progress(`  ${service}: ${state.replicas[service]} replica(s) ready`);
+      await Promise.all(pods.podsOf(service).map((_, r) => pods.start(service, r)));
+      progress(`  ${service}: ${pods.replicas[service]} replica(s) ready`);
       checkAbort();
     }
     progress("starting the edge");
@@ -358,41 +257,16 @@ export async function startLocalMesh(options: LocalMeshOptions = {}): Promise<Lo
     addressing,
     redisPassword: redis.password,
     async scale(service, replicas) {
-      checkReplicas(service, replicas);
-      const before = state.replicas[service];
-      if (replicas > before) {
-        const pairs = Array.from({ length: replicas - before }, (_, i) => before + i).flatMap((r) =>
-          servicePodPorts(getService(model(), service).calls.map((c) => getService(model(), c).egressPort), getService(model(), service).dataStores).map((port) => ({
-            address: pod(service, r),
-            port,
-          })),
-        );
-        const taken = await firstTaken(pairs);
-        if (taken) throw new Error(`cannot scale ${service}: ${taken.address}:${taken.port} is in use`);
-        state.replicas[service] = replicas;
-        await Promise.all(Array.from({ length: replicas - before }, (_, i) => startReplica(service, before + i)));
-        await dns.setRecords(service, podsOf(service));
-        await waitForUpstreams(service, podsOf(service));
-      } else if (replicas < before) {
-        // Envoy keeps a host that left DNS for as long as it passes health checks, so: leave
-        // DNS, stop the apps (readiness fails first, in-flight requests finish), wait until no
-        // Envoy routes there any more, and only then stop the sidecars.
-        await dns.setRecords(service, podsOf(service, replicas));
-        const removed = Array.from({ length: before - replicas }, (_, i) => replicas + i);
-        await Promise.all(removed.map((r) => supervisor.get(`${service}-${r}`).stop()));
-        await waitForUpstreams(service, podsOf(service, replicas));
-        await Promise.all(removed.map((r) => stopReplica(service, r, "stop")));
-        state.replicas[service] = replicas;
-      }
+      await pods.scale(service, replicas);
       prometheus.writeConfig(model(), addressing);
       endpoints = writeEndpoints();
     },
     async killReplica(service, replica) {
-      await stopReplica(service, replica, "kill");
+      await pods.stop(service, replica, "kill");
     },
     async reviveReplica(service, replica) {
-      if (replica >= state.replicas[service]) throw new Error(`${service} has no replica ${replica}`);
-      await startReplica(service, replica);
+      if (replica >= pods.replicas[service]) throw new Error(`${service} has no replica ${replica}`);
+      await pods.start(service, replica);
     },
     async stopDataStore(store) {
       await (store === "postgres" ? postgres.stop() : redis.stop());
@@ -417,7 +291,7 @@ export async function startLocalMesh(options: LocalMeshOptions = {}): Promise<Lo
       );
     },
     unexpectedExits: () => supervisor.unexpectedExits(),
-    waitForUpstreams,
+    waitForUpstreams: (service, upstreams, timeoutMs) => pods.waitForUpstreams(service, upstreams, timeoutMs),
     stop,
   };
 }

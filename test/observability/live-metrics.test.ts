@@ -98,7 +98,10 @@ async function waitForScrapesAfter(since: number): Promise<void> {
     `a Prometheus scrape of all ${targets} targets after the traffic`,
     async () => {
       const scraped = await instant('timestamp(up{job=~"envoy|app|prometheus"})');
-      return scraped.length === targets && scraped.every((t) => Number(t.value[1]) > since);
+      // Prometheus exports its appended-samples counter only once its head has taken samples,
+      // so its very first self-scrape lacks it: wait for a self-scrape that has it.
+      const appended = await instant("prometheus_tsdb_head_samples_appended_total");
+      return scraped.length === targets && scraped.every((t) => Number(t.value[1]) > since) && appended.length > 0;
     },
     60_000,
     500,
