@@ -1,5 +1,5 @@
 // What a target hands back to the program's stack outputs.
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import type { StackSettings } from "./config.js";
 
 export interface MeshEndpoints {
@@ -35,8 +35,19 @@ export function hostEndpoints(settings: Pick<StackSettings, "gatewayPort" | "pro
   };
 }
 
-/** What a mesh component registers as its outputs: its endpoints, the secret left out. */
-export function endpointOutputs(endpoints: MeshEndpoints): Record<string, unknown> {
-  const { gatewayUrl, adminUrls, prometheusUrl, grafanaUrl, zipkinUrl } = endpoints;
-  return { gatewayUrl, adminUrls, prometheusUrl, grafanaUrl, zipkinUrl };
+/** The top-level component of a target: where to reach what it stood up. */
+export abstract class MeshComponent extends pulumi.ComponentResource implements MeshEndpoints {
+  gatewayUrl!: string;
+  adminUrls!: Record<string, string[]>;
+  prometheusUrl!: string;
+  grafanaUrl!: string;
+  zipkinUrl!: string;
+  grafanaAdminPassword!: pulumi.Output<string>;
+
+  /** Records the endpoints and registers them as outputs (the password stays out: it is a secret output of the stack). */
+  protected publish(endpoints: MeshEndpoints & { gatewayUrl: string; adminUrls: Record<string, string[]>; prometheusUrl: string; grafanaUrl: string; zipkinUrl: string }): void {
+    Object.assign(this, endpoints);
+    const { gatewayUrl, adminUrls, prometheusUrl, grafanaUrl, zipkinUrl } = endpoints;
+    this.registerOutputs({ gatewayUrl, adminUrls, prometheusUrl, grafanaUrl, zipkinUrl });
+  }
 }

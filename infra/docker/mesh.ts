@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { dockerAddressing } from "./addressing.js";
 import { renderArtifacts } from "../artifacts/index.js";
 import { adminPorts, type StackSettings } from "../config.js";
-import { type MeshEndpoints, adminUrlsByProxy, endpointOutputs, hostEndpoints } from "../mesh-endpoints.js";
+import { MeshComponent, adminUrlsByProxy, hostEndpoints } from "../mesh-endpoints.js";
 import { MeshSecrets } from "../mesh-secrets.js";
 import { appEnvironment } from "../app-environment.js";
 import { type DataStoreName, EDGE_PROXY, type MeshModel, PORTS } from "../model.js";
@@ -21,14 +21,7 @@ export interface DockerMeshArgs {
   readonly settings: StackSettings;
 }
 
-export class DockerMesh extends pulumi.ComponentResource implements MeshEndpoints {
-  readonly gatewayUrl: string;
-  readonly adminUrls: Record<string, string[]>;
-  readonly prometheusUrl: string;
-  readonly grafanaUrl: string;
-  readonly zipkinUrl: string;
-  readonly grafanaAdminPassword: pulumi.Output<string>;
-
+export class DockerMesh extends MeshComponent {
   constructor(name: string, args: DockerMeshArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mesh:docker:Mesh", name, {}, opts);
     const { model, settings } = args;
@@ -107,12 +100,13 @@ export class DockerMesh extends pulumi.ComponentResource implements MeshEndpoint
       { parent: this },
     );
 
-    ({ gatewayUrl: this.gatewayUrl, prometheusUrl: this.prometheusUrl, grafanaUrl: this.grafanaUrl, zipkinUrl: this.zipkinUrl } = hostEndpoints(settings));
-    this.adminUrls = adminUrlsByProxy([
-      { proxy: EDGE_PROXY, url: edge.adminUrl },
-      ...services.flatMap((s) => s.sidecars.map((sidecar) => ({ proxy: sidecar.proxy, url: sidecar.adminUrl }))),
-    ]);
-    this.grafanaAdminPassword = secrets.grafanaAdminPassword;
-    this.registerOutputs(endpointOutputs(this));
+    this.publish({
+      ...hostEndpoints(settings),
+      adminUrls: adminUrlsByProxy([
+        { proxy: EDGE_PROXY, url: edge.adminUrl },
+        ...services.flatMap((s) => s.sidecars.map((sidecar) => ({ proxy: sidecar.proxy, url: sidecar.adminUrl }))),
+      ]),
+      grafanaAdminPassword: secrets.grafanaAdminPassword,
+    });
   }
 }

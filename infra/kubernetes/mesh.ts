@@ -7,7 +7,7 @@ import { kubernetesAddressing } from "./addressing.js";
 import { appEnvironment } from "../app-environment.js";
 import { renderArtifacts } from "../artifacts/index.js";
 import { type StackSettings, adminPorts } from "../config.js";
-import { type MeshEndpoints, adminUrlsByProxy, endpointOutputs, hostEndpoints } from "../mesh-endpoints.js";
+import { MeshComponent, adminUrlsByProxy, hostEndpoints } from "../mesh-endpoints.js";
 import { MeshSecrets } from "../mesh-secrets.js";
 import type { MeshModel } from "../model.js";
 import { appImage } from "../app-images.js";
@@ -28,14 +28,7 @@ export interface KubernetesMeshArgs {
 /** Size of each data store's persistent volume. */
 const DATA_STORE_STORAGE = "1Gi";
 
-export class KubernetesMesh extends pulumi.ComponentResource implements MeshEndpoints {
-  readonly gatewayUrl: string;
-  readonly adminUrls: Record<string, string[]>;
-  readonly prometheusUrl: string;
-  readonly grafanaUrl: string;
-  readonly zipkinUrl: string;
-  readonly grafanaAdminPassword: pulumi.Output<string>;
-
+export class KubernetesMesh extends MeshComponent {
   constructor(name: string, args: KubernetesMeshArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mesh:kubernetes:Mesh", name, {}, opts);
     const { model, settings } = args;
@@ -115,11 +108,10 @@ export class KubernetesMesh extends pulumi.ComponentResource implements MeshEndp
 
     // kind-cluster.yaml maps the NodePorts to these host ports; the admin
     // interfaces stay on pod loopbacks, reached with `kubectl port-forward`.
-    ({ gatewayUrl: this.gatewayUrl, prometheusUrl: this.prometheusUrl, grafanaUrl: this.grafanaUrl, zipkinUrl: this.zipkinUrl } = hostEndpoints(settings));
-    this.adminUrls = adminUrlsByProxy(
-      adminPorts(settings).filter((p) => p.replica === 0).map((p) => ({ proxy: p.proxy, url: `http://127.0.0.1:${p.port}` })),
-    );
-    this.grafanaAdminPassword = secrets.grafanaAdminPassword;
-    this.registerOutputs(endpointOutputs(this));
+    this.publish({
+      ...hostEndpoints(settings),
+      adminUrls: adminUrlsByProxy(adminPorts(settings).filter((p) => p.replica === 0).map((p) => ({ proxy: p.proxy, url: `http://127.0.0.1:${p.port}` }))),
+      grafanaAdminPassword: secrets.grafanaAdminPassword,
+    });
   }
 }
