@@ -2,14 +2,11 @@
 // environment (secrets kept as Outputs until a target places them), its command,
 // its readiness check, its writable paths and its first-start scripts. The Docker
 // and Kubernetes targets only map this onto a container.
-import type * as pulumi from "@pulumi/pulumi";
+import type { EnvEntry } from "./environment.js";
 import { POSTGRES_DATABASE, POSTGRES_SUPERUSER, RABBITMQ_USER, type MeshSecrets } from "./mesh-secrets.js";
 import type { DataStoreName } from "./model.js";
 import { POSTGRES_APP_PASSWORD_ENV, POSTGRES_INIT_SCRIPT_NAME, postgresInitScript } from "./postgres-init.js";
 import { REDIS_PASSWORD_ENV, redisHealthCheck, redisServerCommand } from "./redis-auth.js";
-
-/** One environment variable: a plain value, or a secret. */
-export type EnvEntry = { readonly name: string; readonly value: string } | { readonly name: string; readonly secret: pulumi.Output<string> };
 
 /** A writable scratch folder (tmpfs on Docker, a memory emptyDir on Kubernetes). */
 export interface ScratchPath {

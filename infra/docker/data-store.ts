@@ -9,6 +9,7 @@ import type { DataStoreName } from "../model.js";
 import { IMAGES } from "../versions.js";
 import { WORKLOAD_SIZES } from "../workload-sizes.js";
 import { type ConfigDir, configVolumes } from "./config-volumes.js";
+import { dockerEnv } from "./env.js";
 import { HEALTHCHECK_TIMING, containerOptions, hardened } from "./hardening.js";
 
 export interface DataStoreArgs {
@@ -16,11 +17,6 @@ export interface DataStoreArgs {
   readonly image: pulumi.Input<string>;
   readonly addressing: Addressing;
   readonly secrets: MeshSecrets;
-}
-
-/** The store's environment as Docker takes it: one secret list of NAME=value. */
-function dockerEnv(plan: DataStorePlan): pulumi.Output<string[]> {
-  return pulumi.all(plan.env.map((e) => ("secret" in e ? e.secret : e.value))).apply((values) => plan.env.map((e, i) => `${e.name}=${values[i]}`));
 }
 
 /** First-start scripts as a read-only config volume (config-volumes.ts). */
@@ -51,7 +47,7 @@ export class DataStore extends pulumi.ComponentResource {
         image: args.image,
         // A fixed hostname: RabbitMQ names its node (and data directory) after it.
         hostname: args.store,
-        envs: dockerEnv(plan),
+        envs: dockerEnv(plan.env),
         command: plan.args ? [...plan.args] : undefined,
         networksAdvanced: [{ name: this.network.name, aliases: [args.addressing.dataStoreHost(args.store)] }],
         volumes: [{ volumeName: volume.name, containerPath: plan.dataPath }, ...(config?.volumes ?? [])],

@@ -15,15 +15,15 @@ import {
   artifactsIn,
 } from "../artifacts/placement.js";
 import type { StackSettings } from "../config.js";
-import { GRAFANA_ADMIN_USER, type MeshSecrets } from "../mesh-secrets.js";
+import type { MeshSecrets } from "../mesh-secrets.js";
 import { PORTS } from "../model.js";
-import { GRAFANA_ENV } from "../observability/grafana.js";
 import { IMAGES } from "../versions.js";
 import { ZIPKIN_CONTAINER_ENV } from "../zipkin-storage.js";
 import { WORKLOAD_SIZES } from "../workload-sizes.js";
 import { type ConfigDir, configVolumes } from "./config-volumes.js";
 import { HEALTHCHECK_TIMING, containerOptions, hardened } from "./hardening.js";
-import { GRAFANA_DATA_PATH, HEALTH_PATHS, PROMETHEUS_DATA_PATH, prometheusArgs } from "../observability/servers.js";
+import { GRAFANA_DATA_PATH, HEALTH_PATHS, PROMETHEUS_DATA_PATH, grafanaEnv, prometheusArgs } from "../observability/servers.js";
+import { dockerEnv } from "./env.js";
 
 export interface ObservabilityArgs {
   readonly addressing: Addressing;
@@ -79,11 +79,7 @@ export class Observability extends pulumi.ComponentResource {
       `${name}-grafana`,
       {
         image: args.images.grafana,
-        envs: args.secrets.grafanaAdminPassword.apply((password) => [
-          `GF_SECURITY_ADMIN_USER=${GRAFANA_ADMIN_USER}`,
-          `GF_SECURITY_ADMIN_PASSWORD=${password}`,
-          ...Object.entries(GRAFANA_ENV).map(([key, value]) => `${key}=${value}`),
-        ]),
+        envs: dockerEnv(grafanaEnv(args.secrets)),
         networksAdvanced: onMesh(alias(addressing.grafana?.address, "grafana")),
         volumes: [{ volumeName: grafanaData.name, containerPath: GRAFANA_DATA_PATH }, ...grafanaConfig.volumes],
         ports: [{ internal: PORTS.grafana, external: settings.grafanaPort, ip: "127.0.0.1" }],

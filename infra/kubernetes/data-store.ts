@@ -3,11 +3,12 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { type DataStorePlan, dataStorePlan } from "../data-store-plan.js";
+import { secretEntries } from "../environment.js";
 import type { MeshSecrets } from "../mesh-secrets.js";
 import { DATA_STORES, type DataStoreName } from "../model.js";
 import type { PinnedImage } from "../versions.js";
 import { WORKLOAD_SIZES } from "../workload-sizes.js";
-import { type Container, componentLabels, execProbe, resources, restrictedContainer, restrictedPod, scratchVolume, selectorFor } from "./workload.js";
+import { componentLabels, execProbe, podEnv, resources, restrictedContainer, restrictedPod, scratchVolume, selectorFor } from "./workload.js";
 
 export interface DataStoreArgs {
   readonly store: DataStoreName;
@@ -18,16 +19,6 @@ export interface DataStoreArgs {
 }
 
 type Volume = k8s.types.input.core.v1.Volume;
-
-/** The plan's environment, secrets read from the store's Secret by name. */
-function podEnv(plan: DataStorePlan, secretName: pulumi.Input<string>): Container["env"] {
-  return plan.env.map((e) => ("secret" in e ? { name: e.name, valueFrom: { secretKeyRef: { name: secretName, key: e.name } } } : { name: e.name, value: e.value }));
-}
-
-/** What the Secret holds: the plan's secret variables. */
-function secretData(plan: DataStorePlan): Record<string, pulumi.Output<string>> {
-  return Object.fromEntries(plan.env.flatMap((e) => ("secret" in e ? [[e.name, e.secret]] : [])));
-}
 
 /** Scratch folders and the first-start scripts, as volumes and where they mount. */
 function podMounts(plan: DataStorePlan, initScripts: k8s.core.v1.ConfigMap | undefined): Array<{ volume: Volume; mountPath: string }> {
@@ -55,7 +46,7 @@ export class DataStore extends pulumi.ComponentResource {
         )
       : undefined;
     // Referenced by name from the pod's env, which also orders the Secret first.
-    const credentials = new k8s.core.v1.Secret(`${name}-credentials`, { metadata: { namespace, labels }, stringData: secretData(plan) }, { parent: this });
+    const credentials = new k8s.core.v1.Secret(`${name}-credentials`, { metadata: { namespace, labels }, stringData: secretEntries(plan.env) }, { parent: this });
     const mounts = podMounts(plan, initScripts);
     const service = new k8s.core.v1.Service(
       `${name}-service`,
@@ -86,7 +77,7 @@ export class DataStore extends pulumi.ComponentResource {
                   name: store,
                   image: image.ref,
                   args: plan.args ? [...plan.args] : undefined,
-                  env: podEnv(plan, credentials.metadata.name),
+                  env: podEnv(plan.env, credentials.metadata.name),
                   ports: [{ name: "tcp", containerPort: port }],
                   readinessProbe: execProbe([...plan.probe]),
                   livenessProbe: { ...execProbe([...plan.probe], 20, 10), initialDelaySeconds: 30 },

@@ -10,15 +10,15 @@ import {
   PROMETHEUS_ARTIFACTS,
   artifactsIn,
 } from "../artifacts/placement.js";
-import { GRAFANA_ADMIN_USER, type MeshSecrets } from "../mesh-secrets.js";
+import { secretEntries } from "../environment.js";
+import type { MeshSecrets } from "../mesh-secrets.js";
 import { PORTS } from "../model.js";
-import { GRAFANA_ENV } from "../observability/grafana.js";
 import type { ImageKey, PinnedImage } from "../versions.js";
 import { ZIPKIN_CONTAINER_ENV } from "../zipkin-storage.js";
 import { WORKLOAD_SIZES, type WorkloadSize } from "../workload-sizes.js";
 import { NODE_PORTS } from "./node-ports.js";
-import { type Container, componentLabels, configMapFiles, resources, restrictedContainer, restrictedPod, scratchVolume, selectorFor } from "./workload.js";
-import { GRAFANA_DATA_PATH, HEALTH_PATHS, PROMETHEUS_DATA_PATH, prometheusArgs } from "../observability/servers.js";
+import { type Container, componentLabels, configMapFiles, podEnv, resources, restrictedContainer, restrictedPod, scratchVolume, selectorFor } from "./workload.js";
+import { GRAFANA_DATA_PATH, HEALTH_PATHS, PROMETHEUS_DATA_PATH, grafanaEnv, prometheusArgs } from "../observability/servers.js";
 
 export interface ObservabilityArgs {
   readonly namespace: pulumi.Input<string>;
@@ -48,9 +48,10 @@ export class Observability extends pulumi.ComponentResource {
       const configMap = new k8s.core.v1.ConfigMap(`${name}-${volume}`, { metadata: { namespace, labels: componentLabels(component) }, data: files.data }, { parent: this });
       return { name: volume, configMap: { name: configMap.metadata.name, items: files.items } };
     };
+    const grafana = grafanaEnv(args.secrets);
     const grafanaAdmin = new k8s.core.v1.Secret(
       `${name}-grafana-admin`,
-      { metadata: { namespace, labels: componentLabels("grafana") }, stringData: { GF_SECURITY_ADMIN_PASSWORD: args.secrets.grafanaAdminPassword } },
+      { metadata: { namespace, labels: componentLabels("grafana") }, stringData: secretEntries(grafana) },
       { parent: this },
     );
 
@@ -79,11 +80,7 @@ export class Observability extends pulumi.ComponentResource {
         nodePort: NODE_PORTS.grafana,
         healthPath: HEALTH_PATHS.grafana,
         container: {
-          env: [
-            { name: "GF_SECURITY_ADMIN_USER", value: GRAFANA_ADMIN_USER },
-            { name: "GF_SECURITY_ADMIN_PASSWORD", valueFrom: { secretKeyRef: { name: grafanaAdmin.metadata.name, key: "GF_SECURITY_ADMIN_PASSWORD" } } },
-            ...Object.entries(GRAFANA_ENV).map(([name, value]) => ({ name, value })),
-          ],
+          env: podEnv(grafana, grafanaAdmin.metadata.name),
           volumeMounts: [
             { name: "data", mountPath: GRAFANA_DATA_PATH },
             { name: "provisioning", mountPath: GRAFANA_PROVISIONING_ARTIFACTS.mountPath, readOnly: true },

@@ -1,6 +1,8 @@
 // Building blocks every Kubernetes workload shares: labels, the Pod Security
 // "restricted" security contexts, resources, and an autonamed ConfigMap's volume.
 import type * as k8s from "@pulumi/kubernetes";
+import type * as pulumi from "@pulumi/pulumi";
+import type { EnvEntry } from "../environment.js";
 import type { PinnedImage } from "../versions.js";
 import type { WorkloadSize } from "../workload-sizes.js";
 
@@ -63,4 +65,9 @@ export function configMapFiles(files: ReadonlyArray<{ path: string; content: str
     data: Object.fromEntries(files.map((f) => [key(f.path), f.content])),
     items: files.map((f) => ({ key: key(f.path), path: f.path })),
   };
+}
+
+/** An environment for a container: secrets read by name from the Secret that holds them. */
+export function podEnv(env: readonly EnvEntry[], secretName: pulumi.Input<string>): Container["env"] {
+  return env.map((e) => ("secret" in e ? { name: e.name, valueFrom: { secretKeyRef: { name: secretName, key: e.name } } } : { name: e.name, value: e.value }));
 }

@@ -1,8 +1,11 @@
 // What the Prometheus and Grafana servers run with on every target: their
-// arguments, data folders and health paths. The targets only map these onto
+// arguments, environment, data folders and health paths. The targets only map these onto
 // containers; the one difference is visible here with its reason.
 import { PROMETHEUS_CONFIG_PATH } from "../artifacts/placement.js";
 import type { Target } from "../config.js";
+import type { EnvEntry } from "../environment.js";
+import { GRAFANA_ADMIN_USER, type MeshSecrets } from "../mesh-secrets.js";
+import { GRAFANA_ENV } from "./grafana.js";
 
 export const PROMETHEUS_DATA_PATH = "/prometheus";
 
@@ -21,3 +24,12 @@ export function prometheusArgs(target: Target): string[] {
 export const HEALTH_PATHS = { prometheus: "/-/ready", grafana: "/api/health", zipkin: "/health" } as const;
 
 export const GRAFANA_DATA_PATH = "/var/lib/grafana";
+
+/** Grafana's environment: the admin user and its password (a secret), then its settings. */
+export function grafanaEnv(secrets: MeshSecrets): EnvEntry[] {
+  return [
+    { name: "GF_SECURITY_ADMIN_USER", value: GRAFANA_ADMIN_USER },
+    { name: "GF_SECURITY_ADMIN_PASSWORD", secret: secrets.grafanaAdminPassword },
+    ...Object.entries(GRAFANA_ENV).map(([name, value]) => ({ name, value })),
+  ];
+}
