@@ -3,8 +3,8 @@ import tseslint from "typescript-eslint";
 import pulumi from "@pulumi/eslint-plugin";
 
 // The code's flow, enforced: the model and what every target shares (infra/*.ts), then the
-// generators (envoy-templates/, dashboards/, infra/observability/, and infra/artifacts/ which
-// gathers them), then the targets (infra/docker/, infra/kubernetes/, infra/local/), then the
+// generators (envoy-templates/, dashboards/, infra/observability/, infra/artifacts/ which
+// gathers them, and infra/plan/, what every target deploys), then the targets (infra/docker/, infra/kubernetes/, infra/local/), then the
 // program that picks one (infra/mesh-program.ts, index.ts), then the tools (tools/, scripts/).
 // A folder imports only folders before it; a target never imports another target.
 const TARGETS = ["docker", "kubernetes", "local"];
@@ -45,7 +45,7 @@ export default tseslint.config(
     ),
   },
   {
-    files: ["envoy-templates/**/*.ts", "dashboards/**/*.ts", "infra/observability/**/*.ts", "infra/artifacts/**/*.ts"],
+    files: ["envoy-templates/**/*.ts", "dashboards/**/*.ts", "infra/observability/**/*.ts", "infra/artifacts/**/*.ts", "infra/plan/**/*.ts"],
     ignores: ["**/*.test.ts"],
     rules: noImport(
       [...TOOLS, ...targetFolders(TARGETS), "**/mesh-program.js"],

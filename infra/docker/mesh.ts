@@ -3,18 +3,15 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { dockerAddressing } from "./addressing.js";
-import { renderArtifacts } from "../artifacts/index.js";
 import { adminPorts, type StackSettings } from "../config.js";
 import { MeshComponent, adminUrlsByProxy, hostEndpoints } from "../mesh-endpoints.js";
-import { MeshSecrets } from "../mesh-secrets.js";
-import { appEnvironment } from "../app-environment.js";
 import { type DataStoreName, EDGE_PROXY, type MeshModel, PORTS } from "../model.js";
-import { resolveImages } from "../versions.js";
 import { appImage } from "../app-images.js";
 import { DataStore } from "./data-store.js";
 import { EnvoyProxy } from "./envoy-proxy.js";
 import { Observability } from "./observability.js";
 import { ServiceWithSidecar } from "./service-with-sidecar.js";
+import { planMesh } from "../plan/mesh-plan.js";
 
 export interface DockerMeshArgs {
   readonly model: MeshModel;
@@ -25,11 +22,9 @@ export class DockerMesh extends MeshComponent {
   constructor(name: string, args: DockerMeshArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mesh:docker:Mesh", name, {}, opts);
     const { model, settings } = args;
-    const addressing = dockerAddressing();
-    const artifacts = renderArtifacts(model, addressing);
+    const plan = planMesh(name, model, settings, dockerAddressing(), this);
+    const { addressing, artifacts, secrets, images } = plan;
     const admin = adminPorts(settings);
-    const secrets = new MeshSecrets(`${name}-secrets`, settings.passwords, { parent: this });
-    const images = resolveImages(settings.images);
 
     // Pulled once; containers refer to the image ID, so a re-pinned tag replaces them.
     const pull = (resourceName: string, ref: string) =>
@@ -46,8 +41,8 @@ export class DockerMesh extends MeshComponent {
       ]),
     ) as Record<DataStoreName, DataStore>;
 
-    const services = model.services.map(
-      (service) => {
+    const services = plan.services.map(
+      ({ spec: service, environment }) => {
         const app = appImage(`${name}-${service.name}-image`, service.name, settings, { parent: this });
         return new ServiceWithSidecar(
           `${name}-${service.name}`,
@@ -57,7 +52,7 @@ export class DockerMesh extends MeshComponent {
             addressing,
             appImage: app.source === "given" ? pull(`${name}-${service.name}-image`, app.ref) : app.image.repoDigest,
             envoyImage,
-            environment: appEnvironment(model, service, addressing, secrets, settings.envoyLogLevel),
+            environment,
             meshNetwork,
             dataStores,
             adminPorts: admin,

@@ -4,14 +4,10 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { kubernetesAddressing } from "./addressing.js";
-import { appEnvironment } from "../app-environment.js";
-import { renderArtifacts } from "../artifacts/index.js";
 import { type StackSettings, adminPorts } from "../config.js";
 import { MeshComponent, adminUrlsByProxy, hostEndpoints } from "../mesh-endpoints.js";
-import { MeshSecrets } from "../mesh-secrets.js";
 import type { MeshModel } from "../model.js";
 import { appImage } from "../app-images.js";
-import { resolveImages } from "../versions.js";
 import { DataStore } from "./data-store.js";
 import { EdgeProxy } from "./edge.js";
 import { kindClusterName, loadIntoKind } from "./kind-images.js";
@@ -19,6 +15,7 @@ import { NetworkPolicies } from "./network-policies.js";
 import { Observability } from "./observability.js";
 import { ServiceWithSidecar } from "./service-with-sidecar.js";
 import { componentLabels } from "./workload.js";
+import { planMesh } from "../plan/mesh-plan.js";
 
 export interface KubernetesMeshArgs {
   readonly model: MeshModel;
@@ -32,8 +29,8 @@ export class KubernetesMesh extends MeshComponent {
   constructor(name: string, args: KubernetesMeshArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mesh:kubernetes:Mesh", name, {}, opts);
     const { model, settings } = args;
-    const addressing = kubernetesAddressing(settings.namespace);
-    const artifacts = renderArtifacts(model, addressing);
+    const plan = planMesh(name, model, settings, kubernetesAddressing(settings.namespace), this);
+    const { addressing, artifacts, secrets, images } = plan;
 
     // Every Kubernetes resource goes to the configured context, never an ambient one by accident.
     const provider = new k8s.Provider(
@@ -62,8 +59,6 @@ export class KubernetesMesh extends MeshComponent {
     const ns = namespace.metadata.name;
     const inNamespace = { ...inCluster, dependsOn: [namespace] };
 
-    const secrets = new MeshSecrets(`${name}-secrets`, settings.passwords, { parent: this });
-    const images = resolveImages(settings.images);
     const policies = new NetworkPolicies(`${name}-network-policies`, { model, namespace: ns }, inNamespace);
 
     const dataStores = Object.fromEntries(
@@ -74,7 +69,7 @@ export class KubernetesMesh extends MeshComponent {
     );
 
     const kindCluster = kindClusterName(settings.kubeContext);
-    const services = model.services.map((service) => {
+    const services = plan.services.map(({ spec: service, environment }) => {
       const app = appImage(`${name}-${service.name}-image`, service.name, settings, { parent: this });
       // A built image the cluster cannot pull: kind gets it loaded into its nodes; another cluster needs a registry.
       const local = app.source === "built" && !app.pushed;
@@ -95,7 +90,7 @@ export class KubernetesMesh extends MeshComponent {
           appImageId: app.source === "given" ? app.ref : app.image.repoDigest,
           envoyImage: images.envoy,
           nodeImage: images.node,
-          environment: appEnvironment(model, service, addressing, secrets, settings.envoyLogLevel),
+          environment,
           logLevel: settings.envoyLogLevel,
         },
         // Policies first, so no pod ever runs unconfined; the stores (and images) before the apps.
