@@ -8,12 +8,21 @@ import type { MeshEndpoints } from "./mesh-endpoints.js";
 /** Name of the top-level component; every resource name starts with it. */
 export const MESH_NAME = "mesh";
 
-export function deployMesh(settings: StackSettings): MeshEndpoints {
-  const model = meshModelFor(settings);
+export interface DeployOptions {
+  /**
+   * The app images' build context as the Docker provider resolves it, from the Pulumi
+   * project's folder: "." (this repository, as index.ts runs), or this repository's
+   * path when another folder is the project (an Automation API workspace).
+   */
+  readonly buildContext?: string;
+}
+
+export function deployMesh(settings: StackSettings, options: DeployOptions = {}): MeshEndpoints {
+  const args = { model: meshModelFor(settings), settings, buildContext: options.buildContext ?? "." };
   switch (settings.target) {
     case "docker":
-      return new DockerMesh(MESH_NAME, { model, settings });
+      return new DockerMesh(MESH_NAME, args);
     case "kubernetes":
-      return new KubernetesMesh(MESH_NAME, { model, settings });
+      return new KubernetesMesh(MESH_NAME, args);
   }
 }

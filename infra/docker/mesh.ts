@@ -16,6 +16,8 @@ import { planMesh } from "../plan/mesh-plan.js";
 export interface DockerMeshArgs {
   readonly model: MeshModel;
   readonly settings: StackSettings;
+  /** Where the app images are built from (see deployMesh). */
+  readonly buildContext: string;
 }
 
 export class DockerMesh extends MeshComponent {
@@ -43,7 +45,7 @@ export class DockerMesh extends MeshComponent {
 
     const services = plan.services.map(
       ({ spec: service, environment }) => {
-        const app = appImage(`${name}-${service.name}-image`, service.name, settings, { parent: this });
+        const app = appImage(`${name}-${service.name}-image`, service.name, settings, args.buildContext, { parent: this });
         return new ServiceWithSidecar(
           `${name}-${service.name}`,
           {

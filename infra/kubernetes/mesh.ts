@@ -20,6 +20,8 @@ import { planMesh } from "../plan/mesh-plan.js";
 export interface KubernetesMeshArgs {
   readonly model: MeshModel;
   readonly settings: StackSettings;
+  /** Where the app images are built from (see deployMesh). */
+  readonly buildContext: string;
 }
 
 /** Size of each data store's persistent volume. */
@@ -70,7 +72,7 @@ export class KubernetesMesh extends MeshComponent {
 
     const kindCluster = kindClusterName(settings.kubeContext);
     const services = plan.services.map(({ spec: service, environment }) => {
-      const app = appImage(`${name}-${service.name}-image`, service.name, settings, { parent: this });
+      const app = appImage(`${name}-${service.name}-image`, service.name, settings, args.buildContext, { parent: this });
       // A built image the cluster cannot pull: kind gets it loaded into its nodes; another cluster needs a registry.
       const local = app.source === "built" && !app.pushed;
       if (local && kindCluster === undefined) {

@@ -33,7 +33,8 @@ export async function throwawayStack(stackName: string, work: string, envVars: R
       projectName: "mesh",
       // index.ts, inline: the engine's language runtime is this process.
       program: async () => {
-        const mesh = deployMesh(readStackSettings());
+        // The workspace is a temp folder: the app images build from this repository's path.
+        const mesh = deployMesh(readStackSettings(), { buildContext: root });
         return { gatewayUrl: mesh.gatewayUrl, adminUrls: mesh.adminUrls, prometheusUrl: mesh.prometheusUrl, zipkinUrl: mesh.zipkinUrl };
       },
     },

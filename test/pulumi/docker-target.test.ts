@@ -4,14 +4,14 @@ import { parse } from "yaml";
 import { GRAFANA_DASHBOARD_ARTIFACTS, GRAFANA_PROVISIONING_ARTIFACTS, PROMETHEUS_ARTIFACTS, PROMETHEUS_CONFIG_PATH, artifactsIn } from "../../infra/artifacts/placement.js";
 import { dockerAddressing } from "../../infra/docker/addressing.js";
 import { renderArtifacts } from "../../infra/artifacts/index.js";
-import { adminPorts } from "../../infra/config.js";
+import { adminPorts, parseStackSettings } from "../../infra/config.js";
+import { deployMesh } from "../../infra/mesh-program.js";
 import { dockerCpus } from "../../infra/docker/hardening.js";
 import { operatorSubnet } from "../../infra/docker/operator-network.js";
 import { buildMeshModel, DATA_STORES, PORTS, SERVICE_NAMES } from "../../infra/model.js";
 import { POSTGRES_INIT_SCRIPT_NAME, postgresInitScript } from "../../infra/postgres-init.js";
-import { containsSecret, type RawResource } from "../../tools/resource-graph.js";
 import { MOCK_SECRET_PREFIX, type MockRun, dependsOnName, named, ofType, runMesh, secretValue, visibleInputs } from "./support.js";
-import { maskSecrets } from "../../tools/resource-graph.js";
+import { captureResources, containsSecret, maskSecrets, type RawResource } from "../../tools/resource-graph.js";
 
 type Port = { internal: number; external: number; ip?: string };
 type Network = { name: string; aliases?: string[]; ipv4Address?: string; gwPriority?: number };
@@ -365,6 +365,17 @@ describe("docker target", () => {
     const probe = (envoy.inputs.healthcheck as { tests: string[] }).tests;
     expect(probe.slice(0, 3)).toEqual(["CMD", "bash", "-c"]);
     expect(probe[3]).toContain("GET /ready HTTP/1.1\\r\\nHost: ");
+  });
+});
+
+describe("docker target: the app images' build context", () => {
+  it("builds from \".\" as index.ts runs, and from the given folder when another project folder runs the program", async () => {
+    const settings = parseStackSettings({ target: "docker" });
+    const fromHere = await captureResources("test", () => deployMesh(settings));
+    const elsewhere = await captureResources("test", () => deployMesh(settings, { buildContext: "/src/envoy-mesh" }));
+    const builds = (resources: RawResource[]) => resources.filter((r) => r.type === "docker:index/image:Image").map((r) => r.inputs.build as { context: string; dockerfile: string });
+    expect(builds(fromHere.resources)).toEqual(SERVICE_NAMES.map(() => expect.objectContaining({ context: ".", dockerfile: "apps/Dockerfile" })));
+    expect(builds(elsewhere.resources)).toEqual(SERVICE_NAMES.map(() => expect.objectContaining({ context: "/src/envoy-mesh", dockerfile: "/src/envoy-mesh/apps/Dockerfile" })));
   });
 });
 
