@@ -8,7 +8,7 @@ export const PROMETHEUS_CONFIG_DIR = "/etc/prometheus";
 export const PROMETHEUS_CONFIG_PATH = `${PROMETHEUS_CONFIG_DIR}/${PROMETHEUS_CONFIG_FILE}`;
 
 export interface ArtifactDir {
-  /** Prefix of the artifact keys (infra/artifacts.ts), ending in "/". */
+  /** Prefix of the artifact keys (infra/artifacts/index.ts), ending in "/". */
   readonly prefix: string;
   /** Directory inside the container. */
   readonly mountPath: string;

@@ -30,7 +30,7 @@ export interface ObservabilityArgs {
   readonly settings: StackSettings;
   readonly secrets: MeshSecrets;
   readonly meshNetwork: docker.Network;
-  /** Generated artifacts keyed by relative path (infra/artifacts.ts). */
+  /** Generated artifacts keyed by relative path (infra/artifacts/index.ts). */
   readonly artifacts: Readonly<Record<string, string>>;
   readonly images: { readonly prometheus: pulumi.Input<string>; readonly grafana: pulumi.Input<string>; readonly zipkin: pulumi.Input<string> };
 }

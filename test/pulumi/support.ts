@@ -33,7 +33,7 @@ export function visibleInputs(run: MockRun): string {
   return JSON.stringify(run.resources.map((r) => maskSecrets(r.inputs)));
 }
 
-/** The mocks' RandomPassword results all start with this (see infra/resource-graph.ts). */
+/** The mocks' RandomPassword results all start with this (see tools/resource-graph.ts). */
 export const MOCK_SECRET_PREFIX = "mock-mesh-secrets-";
 
 /** A raw input that must be a secret as a whole, with the secret's value: what the provider would receive. */
