@@ -34,11 +34,13 @@ tools_module() {
   mkdir -p out
 }
 
-# Moves built binaries into place atomically: a half-built folder never counts.
+# Moves what a build put in $work/out into place atomically (a half-built folder
+# never counts), then drops the scratch folder.
 install_into() {
-  local dest="$1" built="$2"
-  rm -rf "$dest.tmp" && mkdir -p "$(dirname "$dest")" && mv "$built" "$dest.tmp"
+  local dest="$1" work="$2"
+  rm -rf "$dest.tmp" && mkdir -p "$(dirname "$dest")" && mv "$work/out" "$dest.tmp"
   rm -rf "$dest" && mv "$dest.tmp" "$dest"
+  rm -rf "$work"
 }
 
 build_pulumi() {
@@ -57,14 +59,13 @@ build_pulumi() {
       -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION" \
       github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
   )
-  install_into "$dest" "$work/out"
-  rm -rf "$work"
+  install_into "$dest" "$work"
 }
 
 build_kubernetes_provider() {
   local dest="$MESH_CACHE/pulumi-resource-kubernetes-$PULUMI_KUBERNETES_PROVIDER_VERSION"
   [[ -x "$dest/pulumi-resource-kubernetes" ]] && return 0
-  log "building the Pulumi kubernetes provider v$PULUMI_KUBERNETES_PROVIDER_VERSION (cold: ~20 min)"
+  log "building the Pulumi kubernetes provider v$PULUMI_KUBERNETES_PROVIDER_VERSION (cold: ~25-30 min)"
   local work; work="$(scratch kubernetes)"
   local mod="github.com/pulumi/pulumi-kubernetes/provider/v4@$PULUMI_KUBERNETES_PROVIDER_MODULE_VERSION"
   (
@@ -88,8 +89,7 @@ build_kubernetes_provider() {
       -ldflags "-s -w -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=v$PULUMI_KUBERNETES_PROVIDER_VERSION" \
       "./$cmd"
   )
-  install_into "$dest" "$work/out"
-  rm -rf "$work"
+  install_into "$dest" "$work"
 }
 
 build_etcd() {
@@ -102,8 +102,7 @@ build_etcd() {
     REQUIRE="go.etcd.io/etcd/server/v3@v$ETCD_VERSION" tools_module go.etcd.io/etcd/server/v3
     go build -trimpath -ldflags "-s -w" -o out/etcd go.etcd.io/etcd/server/v3
   )
-  install_into "$dest" "$work/out"
-  rm -rf "$work"
+  install_into "$dest" "$work"
 }
 
 build_kwok() {
@@ -118,14 +117,13 @@ build_kwok() {
     GOFLAGS=-modcacherw go mod download -json "sigs.k8s.io/kwok@v$KWOK_VERSION" | jq -r .Dir)"
   cp -r "$src/kustomize/stage" "$work/out/stages" && chmod -R u+w "$work/out/stages"
   find "$work/out/stages" -name '*.go' -delete
-  install_into "$dest" "$work/out"
-  rm -rf "$work"
+  install_into "$dest" "$work"
 }
 
 build_control_plane() {
   local dest="$MESH_CACHE/kubernetes-$KUBERNETES_VERSION"
   [[ -x "$dest/kube-apiserver" && -x "$dest/kube-controller-manager" && -x "$dest/kube-scheduler" ]] && return 0
-  log "building kube-apiserver, kube-controller-manager, kube-scheduler v$KUBERNETES_VERSION (cold: ~30 min)"
+  log "building kube-apiserver, kube-controller-manager, kube-scheduler v$KUBERNETES_VERSION (cold: ~20 min)"
   local work; work="$(scratch kubernetes-cp)"
   local staging_version="v0.${KUBERNETES_VERSION#1.}"
   (
@@ -146,8 +144,7 @@ build_control_plane() {
         -o "out/$c" "k8s.io/kubernetes/cmd/$c"
     done
   )
-  install_into "$dest" "$work/out"
-  rm -rf "$work"
+  install_into "$dest" "$work"
 }
 
 build_dockerd() {
@@ -170,8 +167,7 @@ build_dockerd() {
         -o "../out/$c" "./cmd/$c"
     done
   )
-  install_into "$dest" "$work/out"
-  rm -rf "$work"
+  install_into "$dest" "$work"
 }
 
 tools=("$@")
