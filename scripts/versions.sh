@@ -4,6 +4,8 @@
 NODE_VERSION=24.21.0
 ENVOY_VERSION=1.40.0
 ZIPKIN_VERSION=3.6.1
+# API fuzzer (PyPI) run against the live mesh by test/api/fuzz.test.ts.
+SCHEMATHESIS_VERSION=4.32.5
 
 # The real deploy lane's engines, built from the Go module proxy by
 # scripts/deploy-tools.sh into $MESH_CACHE (outside the clone, so a fresh clone

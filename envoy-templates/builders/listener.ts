@@ -2,7 +2,17 @@
 // the edge's settings and an optional health_check filter) and the TCP proxy.
 import type { HostPort } from "../../infra/addressing.js";
 import { HTTP_ACCESS_LOG_FORMAT, TCP_ACCESS_LOG_FORMAT, stdoutJsonLog } from "./access-log.js";
-import { type EnvoyObject, CONNECTION_BUFFER_LIMIT_BYTES, HTTP2_LIMITS, socketAddress, typed } from "./common.js";
+import { type EnvoyObject, CONNECTION_BUFFER_LIMIT_BYTES, HTTP2_LIMITS, duration, socketAddress, typed } from "./common.js";
+import { jsonLocalReplies } from "./local-reply.js";
+
+/** A client has this long to send its request headers (Envoy's edge guidance). */
+export const REQUEST_HEADERS_TIMEOUT_MS = 10_000;
+/**
+ * The edge's bound on a whole request, headers and body, against slow-drip clients.
+ * The largest body any service takes (64 KiB) arrives in 8 s at 64 kbit/s, and no
+ * route needs more than 10 s to answer, so nothing legitimate comes near it.
+ */
+export const EDGE_REQUEST_TIMEOUT_MS = 10_000;
 
 export function makeListener(name: string, address: HostPort, direction: "INBOUND" | "OUTBOUND", filters: EnvoyObject[]): EnvoyObject {
   return {
@@ -58,15 +68,17 @@ export function makeHttpConnectionManager(options: HttpConnectionManagerOptions)
         typed_config: typed("envoy.extensions.filters.http.router.v3.Router", options.edge ? { suppress_envoy_headers: true } : {}),
       },
     ],
-    request_headers_timeout: "10s",
+    request_headers_timeout: duration(REQUEST_HEADERS_TIMEOUT_MS),
     stream_idle_timeout: "300s",
     common_http_protocol_options: { idle_timeout: "900s", headers_with_underscores_action: "REJECT_REQUEST" },
     http2_protocol_options: HTTP2_LIMITS,
     normalize_path: true,
     merge_slashes: true,
     path_with_escaped_slashes_action: "UNESCAPE_AND_REDIRECT",
+    local_reply_config: jsonLocalReplies(),
   };
   if (options.edge) {
+    hcm.request_timeout = duration(EDGE_REQUEST_TIMEOUT_MS);
     hcm.use_remote_address = true;
     hcm.xff_num_trusted_hops = 0;
   }

@@ -53,12 +53,7 @@ export function makeRoute(name: string, match: EnvoyObject, cluster: string, tim
   return { name, match, route: { cluster, timeout: duration(timeoutMs) }, ...extra };
 }
 
-/** The catch-all answer for paths nothing else routes: a JSON 404 in the API's error shape. */
+/** The catch-all answer for paths nothing else routes: a 404, in the API's error shape by the local-reply config. */
 export function notFoundRoute(): EnvoyObject {
-  return {
-    name: "not-found",
-    match: { prefix: "/" },
-    direct_response: { status: 404, body: { inline_string: JSON.stringify({ error: "not_found", message: "no route for this path" }) } },
-    response_headers_to_add: [{ header: { key: "content-type", value: "application/json" }, append_action: "OVERWRITE_IF_EXISTS_OR_ADD" }],
-  };
+  return { name: "not-found", match: { prefix: "/" }, direct_response: { status: 404, body: { inline_string: "no route for this path" } } };
 }
