@@ -1,8 +1,9 @@
 // Consumes orders.placed with manual acks and a bounded prefetch. Outcomes:
 // - applied or already applied: ack (after the database commit);
-// - the order does not exist (its creating transaction rolled back: the client
-//   got 503): ack and discard - retrying or dead-lettering would never change it;
-// - a backend is down (Postgres restarting): wait, then requeue without counting
+// - the order does not exist (orders publishes only committed orders, so the
+//   message came from elsewhere): ack and discard - retrying or dead-lettering
+//   would never change it;
+// - a backend is down or busy (Postgres restarting): wait, then requeue without counting
 //   an attempt, so an outage never dead-letters good messages;
 // - anything else counts as a failed attempt: the message is republished with
 //   its attempt count (confirmed) and the original acked; at MAX_ATTEMPTS it is
@@ -90,7 +91,7 @@ export function startOrderConsumer(options: ConsumerOptions): OrderConsumer {
       if (generation !== channelGeneration) return undefined;
       channel.ack(msg);
       if (result === "missing") {
-        logger.warn({ orderId, messageId: msg.properties.messageId }, "no such order (its placing was rolled back), message discarded");
+        logger.warn({ orderId, messageId: msg.properties.messageId }, "no such order, message discarded");
         return "discarded";
       }
       return result === "fulfilled" ? "acked" : "duplicate";

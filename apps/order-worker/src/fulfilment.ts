@@ -1,16 +1,16 @@
 // Applying one order.placed message, idempotently: the status moves from pending
-// to fulfilled with a conditional UPDATE, and the audit event is written in the
-// same transaction, so a redelivered message finds the order no longer pending
-// and changes nothing. The message is acked only after this commits.
+// to fulfilled and the audit event is written in ONE statement, so a redelivered
+// (or republished) message finds the order no longer pending and changes
+// nothing; two copies handled at once meet on the order's row lock, and the
+// second sees it fulfilled. The message is acked only after this commits.
 //
-// The orders service commits an order only after the broker confirmed its
-// message, so a message can arrive before its order is visible. The worker first
-// takes the order id's advisory lock (shared), which waits until the transaction
-// that creates the order has committed or rolled back; an order still missing
-// after that was rolled back (the client got 503), and the message is discarded.
-import { AWAIT_ORDER_SQL, ServiceUnavailableError, type Database } from "@mesh/service-kit";
+// The orders service commits an order (with its outbox row) before the relay
+// publishes its message, so the order is always there when the message arrives;
+// a message for an order that does not exist was not published by orders (by
+// hand, or for a deleted order) and is discarded.
+import { ServiceBusyError, ServiceUnavailableError, type Database } from "@mesh/service-kit";
 
-/** "missing": no such order once its creating transaction ended (rolled back, or never placed). */
+/** "missing": no such order. */
 export type FulfilmentResult = "fulfilled" | "duplicate" | "missing";
 
 /** The message can never succeed as it is (a bad payload). */
@@ -30,20 +30,21 @@ export function parseOrderPlaced(content: Buffer): { orderId: string } {
   return { orderId };
 }
 
+const FULFIL_SQL = `
+WITH fulfilled AS (
+  UPDATE orders SET status = 'fulfilled', updated_at = now() WHERE id = $1 AND status = 'pending' RETURNING id
+), event AS (
+  INSERT INTO order_events (order_id, kind, message_id) SELECT id, 'fulfilled', $2 FROM fulfilled
+)
+SELECT (SELECT count(*) FROM fulfilled)::int AS fulfilled, EXISTS (SELECT 1 FROM orders WHERE id = $1) AS known`;
+
 export async function fulfilOrder(database: Database, orderId: string, messageId: string | undefined): Promise<FulfilmentResult> {
-  return database.transaction("orders.fulfil", async (query) => {
-    await query("orders.await_placed", AWAIT_ORDER_SQL, [orderId]);
-    const updated = await query("orders.fulfil", "UPDATE orders SET status = 'fulfilled', updated_at = now() WHERE id = $1 AND status = 'pending'", [orderId]);
-    if (updated.rowCount === 1) {
-      await query("orders.fulfil_event", "INSERT INTO order_events (order_id, kind, message_id) VALUES ($1, 'fulfilled', $2)", [orderId, messageId ?? null]);
-      return "fulfilled";
-    }
-    const existing = await query("orders.get_status", "SELECT status FROM orders WHERE id = $1", [orderId]);
-    if (existing.rowCount === 0) return "missing";
-    return "duplicate";
-  });
+  const { rows } = await database.query<{ fulfilled: number; known: boolean }>("orders.fulfil", FULFIL_SQL, [orderId, messageId ?? null]);
+  if (rows[0]?.fulfilled === 1) return "fulfilled";
+  return rows[0]?.known ? "duplicate" : "missing";
 }
 
+/** Postgres down or every connection busy: the message is fine, try it again later. */
 export function isTransient(err: unknown): boolean {
-  return err instanceof ServiceUnavailableError;
+  return err instanceof ServiceUnavailableError || err instanceof ServiceBusyError;
 }

@@ -2,26 +2,32 @@
 // mandatory messages, and success only once the broker confirmed. A message the
 // broker returns (no queue bound) counts as a failure: RabbitMQ sends basic.return
 // before the confirm, so the returned id is known when the confirm arrives.
+// Only the outbox relay publishes; it sends a batch at once and the channel
+// pipelines their confirms.
 import {
   assertOrderTopology,
   createPublishMetrics,
   injectTraceHeaders,
+  markSpanError,
   ORDER_PLACED_ROUTING_KEY,
   ORDERS_EXCHANGE,
-  ServiceUnavailableError,
+  runInContext,
   SpanKind,
-  withSpan,
+  startSpanFromCarrier,
   type AmqpConnectionManager,
   type ConfirmChannel,
   type OrderPlacedMessage,
+  type PublishOutcome,
   type Registry,
 } from "@mesh/service-kit";
 
 export interface OrderPublisher {
-  /** Throws ServiceUnavailableError unless the broker confirmed the message. */
-  publishOrderPlaced(message: OrderPlacedMessage): Promise<void>;
-  /** Fails fast when the broker is unreachable, before any work is done. */
-  assertConnected(): void;
+  /**
+   * Publishes and waits for the broker's answer; never throws. `traceHeaders`
+   * are the placing request's B3 headers: the publish joins that trace.
+   */
+  publishOrderPlaced(message: OrderPlacedMessage, traceHeaders: Record<string, string>): Promise<PublishOutcome>;
+  isConnected(): boolean;
   close(): Promise<void>;
 }
 
@@ -39,38 +45,39 @@ export function createOrderPublisher(connection: AmqpConnectionManager, registry
     },
   });
 
-  function fail(outcome: "nacked" | "returned" | "error", cause: unknown): never {
-    metrics.published.inc({ outcome });
-    throw new ServiceUnavailableError("rabbitmq", cause);
+  async function publish(message: OrderPlacedMessage): Promise<PublishOutcome> {
+    const messageId = message.orderId;
+    try {
+      await channel.publish(ORDERS_EXCHANGE, ORDER_PLACED_ROUTING_KEY, Buffer.from(JSON.stringify(message)), {
+        persistent: true,
+        mandatory: true,
+        messageId,
+        type: ORDER_PLACED_ROUTING_KEY,
+        contentType: "application/json",
+        headers: injectTraceHeaders(),
+        timeout: timeoutMs,
+      });
+    } catch (err) {
+      return /nack/i.test((err as Error).message) ? "nacked" : "error";
+    }
+    return returned.delete(messageId) ? "returned" : "confirmed";
   }
 
   return {
-    assertConnected() {
-      if (!connection.isConnected()) fail("error", new Error("not connected to the broker"));
-    },
-    async publishOrderPlaced(message) {
-      this.assertConnected();
+    isConnected: () => connection.isConnected(),
+    async publishOrderPlaced(message, traceHeaders) {
       const end = metrics.publishDuration.startTimer();
-      const messageId = message.orderId;
-      await withSpan(`publish ${ORDER_PLACED_ROUTING_KEY}`, SpanKind.PRODUCER, { "messaging.system": "rabbitmq", "messaging.destination.name": ORDERS_EXCHANGE, "messaging.message.id": messageId }, async () => {
-        try {
-          await channel.publish(ORDERS_EXCHANGE, ORDER_PLACED_ROUTING_KEY, Buffer.from(JSON.stringify(message)), {
-            persistent: true,
-            mandatory: true,
-            messageId,
-            type: ORDER_PLACED_ROUTING_KEY,
-            contentType: "application/json",
-            headers: injectTraceHeaders(),
-            timeout: timeoutMs,
-          });
-        } catch (err) {
-          fail(/nack/i.test((err as Error).message) ? "nacked" : "error", err);
-        } finally {
-          end();
-        }
-        if (returned.delete(messageId)) fail("returned", new Error("message returned: no queue bound"));
-        metrics.published.inc({ outcome: "confirmed" });
+      const { span, ctx } = startSpanFromCarrier(`publish ${ORDER_PLACED_ROUTING_KEY}`, SpanKind.PRODUCER, traceHeaders, {
+        "messaging.system": "rabbitmq",
+        "messaging.destination.name": ORDERS_EXCHANGE,
+        "messaging.message.id": message.orderId,
       });
+      const outcome = await runInContext(ctx, () => publish(message));
+      if (outcome !== "confirmed") markSpanError(span, `publish ${outcome}`);
+      span.end();
+      end();
+      metrics.published.inc({ outcome });
+      return outcome;
     },
     close: () => channel.close(),
   };

@@ -25,14 +25,20 @@ export interface PublishMetrics {
   readonly publishDuration: Histogram;
 }
 
+export const PUBLISH_OUTCOMES = ["confirmed", "nacked", "returned", "error"] as const;
+export type PublishOutcome = (typeof PUBLISH_OUTCOMES)[number];
+
 export function createPublishMetrics(registry: Registry): PublishMetrics {
+  const published = new Counter({
+    name: "amqp_published_total",
+    help: "Messages published, by outcome (confirmed, nacked, returned, error)",
+    labelNames: ["outcome"] as const,
+    registers: [registry],
+  });
+  // Every outcome from start-up, at 0: a panel or alert on failures has a series before the first one.
+  for (const outcome of PUBLISH_OUTCOMES) published.inc({ outcome }, 0);
   return {
-    published: new Counter({
-      name: "amqp_published_total",
-      help: "Messages published, by outcome (confirmed, nacked, returned, error)",
-      labelNames: ["outcome"] as const,
-      registers: [registry],
-    }),
+    published,
     publishDuration: new Histogram({
       name: "amqp_publish_duration_seconds",
       help: "Time from publish to the broker's confirm",
@@ -47,14 +53,19 @@ export interface ConsumeMetrics {
   readonly consumeDuration: Histogram;
 }
 
+export const CONSUME_OUTCOMES = ["acked", "duplicate", "discarded", "retried", "dead_lettered"] as const;
+export type ConsumeOutcome = (typeof CONSUME_OUTCOMES)[number];
+
 export function createConsumeMetrics(registry: Registry): ConsumeMetrics {
+  const consumed = new Counter({
+    name: "amqp_consumed_total",
+    help: "Messages consumed, by outcome (acked, duplicate, discarded, retried, dead_lettered)",
+    labelNames: ["outcome"] as const,
+    registers: [registry],
+  });
+  for (const outcome of CONSUME_OUTCOMES) consumed.inc({ outcome }, 0);
   return {
-    consumed: new Counter({
-      name: "amqp_consumed_total",
-      help: "Messages consumed, by outcome (acked, duplicate, discarded, retried, dead_lettered)",
-      labelNames: ["outcome"] as const,
-      registers: [registry],
-    }),
+    consumed,
     consumeDuration: new Histogram({
       name: "amqp_consume_duration_seconds",
       help: "Time to handle one message, from delivery to ack",
@@ -88,17 +99,21 @@ export function registerQueueBacklogGauge(registry: Registry, channel: ChannelWr
 }
 
 /**
- * Registers the broker's readiness check and, when the app closes, runs
+ * Registers the broker's readiness check (unless `required` is false: an app
+ * that keeps serving without the broker, like orders with its outbox, must stay
+ * in rotation while it is down) and, when the app closes, runs
  * `closers` in order (cancel consumers and let in-flight messages settle, close
  * channels) before closing the connection. Plugins close in reverse order of
  * registration, so register this after the database plugin: consumers stop
  * before the pool they write to closes.
  */
 export const amqpPlugin = fp(
-  async (app: FastifyInstance, options: { connection: AmqpConnectionManager; closers: ReadonlyArray<() => Promise<void>> }) => {
-    app.readiness.add("rabbitmq", async () => {
-      if (!options.connection.isConnected()) throw new Error("not connected");
-    });
+  async (app: FastifyInstance, options: { connection: AmqpConnectionManager; closers: ReadonlyArray<() => Promise<void>>; required?: boolean }) => {
+    if (options.required ?? true) {
+      app.readiness.add("rabbitmq", async () => {
+        if (!options.connection.isConnected()) throw new Error("not connected");
+      });
+    }
     app.addHook("onClose", async () => {
       for (const close of options.closers) await close();
       await options.connection.close();

@@ -14,6 +14,7 @@ export const ORDER_DEAD_LETTER = "orders.placed.dead";
 /** Header counting how often a message failed in the worker. */
 export const ATTEMPTS_HEADER = "x-attempts";
 
+/** The order.placed body; its message id is the order id, the same for every copy a relay republishes. */
 export interface OrderPlacedMessage {
   readonly orderId: string;
 }
@@ -29,20 +30,9 @@ export async function assertOrderTopology(channel: ConfirmChannel): Promise<void
 }
 
 /**
- * The orders service creates an order and publishes its message inside one
- * transaction (commit only after the broker's confirm), so a message can reach
- * the worker before the order is visible, or for an order that is then rolled
- * back. Both sides take a transaction-scoped advisory lock on the order id: the
- * orders service exclusively, from the insert to the commit or rollback; the
- * worker shared, before it reads the order. The worker therefore reads only once
- * the creating transaction has ended, and "no such order" then means it was
- * rolled back. Two-key form, with a namespace of its own, so these keys never
- * meet single-key locks (node-pg-migrate's). $1 is the order id.
+ * SQL migrations of the order schema: orders and their events, the outbox the
+ * orders service publishes from, and its idempotency keys. An order row commits
+ * before its message exists (the outbox), so the worker always finds the order.
  */
-const ORDER_LOCK_NAMESPACE = 0x6f726472; // "ordr"
-export const LOCK_ORDER_SQL = `SELECT pg_advisory_xact_lock(${ORDER_LOCK_NAMESPACE}, hashtext($1::text))`;
-export const AWAIT_ORDER_SQL = `SELECT pg_advisory_xact_lock_shared(${ORDER_LOCK_NAMESPACE}, hashtext($1::text))`;
-
-/** SQL migrations of the order schema (orders and their fulfilment events). */
 export const ORDER_MIGRATIONS_DIR = fileURLToPath(new URL("../migrations/orders", import.meta.url));
 export const ORDER_MIGRATIONS_TABLE = "orders_migrations";

@@ -1,25 +1,51 @@
-// Postgres through a pg Pool with reliability defaults: an
-// `error` listener (an idle client losing its server must not crash the
-// process), a bounded connect timeout, a server-side statement_timeout and a
-// client-side query timeout. Every query is timed, counted on error and traced;
-// connection-level failures become ServiceUnavailableError (503).
+// Postgres through a pg Pool with reliability defaults: an `error` listener (an
+// idle client losing its server must not crash the process), a bounded connect
+// timeout, a server-side statement_timeout and a client-side query timeout.
+// Every query is timed, counted on error and traced.
+//
+// A busy service is not an outage. Callers wait for a connection in a gate of our
+// own (below) rather than in pg-pool's queue, because pg-pool bounds both the wait
+// for a free connection and the connect to the server by one constant and fails
+// both with the same error: a burst then read as "Postgres is down". Here:
+// - connecting to the server fails or times out (connectionTimeoutMs): Postgres
+//   really is unreachable, ServiceUnavailableError (503 "postgres is unavailable");
+// - every connection is in use and none frees up before the request's deadline:
+//   the service is saturated, ServiceBusyError (503 "busy" with Retry-After).
+// The deadline is the request's own: the route timeout the sidecar announces in
+// x-envoy-expected-rq-timeout-ms (the model's timeout for the route), less a margin
+// to answer before Envoy gives up, carried to every query in the async context.
+import { AsyncLocalStorage } from "node:async_hooks";
 import pg from "pg";
 import fp from "fastify-plugin";
-import type { FastifyBaseLogger, FastifyInstance } from "fastify";
-import { ServiceUnavailableError } from "./errors.js";
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { HttpError, ServiceUnavailableError } from "./errors.js";
 import { Counter, Gauge, Histogram, LATENCY_BUCKETS, type Registry } from "./metrics.js";
 import { SpanKind, withSpan } from "./tracing.js";
 
 export type QueryResultRow = pg.QueryResultRow;
 export type QueryResult<R extends QueryResultRow> = pg.QueryResult<R>;
 
+/** Seconds a client is asked to wait before retrying a request refused as busy. */
+export const BUSY_RETRY_AFTER_SECONDS = 1;
+
+/** Every connection stayed in use until the request's deadline: 503 with Retry-After, never "postgres is down". */
+export class ServiceBusyError extends HttpError {
+  readonly retryAfterSeconds = BUSY_RETRY_AFTER_SECONDS;
+  constructor() {
+    super(503, "busy", `too many requests in progress; retry in ${BUSY_RETRY_AFTER_SECONDS} s`);
+  }
+}
+
 export interface DatabaseOptions {
   readonly url: string;
   readonly registry: Registry;
   readonly logger: FastifyBaseLogger;
   readonly poolMax?: number;
+  /** Bound for opening a connection to the server (default 2000 ms): beyond it, Postgres counts as unreachable. */
   readonly connectionTimeoutMs?: number;
   readonly statementTimeoutMs?: number;
+  /** Wait for a free connection outside any request, or in a request that announced no timeout (default 5000 ms). */
+  readonly defaultWaitMs?: number;
 }
 
 /** Runs parameterised SQL; `operation` names the query in metrics and spans (bounded set). */
@@ -28,8 +54,10 @@ export type Query = <R extends QueryResultRow = QueryResultRow>(operation: strin
 export interface Database {
   readonly pool: pg.Pool;
   readonly query: Query;
-  /** Runs `fn` in one transaction (BEGIN .. COMMIT, ROLLBACK on error). */
+  /** Runs `fn` in one transaction (BEGIN .. COMMIT, ROLLBACK on error) on one connection. */
   transaction<T>(operation: string, fn: (query: Query) => Promise<T>): Promise<T>;
+  /** Runs `fn` with this wait for a connection instead of the request's (background work, health checks). */
+  withWait<T>(waitMs: number, fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -46,11 +74,70 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   return true;
 }
 
+/** Absolute time (ms since the epoch) by which a connection must be granted; set per request, read by every query. */
+const connectionDeadline = new AsyncLocalStorage<number>();
+
+/** Header Envoy's router sets on the request it forwards: the route's timeout, in milliseconds. */
+export const EXPECTED_TIMEOUT_HEADER = "x-envoy-expected-rq-timeout-ms";
+/** Share of the route's timeout a request may spend waiting for a connection: the rest is left to do the work and answer. */
+const WAIT_SHARE_OF_TIMEOUT = 0.8;
+
+/** The request's deadline for getting a connection, from Envoy's announced route timeout, or undefined without one. */
+export function requestDeadline(request: FastifyRequest, reply: FastifyReply): number | undefined {
+  const announced = Number(request.headers[EXPECTED_TIMEOUT_HEADER]);
+  if (!Number.isInteger(announced) || announced <= 0) return undefined;
+  const arrived = Date.now() - reply.elapsedTime;
+  return arrived + announced * WAIT_SHARE_OF_TIMEOUT;
+}
+
+/**
+ * At most `size` connections in use; others wait in arrival order, each until
+ * its own deadline. A freed slot passes straight to the next waiter.
+ */
+class ConnectionGate {
+  private inUse = 0;
+  private readonly waiters: Array<() => void> = [];
+  constructor(private readonly size: number) {}
+
+  get waiting(): number {
+    return this.waiters.length;
+  }
+
+  /** Resolves once a slot is taken; rejects with ServiceBusyError when `waitMs` pass first. */
+  enter(waitMs: number): Promise<void> {
+    if (this.inUse < this.size) {
+      this.inUse++;
+      return Promise.resolve();
+    }
+    if (waitMs <= 0) return Promise.reject(new ServiceBusyError());
+    return new Promise((resolve, reject) => {
+      const grant = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.waiters.splice(this.waiters.indexOf(grant), 1);
+        reject(new ServiceBusyError());
+      }, waitMs);
+      this.waiters.push(grant);
+    });
+  }
+
+  leave(): void {
+    const next = this.waiters.shift();
+    if (next) next();
+    else this.inUse--;
+  }
+}
+
 export function createDatabase(options: DatabaseOptions): Database {
   const statementTimeoutMs = options.statementTimeoutMs ?? 5000;
+  const poolMax = options.poolMax ?? 10;
+  const defaultWaitMs = options.defaultWaitMs ?? 5000;
   const pool = new pg.Pool({
     connectionString: options.url,
-    max: options.poolMax ?? 10,
+    max: poolMax,
+    // The gate never checks out more than `max`, so pg-pool never queues: this bounds connecting only.
     connectionTimeoutMillis: options.connectionTimeoutMs ?? 2000,
     idleTimeoutMillis: 10_000,
     statement_timeout: statementTimeoutMs,
@@ -58,17 +145,29 @@ export function createDatabase(options: DatabaseOptions): Database {
     query_timeout: statementTimeoutMs + 1000,
   });
   pool.on("error", (err) => options.logger.warn({ err }, "idle postgres client failed"));
+  const gate = new ConnectionGate(poolMax);
 
   new Gauge({
     name: "db_pool_connections",
-    help: "Postgres pool connections by state",
+    help: "Postgres pool connections by state (waiting: callers queued for a connection)",
     labelNames: ["state"] as const,
     registers: [options.registry],
     collect() {
       this.set({ state: "total" }, pool.totalCount);
       this.set({ state: "idle" }, pool.idleCount);
-      this.set({ state: "waiting" }, pool.waitingCount);
+      this.set({ state: "waiting" }, gate.waiting + pool.waitingCount);
     },
+  });
+  const poolWait = new Histogram({
+    name: "db_pool_wait_seconds",
+    help: "Time callers waited for a free Postgres connection",
+    buckets: LATENCY_BUCKETS,
+    registers: [options.registry],
+  });
+  const busy = new Counter({
+    name: "db_pool_busy_total",
+    help: "Requests refused as busy: no Postgres connection freed up before their deadline",
+    registers: [options.registry],
   });
   const duration = new Histogram({
     name: "db_query_duration_seconds",
@@ -83,6 +182,46 @@ export function createDatabase(options: DatabaseOptions): Database {
     labelNames: ["operation"] as const,
     registers: [options.registry],
   });
+
+  /** Checks a connection out through the gate, runs `fn`, and always gives both back. */
+  async function withClient<T>(operation: string, fn: (client: pg.PoolClient, markBroken: () => void) => Promise<T>): Promise<T> {
+    const deadline = connectionDeadline.getStore();
+    const waitMs = deadline === undefined ? defaultWaitMs : deadline - Date.now();
+    const endWait = poolWait.startTimer();
+    try {
+      await gate.enter(waitMs);
+    } catch (err) {
+      busy.inc();
+      throw err;
+    } finally {
+      endWait();
+    }
+    let client: pg.PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (err) {
+      gate.leave();
+      errors.inc({ operation });
+      throw new ServiceUnavailableError("postgres", err);
+    }
+    let broken = false;
+    // A checked-out client has no pool listener: when the server goes away meanwhile
+    // (a Postgres restart terminates every session) the client emits `error` with
+    // nobody listening, and that would crash the process. The statement fails
+    // anyway; the client is then dropped instead of reused.
+    const onError = (err: Error) => {
+      broken = true;
+      options.logger.warn({ err }, "postgres connection failed while in use");
+    };
+    client.on("error", onError);
+    try {
+      return await fn(client, () => void (broken = true));
+    } finally {
+      client.off("error", onError);
+      client.release(broken);
+      gate.leave();
+    }
+  }
 
   function instrumented(run: (sql: string, params?: unknown[]) => Promise<QueryResult<QueryResultRow>>): Query {
     return async <R extends QueryResultRow>(operation: string, sql: string, params?: unknown[]) => {
@@ -100,58 +239,64 @@ export function createDatabase(options: DatabaseOptions): Database {
     };
   }
 
-  const query = instrumented((sql, params) => pool.query(sql, params));
+  const query: Query = (operation, sql, params) => withClient(operation, (client) => instrumented((s, p) => client.query(s, p))(operation, sql, params));
 
   return {
     pool,
     query,
-    async transaction(operation, fn) {
-      let client: pg.PoolClient;
-      try {
-        client = await pool.connect();
-      } catch (err) {
-        errors.inc({ operation });
-        throw new ServiceUnavailableError("postgres", err);
-      }
-      const txQuery = instrumented((sql, params) => client.query(sql, params));
-      let broken = false;
-      // A checked-out client has no pool listener: when the server goes away between
-      // two statements (a Postgres restart terminates every session) the client emits
-      // `error` with nobody listening, and that would crash the process. The next
-      // statement fails anyway; the client is then dropped instead of reused.
-      const onError = (err: Error) => {
-        broken = true;
-        options.logger.warn({ err }, "postgres connection failed inside a transaction");
-      };
-      client.on("error", onError);
-      try {
-        await txQuery(`${operation}.begin`, "BEGIN");
-        const result = await fn(txQuery);
-        await txQuery(`${operation}.commit`, "COMMIT");
-        return result;
-      } catch (err) {
+    transaction(operation, fn) {
+      return withClient(operation, async (client, markBroken) => {
+        const txQuery = instrumented((sql, params) => client.query(sql, params));
         try {
-          await client.query("ROLLBACK");
-        } catch {
-          broken = true; // the connection is gone; do not return it to the pool
+          await txQuery(`${operation}.begin`, "BEGIN");
+          const result = await fn(txQuery);
+          await txQuery(`${operation}.commit`, "COMMIT");
+          return result;
+        } catch (err) {
+          try {
+            await client.query("ROLLBACK");
+          } catch {
+            markBroken(); // the connection is gone; do not return it to the pool
+          }
+          throw err;
         }
-        throw err;
-      } finally {
-        client.off("error", onError);
-        client.release(broken);
-      }
+      });
     },
+    withWait: (waitMs, fn) => connectionDeadline.run(Date.now() + waitMs, fn),
     close: () => pool.end(),
   };
 }
 
-/** Registers the database's readiness check and closes its pool when the app closes. */
+/** How long the readiness check waits for a connection; finding them all in use means busy, not down. */
+const READINESS_WAIT_MS = 1000;
+
+/**
+ * Registers the database's readiness check, gives each request its connection
+ * deadline, answers busy refusals with Retry-After, and closes the pool when the
+ * app closes.
+ */
 export const postgresPlugin = fp(
   async (app: FastifyInstance, options: { database: Database }) => {
+    const { database } = options;
     app.readiness.add("postgres", async () => {
-      await options.database.pool.query("SELECT 1");
+      try {
+        await database.withWait(READINESS_WAIT_MS, () => database.query("readiness", "SELECT 1"));
+      } catch (err) {
+        // Every connection busy serving requests: Postgres answers, so this replica stays in rotation.
+        if (!(err instanceof ServiceBusyError)) throw err;
+      }
     });
-    app.addHook("onClose", () => options.database.close());
+    // The handler is called synchronously from the last preHandler's callback, so
+    // every query it makes runs inside this store.
+    app.addHook("preHandler", (request, reply, done) => {
+      const deadline = requestDeadline(request, reply);
+      if (deadline === undefined) done();
+      else connectionDeadline.run(deadline, done);
+    });
+    app.addHook("onError", async (_request, reply, err) => {
+      if (err instanceof ServiceBusyError) reply.header("retry-after", String(err.retryAfterSeconds));
+    });
+    app.addHook("onClose", () => database.close());
   },
   { name: "mesh-postgres", dependencies: ["mesh-health"] },
 );
