@@ -28,7 +28,8 @@ export function serviceDashboard(): DashboardBuilder {
     .withPanel(stat(ids, "Replicas up", [{ expr: `sum(up{${app}})`, legend: "up" }], { unit: "none" }))
     .withPanel(stat(ids, "Requests / s", [{ expr: `sum(rate(${requests}[${RATE}]))`, legend: "rate" }], { unit: "reqps" }))
     .withPanel(
-      stat(ids, "5xx ratio", [{ expr: `sum(rate(http_request_duration_seconds_count{${app},status_code=~"5.."}[${RATE}])) / sum(rate(${requests}[${RATE}]))`, legend: "errors" }], {
+      // 0, not NaN, while there are no requests.
+      stat(ids, "5xx ratio", [{ expr: `sum(rate(http_request_duration_seconds_count{${app},status_code=~"5.."}[${RATE}])) / clamp_min(sum(rate(${requests}[${RATE}])), 1e-9)`, legend: "errors" }], {
         unit: "percentunit",
       }),
     )
@@ -83,16 +84,27 @@ export function serviceDashboard(): DashboardBuilder {
       ),
     )
     .withRow(new RowBuilder("Postgres"))
-    .withPanel(timeseries(ids, "Pool connections", [{ expr: "sum by (state) (db_pool_connections{" + app + "})", legend: "{{state}}" }], { unit: "none", width: 8 }))
+    .withPanel(timeseries(ids, "Pool connections", [{ expr: "sum by (state) (db_pool_connections{" + app + "})", legend: "{{state}}" }], { unit: "none", width: 6 }))
+    .withPanel(
+      timeseries(
+        ids,
+        "Waiting for a connection",
+        [
+          { expr: `histogram_quantile(0.99, sum by (le) (rate(db_pool_wait_seconds_bucket{${app}}[${RATE}])))`, legend: "wait p99 (s)" },
+          { expr: `sum(rate(db_pool_busy_total{${app}}[${RATE}]))`, legend: "refused busy / s" },
+        ],
+        { unit: "short", width: 6, description: "A saturated pool answers 503 busy with Retry-After once a request's deadline passes; that is load, not a Postgres outage." },
+      ),
+    )
     .withPanel(
       timeseries(
         ids,
         "Query duration p99",
         [{ expr: `histogram_quantile(0.99, sum by (le, operation) (rate(db_query_duration_seconds_bucket{${app}}[${RATE}])))`, legend: "{{operation}}" }],
-        { unit: "s", width: 8 },
+        { unit: "s", width: 6 },
       ),
     )
-    .withPanel(timeseries(ids, "Query errors", [{ expr: rateOf(`db_query_errors_total{${app}}`, "operation"), legend: "{{operation}}" }], { unit: "ops", width: 8 }))
+    .withPanel(timeseries(ids, "Query errors", [{ expr: rateOf(`db_query_errors_total{${app}}`, "operation"), legend: "{{operation}}" }], { unit: "ops", width: 6 }))
     .withRow(new RowBuilder("Redis"))
     .withPanel(timeseries(ids, "Commands", [{ expr: rateOf(`redis_command_duration_seconds_count{${app}}`, "command"), legend: "{{command}}" }], { unit: "ops", width: 8 }))
     .withPanel(
@@ -129,6 +141,25 @@ export function serviceDashboard(): DashboardBuilder {
         { unit: "none", width: 24 },
       ),
     )
+    .withRow(new RowBuilder("Orders outbox"))
+    // Every orders replica reports the one shared outbox: max over replicas, not sum.
+    .withPanel(timeseries(ids, "Unpublished orders", [{ expr: `max(outbox_pending_messages{${app}})`, legend: "in the outbox" }], { unit: "none", width: 6 }))
+    .withPanel(
+      timeseries(ids, "Oldest unpublished order", [{ expr: `max(outbox_oldest_pending_age_seconds{${app}})`, legend: "age" }], {
+        unit: "s",
+        width: 6,
+        description: "Grows while RabbitMQ is unreachable; the OutboxPublishingStalled alert fires past a minute.",
+      }),
+    )
+    .withPanel(
+      timeseries(
+        ids,
+        "Commit → broker confirm",
+        [0.5, 0.99].map((q) => ({ expr: `histogram_quantile(${q}, sum by (le) (rate(outbox_publish_lag_seconds_bucket{${app}}[${RATE}])))`, legend: `p${q * 100}` })),
+        { unit: "s", width: 6 },
+      ),
+    )
+    .withPanel(timeseries(ids, "Relay batches failed", [{ expr: rateOf(`outbox_relay_errors_total{${app}}`, "replica"), legend: "{{replica}}" }], { unit: "ops", width: 6 }))
     .withRow(new RowBuilder("Process"))
     .withPanel(timeseries(ids, "CPU", [{ expr: `rate(process_cpu_seconds_total{${app}}[${RATE}])`, legend: "{{replica}}" }], { unit: "percentunit", width: 8 }))
     .withPanel(timeseries(ids, "Resident memory", [{ expr: `process_resident_memory_bytes{${app}}`, legend: "{{replica}}" }], { unit: "bytes", width: 8 }))

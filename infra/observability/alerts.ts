@@ -16,6 +16,11 @@ export const P99_LATENCY_TARGET_SECONDS: Partial<Readonly<Record<ServiceName, nu
 export const EDGE_5XX_RATIO_THRESHOLD = 0.05;
 /** Orders waiting for the worker; a healthy worker keeps this near zero. */
 export const WORKER_BACKLOG_THRESHOLD = 100;
+/**
+ * Age of the oldest order not yet handed to the broker. The relay publishes
+ * within milliseconds while RabbitMQ is reachable, so a minute means it is not.
+ */
+export const OUTBOX_AGE_THRESHOLD_SECONDS = 60;
 
 export interface AlertRule {
   alert: string;
@@ -96,6 +101,22 @@ export function meshAlertRules(model: MeshModel, edgeHttpStatPrefix: string): Ru
           },
         },
         ...latencyRules(model),
+      ],
+    },
+    {
+      name: "orders-outbox",
+      rules: [
+        {
+          alert: "OutboxPublishingStalled",
+          // Every orders replica reports the one shared outbox: max, not sum.
+          expr: `max(outbox_oldest_pending_age_seconds{job="${SCRAPE_JOBS.app}",service="orders"}) > ${OUTBOX_AGE_THRESHOLD_SECONDS}`,
+          for: "2m",
+          labels: { severity: "page", service: "orders" },
+          annotations: {
+            summary: "Accepted orders are not reaching the broker",
+            description: `The oldest order in the outbox has waited {{ $value | humanizeDuration }} to be published (threshold ${OUTBOX_AGE_THRESHOLD_SECONDS} s): RabbitMQ is unreachable or the relay fails (amqp_published_total, outbox_relay_errors_total). Orders are still accepted and will be fulfilled once it publishes.`,
+          },
+        },
       ],
     },
     {

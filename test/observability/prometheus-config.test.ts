@@ -111,6 +111,13 @@ const queues = (backlog: number, dead: number): Scenario["series"] => [
   { series: `amqp_queue_messages{job="app",service="order-worker",role="worker",queue="orders.placed.dead"}`, values: `${dead}x20` },
 ];
 
+/** The one outbox as two orders replicas report it (each reads the same table). */
+const outboxAge = (values: string): Scenario["series"] =>
+  ["10.0.0.7", "10.0.0.8"].map((replica) => ({
+    series: `outbox_oldest_pending_age_seconds{job="app",service="orders",role="app",instance="orders:10000",replica="${replica}"}`,
+    values,
+  }));
+
 const scenarios: Scenario[] = [
   {
     name: "edge 5xx ratio of 10% fires",
@@ -226,6 +233,31 @@ const scenarios: Scenario[] = [
     ],
   },
   { name: "an empty dead-letter queue is quiet", series: queues(5, 0), evalTime: "5m", alert: "DeadLettersPresent", expected: [] },
+  {
+    // The broker went away at minute 0: the oldest order ages a minute per minute.
+    name: "an outbox message waiting over a minute for 2 minutes fires once, whatever the replica count",
+    series: outboxAge("0+60x10"),
+    evalTime: "5m",
+    alert: "OutboxPublishingStalled",
+    expected: [
+      {
+        exp_labels: { severity: "page", service: "orders" },
+        exp_annotations: {
+          summary: "Accepted orders are not reaching the broker",
+          description:
+            "The oldest order in the outbox has waited 5m 0s to be published (threshold 60 s): RabbitMQ is unreachable or the relay fails (amqp_published_total, outbox_relay_errors_total). Orders are still accepted and will be fulfilled once it publishes.",
+        },
+      },
+    ],
+  },
+  {
+    name: "an outbox drained within seconds is quiet, even after a long outage ended",
+    // Old orders (up to 90 s) published after a restart, then milliseconds again.
+    series: outboxAge("90 30 0.01 0.02 0.01 0.01 0.02 0.01 0.01 0.01"),
+    evalTime: "8m",
+    alert: "OutboxPublishingStalled",
+    expected: [],
+  },
   {
     name: "a target down for 2 minutes fires",
     series: [{ series: `up{${catalogApp}}`, values: "0x10" }],
