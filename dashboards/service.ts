@@ -28,8 +28,7 @@ export function serviceDashboard(): DashboardBuilder {
     .withPanel(stat(ids, "Replicas up", [{ expr: `sum(up{${app}})`, legend: "up" }], { unit: "none" }))
     .withPanel(stat(ids, "Requests / s", [{ expr: `sum(rate(${requests}[${RATE}]))`, legend: "rate" }], { unit: "reqps" }))
     .withPanel(
-      // 0, not NaN, while there are no requests.
-      stat(ids, "5xx ratio", [{ expr: `sum(rate(http_request_duration_seconds_count{${app},status_code=~"5.."}[${RATE}])) / clamp_min(sum(rate(${requests}[${RATE}])), 1e-9)`, legend: "errors" }], {
+      stat(ids, "5xx ratio", [{ expr: `sum(rate(http_request_duration_seconds_count{${app},status_code=~"5.."}[${RATE}])) / sum(rate(${requests}[${RATE}]))`, legend: "errors" }], {
         unit: "percentunit",
       }),
     )
