@@ -26,10 +26,14 @@ function requestRate(edge: MeshEdge): string {
   return `sum(rate(envoy_cluster_upstream_rq_total{${selector(edge)}}[${RATE}]))`;
 }
 
-/** Share of answered requests that were not 5xx. */
+/**
+ * Share of requests that did not fail with a 5xx; 1 while there were none. Envoy
+ * creates its per-class counters on the first answer of that class, so a missing
+ * 5xx series counts as 0, and the request total (there from start-up) is the base.
+ */
 function successRatio(edge: MeshEdge): string {
-  const answered = `sum(rate(envoy_cluster_upstream_rq_xx{${selector(edge)}}[${RATE}]))`;
-  return `sum(rate(envoy_cluster_upstream_rq_xx{${selector(edge)},envoy_response_code_class!="5"}[${RATE}])) / ${answered}`;
+  const failed = `(sum(rate(envoy_cluster_upstream_rq_xx{${selector(edge)},envoy_response_code_class="5"}[${RATE}])) or vector(0))`;
+  return `1 - ${failed} / clamp_min(${requestRate(edge)}, 1e-9)`;
 }
 
 export function meshOverviewDashboard(model: MeshModel): DashboardBuilder {

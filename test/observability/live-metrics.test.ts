@@ -16,27 +16,13 @@ import { meshAlertRules } from "../../infra/observability/alerts.js";
 import { LISTENER } from "../../envoy-templates/names.js";
 import { buildMeshModel } from "../../infra/model.js";
 import { waitFor } from "../support/net.js";
-import { alertQueries, dashboardQueries, unmetUses, type MetricCatalogue, type QueryUse } from "./metric-uses.js";
+import { GRAFANA_UNCHECKED, meshQueryUses, unmetUses, type MetricCatalogue } from "./metric-uses.js";
+import { prometheusApi } from "./prometheus-api.js";
 import { substituteGrafanaVariables } from "./promql.js";
 
-/** The Grafana dashboard reads only Grafana's own /metrics, which nothing here can export. */
-const GRAFANA_UNCHECKED = "grafana";
-
 let mesh: LocalMesh;
+let prometheus: ReturnType<typeof prometheusApi>;
 const stateDir = mkdtempSync(join(tmpdir(), "mesh-live-metrics-"));
-
-async function promApi<T>(path: string, params: Record<string, string | string[]>): Promise<T> {
-  const query = new URLSearchParams();
-  for (const [key, value] of Object.entries(params)) for (const v of [value].flat()) query.append(key, v);
-  const res = await fetch(`${mesh.endpoints.prometheus}/api/v1/${path}?${query}`, { signal: AbortSignal.timeout(10_000) });
-  const json = (await res.json()) as { status: string; data: T; error?: string };
-  if (json.status !== "success") throw new Error(`Prometheus ${path} ${JSON.stringify(params)}: ${json.error}`);
-  return json.data;
-}
-
-async function instant(expr: string): Promise<Array<{ metric: Record<string, string>; value: [number, string] }>> {
-  return (await promApi<{ result: Array<{ metric: Record<string, string>; value: [number, string] }> }>("query", { query: expr })).result;
-}
 
 async function api(method: string, path: string, body?: unknown): Promise<number> {
   const res = await fetch(`${mesh.endpoints.gateway}${path}`, {
@@ -91,48 +77,15 @@ async function sendTrafficDuringOutage(): Promise<void> {
   }
 }
 
-/** Waits until Prometheus has scraped every target (each Envoy and app, and itself) since `since` (seconds). */
-async function waitForScrapesAfter(since: number): Promise<void> {
-  const targets = 1 + 1 + 2 * mesh.model.services.reduce((n, s) => n + s.replicas, 0);
-  await waitFor(
-    `a Prometheus scrape of all ${targets} targets after the traffic`,
-    async () => {
-      const scraped = await instant('timestamp(up{job=~"envoy|app|prometheus"})');
-      // Prometheus exports its appended-samples counter only once its head has taken samples,
-      // so its very first self-scrape lacks it: wait for a self-scrape that has it.
-      const appended = await instant("prometheus_tsdb_head_samples_appended_total");
-      return scraped.length === targets && scraped.every((t) => Number(t.value[1]) > since) && appended.length > 0;
-    },
-    60_000,
-    500,
-  );
-}
-
-async function seriesCatalogue(since: number): Promise<MetricCatalogue> {
-  const series = await promApi<Array<Record<string, string>>>("series", { "match[]": '{__name__=~".+"}', start: String(since - 600) });
-  const catalogue: MetricCatalogue = new Map();
-  for (const labels of series) {
-    const name = labels.__name__!;
-    const known = catalogue.get(name) ?? new Set<string>();
-    for (const label of Object.keys(labels)) known.add(label);
-    catalogue.set(name, known);
-  }
-  return catalogue;
-}
-
 const model = buildMeshModel();
 const dashboards = buildDashboards(model);
-const checkedQueries: QueryUse[] = [
-  ...Object.entries(dashboards)
-    .filter(([name]) => name !== GRAFANA_UNCHECKED)
-    .flatMap(([name, d]) => dashboardQueries(name, d)),
-  ...alertQueries(meshAlertRules(model, LISTENER.edgeHttp)),
-];
+const checkedQueries = meshQueryUses(model);
 let catalogue: MetricCatalogue;
 
 beforeAll(async () => {
   // Two catalog replicas: each must be its own target with its own replica label.
   mesh = await startLocalMesh({ stateDir, replicas: { catalog: 2 } });
+  prometheus = prometheusApi(mesh);
   await sendTraffic();
   await sendTrafficDuringOutage();
   // Envoy publishes histograms to /stats/prometheus on its stats flush; wait for the edge's.
@@ -142,8 +95,8 @@ beforeAll(async () => {
     return /envoy_cluster_upstream_rq_time_count\{envoy_cluster_name="catalog"\} [1-9]/.test(text);
   });
   const since = Date.now() / 1000;
-  await waitForScrapesAfter(since);
-  catalogue = await seriesCatalogue(since);
+  await prometheus.waitForScrapesAfter(since);
+  catalogue = await prometheus.seriesCatalogue(since);
 }, 240_000);
 
 afterAll(async () => {
@@ -154,14 +107,14 @@ afterAll(async () => {
 describe("a real Prometheus on the generated config", () => {
   it("is ready and has loaded every alert rule", async () => {
     expect((await fetch(`${mesh.endpoints.prometheus}/-/ready`)).status).toBe(200);
-    const { groups } = await promApi<{ groups: Array<{ name: string; rules: Array<{ name: string; health: string }> }> }>("rules", {});
+    const { groups } = await prometheus.get<{ groups: Array<{ name: string; rules: Array<{ name: string; health: string }> }> }>("rules", {});
     const loaded = groups.flatMap((g) => g.rules.map((r) => `${g.name}/${r.name}/${r.health}`));
     const expected = meshAlertRules(model, LISTENER.edgeHttp).flatMap((g) => g.rules.map((r) => `${g.name}/${r.alert}/ok`));
     expect(loaded.sort()).toEqual(expected.sort());
   });
 
   it("scrapes every Envoy and every app with service, role and replica labels", async () => {
-    const up = await instant('up{job=~"envoy|app"}');
+    const up = await prometheus.instant('up{job=~"envoy|app"}');
     const seen = up.map((s) => `${s.metric.job} ${s.metric.service} ${s.metric.role} ${s.metric.replica} ${s.value[1]}`).sort();
     const expected = [
       "envoy edge edge 0 1",
@@ -182,7 +135,7 @@ describe("every metric a dashboard or alert uses", () => {
 
   it("gives a valid query on the real Prometheus", async () => {
     for (const { where, expr } of checkedQueries.filter((q) => !q.expr.startsWith("label_values("))) {
-      await expect(instant(substituteGrafanaVariables(expr).replaceAll("$service", "catalog")), where).resolves.toBeDefined();
+      await expect(prometheus.instant(substituteGrafanaVariables(expr).replaceAll("$service", "catalog")), where).resolves.toBeDefined();
     }
   });
 
@@ -192,7 +145,7 @@ describe("every metric a dashboard or alert uses", () => {
       for (const variable of dashboard.templating?.list ?? []) {
         const query = (variable.query as { query: string }).query;
         const [, selector, label] = /^label_values\((.+),\s*(\w+)\)$/.exec(query)!;
-        const values = await promApi<string[]>(`label/${label}/values`, { "match[]": selector! });
+        const values = await prometheus.get<string[]>(`label/${label}/values`, { "match[]": selector! });
         expect(values.length, `${name} $${variable.name}`).toBeGreaterThan(0);
       }
     }

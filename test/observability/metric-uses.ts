@@ -1,7 +1,10 @@
 // Every PromQL a dashboard or alert runs, with where it comes from, and a
 // check of what they use against what exporters really expose.
 import type { Dashboard, Panel, RowPanel, VariableModel } from "@grafana/grafana-foundation-sdk/dashboard";
-import type { RuleGroup } from "../../infra/observability/alerts.js";
+import { buildDashboards } from "../../dashboards/index.js";
+import { LISTENER } from "../../envoy-templates/names.js";
+import { meshAlertRules, type RuleGroup } from "../../infra/observability/alerts.js";
+import type { MeshModel } from "../../infra/model.js";
 import { expressionUses, labelValuesUses, type ExpressionUses } from "./promql.js";
 
 export interface QueryUse {
@@ -47,6 +50,25 @@ export function alertQueries(groups: RuleGroup[]): QueryUse[] {
   return groups.flatMap((g) =>
     g.rules.map((r) => ({ where: `alert ${r.alert}${r.labels.service ? ` (${r.labels.service})` : ""}`, expr: r.expr, uses: expressionUses(r.expr) })),
   );
+}
+
+/** The Grafana dashboard reads only Grafana's own /metrics, which nothing here can export. */
+export const GRAFANA_UNCHECKED = "grafana";
+
+/** Every query of the mesh's dashboards but Grafana's own (panels and variables). */
+export function meshDashboardQueryUses(model: MeshModel): QueryUse[] {
+  return Object.entries(buildDashboards(model))
+    .filter(([name]) => name !== GRAFANA_UNCHECKED)
+    .flatMap(([name, d]) => dashboardQueries(name, d));
+}
+
+export function meshAlertQueryUses(model: MeshModel): QueryUse[] {
+  return alertQueries(meshAlertRules(model, LISTENER.edgeHttp));
+}
+
+/** Every query of the mesh's dashboards (but Grafana's own) and alert rules. */
+export function meshQueryUses(model: MeshModel): QueryUse[] {
+  return [...meshDashboardQueryUses(model), ...meshAlertQueryUses(model)];
 }
 
 /** Metric name → label names, as exporters expose them. */

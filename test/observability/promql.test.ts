@@ -6,8 +6,8 @@ describe("expressionUses", () => {
   it("finds every selector's metric and matcher labels, through functions and binary operators", () => {
     const uses = expressionUses('sum(rate(a_total{x="1",y=~"2|3"}[$__rate_interval])) / sum(rate(b_total{z!="4"}[5m]))');
     expect(uses.selectors).toEqual([
-      { metric: "a_total", labels: ["x", "y"] },
-      { metric: "b_total", labels: ["z"] },
+      { text: 'a_total{x="1",y=~"2|3"}', metric: "a_total", labels: ["x", "y"] },
+      { text: 'b_total{z!="4"}', metric: "b_total", labels: ["z"] },
     ]);
   });
 
@@ -25,7 +25,7 @@ describe("expressionUses", () => {
   });
 
   it("reads bare selectors, comparisons and `or vector()`", () => {
-    expect(expressionUses("count(up == 0) or vector(0)").selectors).toEqual([{ metric: "up", labels: [] }]);
+    expect(expressionUses("count(up == 0) or vector(0)").selectors).toEqual([{ text: "up", metric: "up", labels: [] }]);
   });
 
   it("rejects syntax errors, unknown Grafana variables and expressions without a selector", () => {
@@ -36,7 +36,7 @@ describe("expressionUses", () => {
 
   it("reads Grafana label_values() variable queries", () => {
     expect(labelValuesUses('label_values(up{job="app"}, service)')).toEqual({
-      selectors: [{ metric: "up", labels: ["job"] }],
+      selectors: [{ text: 'up{job="app"}', metric: "up", labels: ["job"] }],
       groupings: [{ label: "service", metrics: ["up"] }],
     });
   });

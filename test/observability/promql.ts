@@ -6,6 +6,8 @@ import { parser } from "@prometheus-io/lezer-promql";
 import type { SyntaxNode } from "@lezer/common";
 
 export interface SelectorUse {
+  /** The selector as written, matchers included (after Grafana's variables were substituted). */
+  readonly text: string;
   readonly metric: string;
   /** Label names in the selector's matchers. */
   readonly labels: readonly string[];
@@ -51,7 +53,7 @@ function selectorOf(expr: string, node: SyntaxNode): SelectorUse {
       return text(expr, name);
     }),
   );
-  return { metric: text(expr, identifier), labels };
+  return { text: text(expr, node), metric: text(expr, identifier), labels };
 }
 
 function selectorsUnder(expr: string, node: SyntaxNode): SelectorUse[] {

@@ -1,12 +1,12 @@
 // The cart app: carts in Redis, built on the shared kit.
 import { createRedis, createServiceApp, redisPlugin, type ServiceApp } from "@mesh/service-kit";
 import type { CartConfig } from "./config.js";
-import { cartStore } from "./carts.js";
+import { CART_COMMANDS, cartStore } from "./carts.js";
 import { cartRoutes } from "./routes/carts.js";
 
 export async function buildCartApp(config: CartConfig): Promise<ServiceApp> {
   const { app, registry } = await createServiceApp({ config });
-  const client = createRedis({ url: config.redisUrl, registry, logger: app.log });
+  const client = createRedis({ url: config.redisUrl, registry, logger: app.log, commands: Object.values(CART_COMMANDS) });
   await app.register(redisPlugin, { client });
   const carts = cartStore(client, { keyPrefix: config.keyPrefix, ttlSeconds: config.cartTtlSeconds });
 

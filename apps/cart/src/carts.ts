@@ -4,6 +4,9 @@
 import type { RedisClient } from "@mesh/service-kit";
 import type { Cart } from "./schemas.js";
 
+/** The names the store's Redis calls are timed and counted under. */
+export const CART_COMMANDS = { get: "hgetall", setItem: "cart.set_item", removeItem: "cart.remove_item", remove: "del" } as const;
+
 function toCart(cartId: string, hash: Record<string, string>): Cart {
   const items = Object.entries(hash)
     .map(([productId, quantity]) => ({ productId, quantity: Number(quantity) }))
@@ -15,11 +18,11 @@ export function cartStore(client: RedisClient, options: { keyPrefix: string; ttl
   const key = (cartId: string) => `${options.keyPrefix}${cartId}`;
   return {
     async get(cartId: string): Promise<Cart> {
-      return toCart(cartId, await client.run("hgetall", (redis) => redis.hgetall(key(cartId))));
+      return toCart(cartId, await client.run(CART_COMMANDS.get, (redis) => redis.hgetall(key(cartId))));
     },
     /** Sets one item's quantity; 0 removes it. */
     async setQuantity(cartId: string, productId: string, quantity: number): Promise<Cart> {
-      const results = await client.run(quantity === 0 ? "cart.remove_item" : "cart.set_item", (redis) => {
+      const results = await client.run(quantity === 0 ? CART_COMMANDS.removeItem : CART_COMMANDS.setItem, (redis) => {
         const tx = redis.multi();
         if (quantity === 0) tx.hdel(key(cartId), productId);
         else tx.hset(key(cartId), productId, quantity);
@@ -30,7 +33,7 @@ export function cartStore(client: RedisClient, options: { keyPrefix: string; ttl
       return toCart(cartId, readBack[1] as Record<string, string>);
     },
     async remove(cartId: string): Promise<void> {
-      await client.run("del", (redis) => redis.del(key(cartId)));
+      await client.run(CART_COMMANDS.remove, (redis) => redis.del(key(cartId)));
     },
   };
 }

@@ -1,9 +1,10 @@
 // Request and response schemas of the cart API (the public contract in README.md, "Consuming the API").
+import { Uuid } from "@mesh/service-kit";
 import { Type, type Static } from "typebox";
 
 export const CartId = Type.String({ pattern: "^[A-Za-z0-9_-]{1,64}$" });
 /** Product ids are the catalog's (UUIDs). */
-export const ProductId = Type.String({ format: "uuid" });
+export const ProductId = Uuid;
 
 export const CartParams = Type.Object({ cartId: CartId });
 export const CartItemParams = Type.Object({ cartId: CartId, productId: ProductId });

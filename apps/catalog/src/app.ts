@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import { createDatabase, createServiceApp, migrateUp, postgresPlugin, type ServiceApp } from "@mesh/service-kit";
 import type { FastifyBaseLogger } from "fastify";
 import type { CatalogConfig } from "./config.js";
-import { productStore } from "./products.js";
+import { PRODUCT_OPERATIONS, productStore } from "./products.js";
 import { productRoutes } from "./routes/products.js";
 
 /** src/ and dist/ sit side by side, so the SQL files are found from either. */
@@ -15,7 +15,7 @@ export function migrateCatalog(config: Pick<CatalogConfig, "databaseUrl">, logge
 
 export async function buildCatalogApp(config: CatalogConfig): Promise<ServiceApp> {
   const { app, registry } = await createServiceApp({ config });
-  const database = createDatabase({ url: config.databaseUrl, registry, logger: app.log, poolMax: config.dbPoolMax });
+  const database = createDatabase({ url: config.databaseUrl, registry, logger: app.log, poolMax: config.dbPoolMax, operations: Object.values(PRODUCT_OPERATIONS) });
   await app.register(postgresPlugin, { database });
   await app.register(productRoutes(productStore(database.query)), { prefix: "/products" });
 

@@ -3,6 +3,16 @@
 import { ConflictError, type Query } from "@mesh/service-kit";
 import type { Product, ProductInput } from "./schemas.js";
 
+/** The names the store's queries are timed and counted under. */
+export const PRODUCT_OPERATIONS = {
+  list: "products.list",
+  count: "products.count",
+  get: "products.get",
+  create: "products.create",
+  update: "products.update",
+  remove: "products.delete",
+} as const;
+
 const UNIQUE_VIOLATION = "23505";
 const COLUMNS = "id, sku, name, price_cents";
 
@@ -24,25 +34,25 @@ export function productStore(query: Query) {
   return {
     async list(limit: number, offset: number): Promise<{ items: Product[]; total: number }> {
       const rows = await query<ProductRow & { total: string }>(
-        "products.list",
+        PRODUCT_OPERATIONS.list,
         `SELECT ${COLUMNS}, count(*) OVER () AS total FROM products ORDER BY created_at, id LIMIT $1 OFFSET $2`,
         [limit, offset],
       );
       let total = Number(rows.rows[0]?.total ?? 0);
       // A page past the end has no rows to carry the window count.
       if (rows.rows.length === 0 && offset > 0) {
-        total = Number((await query<{ total: string }>("products.count", "SELECT count(*) AS total FROM products")).rows[0]?.total ?? 0);
+        total = Number((await query<{ total: string }>(PRODUCT_OPERATIONS.count, "SELECT count(*) AS total FROM products")).rows[0]?.total ?? 0);
       }
       return { items: rows.rows.map(toProduct), total };
     },
     async get(id: string): Promise<Product | undefined> {
-      const result = await query<ProductRow>("products.get", `SELECT ${COLUMNS} FROM products WHERE id = $1`, [id]);
+      const result = await query<ProductRow>(PRODUCT_OPERATIONS.get, `SELECT ${COLUMNS} FROM products WHERE id = $1`, [id]);
       return result.rows[0] && toProduct(result.rows[0]);
     },
     async create(input: ProductInput): Promise<Product> {
       try {
         const result = await query<ProductRow>(
-          "products.create",
+          PRODUCT_OPERATIONS.create,
           `INSERT INTO products (sku, name, price_cents) VALUES ($1, $2, $3) RETURNING ${COLUMNS}`,
           [input.sku, input.name, input.priceCents],
         );
@@ -54,7 +64,7 @@ export function productStore(query: Query) {
     async update(id: string, input: ProductInput): Promise<Product | undefined> {
       try {
         const result = await query<ProductRow>(
-          "products.update",
+          PRODUCT_OPERATIONS.update,
           `UPDATE products SET sku = $2, name = $3, price_cents = $4, updated_at = now() WHERE id = $1 RETURNING ${COLUMNS}`,
           [id, input.sku, input.name, input.priceCents],
         );
@@ -64,7 +74,7 @@ export function productStore(query: Query) {
       }
     },
     async remove(id: string): Promise<boolean> {
-      const result = await query("products.delete", "DELETE FROM products WHERE id = $1", [id]);
+      const result = await query(PRODUCT_OPERATIONS.remove, "DELETE FROM products WHERE id = $1", [id]);
       return result.rowCount === 1;
     },
   };

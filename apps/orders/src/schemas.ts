@@ -1,10 +1,11 @@
 // Request and response schemas of the orders API (the public contract in README.md, "Consuming the API").
+import { Uuid } from "@mesh/service-kit";
 import { Type, type Static } from "typebox";
 
-export const OrderId = Type.String({ format: "uuid" });
+export const OrderId = Uuid;
 
 export const OrderItemInput = Type.Object(
-  { productId: Type.String({ format: "uuid" }), quantity: Type.Integer({ minimum: 1, maximum: 1000 }) },
+  { productId: Uuid, quantity: Type.Integer({ minimum: 1, maximum: 1000 }) },
   { additionalProperties: false },
 );
 export const PlaceOrderBody = Type.Object({ items: Type.Array(OrderItemInput, { minItems: 1, maxItems: 50 }) }, { additionalProperties: false });

@@ -11,6 +11,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { Type } from "typebox";
 import { HttpError } from "./errors.js";
 import { healthPlugin } from "./health.js";
+import { openApiPlugin } from "./openapi.js";
 import { createRegistry, metricsPlugin, Registry } from "./metrics.js";
 import { tracingPlugin } from "./tracing-plugin.js";
 import { createValidatorCompiler } from "./validation.js";
@@ -67,6 +68,8 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<{ ap
   const metricsEnabled = options.config.metricsEnabled ?? true;
   // Without metrics, backend clients still get a registry to register on; nothing reads or serves it.
   const registry = metricsEnabled ? createRegistry() : new Registry();
+  // First: the document collects the routes registered after it.
+  await app.register(openApiPlugin, { serviceName: options.config.serviceName });
   await app.register(tracingPlugin);
   if (metricsEnabled) await app.register(metricsPlugin, { registry });
   await app.register(healthPlugin);

@@ -5,6 +5,7 @@
 import fp from "fastify-plugin";
 import { Type } from "typebox";
 import type { FastifyInstance } from "fastify";
+import { HIDDEN_FROM_OPENAPI } from "./openapi.js";
 
 export type ReadinessCheck = () => Promise<void>;
 
@@ -46,9 +47,9 @@ export const healthPlugin = fp(
       },
     });
 
-    app.get("/healthz", { schema: { response: { 200: HealthBody } }, logLevel: "warn" }, async () => ({ status: "ok" }));
+    app.get("/healthz", { schema: { ...HIDDEN_FROM_OPENAPI, response: { 200: HealthBody } }, logLevel: "warn" }, async () => ({ status: "ok" }));
 
-    app.get("/readyz", { schema: { response: { 200: ReadyBody, 503: ReadyBody } }, logLevel: "warn" }, async (_request, reply) => {
+    app.get("/readyz", { schema: { ...HIDDEN_FROM_OPENAPI, response: { 200: ReadyBody, 503: ReadyBody } }, logLevel: "warn" }, async (_request, reply) => {
       const results: Record<string, string> = {};
       await Promise.all(
         [...checks].map(async ([name, check]) => {

@@ -5,6 +5,7 @@
 import fp from "fastify-plugin";
 import { collectDefaultMetrics, Histogram, Registry } from "prom-client";
 import type { FastifyInstance } from "fastify";
+import { HIDDEN_FROM_OPENAPI } from "./openapi.js";
 
 export { Counter, Gauge, Histogram, Registry } from "prom-client";
 
@@ -27,6 +28,18 @@ export const metricsPlugin = fp(
       buckets: LATENCY_BUCKETS,
       registers: [registry],
     });
+    // Every API route's series exist from start-up, at 0, for the statuses its schema
+    // declares (a range like "5xx" by its first code), so "errors by route" shows zeros
+    // on a fresh service instead of "No data". Routes hidden from the API are skipped.
+    app.addHook("onRoute", (route) => {
+      const schema = route.schema as { hide?: boolean; response?: Record<string, unknown> } | undefined;
+      if (schema?.hide) return;
+      const statuses = Object.keys(schema?.response ?? {}).map((code) => code.toLowerCase().replace("xx", "00"));
+      for (const method of [route.method].flat()) {
+        if (method === "HEAD") continue;
+        for (const status_code of statuses) requestDuration.zero({ method, route: route.url, status_code });
+      }
+    });
     app.addHook("onResponse", async (request, reply) => {
       requestDuration.observe(
         { method: request.method, route: request.routeOptions.url ?? "unmatched", status_code: String(reply.statusCode) },
@@ -35,7 +48,7 @@ export const metricsPlugin = fp(
     });
     app.get(
       "/metrics",
-      { schema: { response: { 200: { type: "string" } } }, logLevel: "warn" },
+      { schema: { ...HIDDEN_FROM_OPENAPI, response: { 200: { type: "string" } } }, logLevel: "warn" },
       async (_request, reply) => {
         reply.type(registry.contentType);
         return registry.metrics();

@@ -46,6 +46,8 @@ export interface DatabaseOptions {
   readonly statementTimeoutMs?: number;
   /** Wait for a free connection outside any request, or in a request that announced no timeout (default 5000 ms). */
   readonly defaultWaitMs?: number;
+  /** Every `operation` the app's queries use: their series exist (at 0) from start-up, so no panel or alert waits for a first query. */
+  readonly operations?: readonly string[];
 }
 
 /** Runs parameterised SQL; `operation` names the query in metrics and spans (bounded set). */
@@ -182,6 +184,10 @@ export function createDatabase(options: DatabaseOptions): Database {
     labelNames: ["operation"] as const,
     registers: [options.registry],
   });
+  for (const operation of options.operations ?? []) {
+    duration.zero({ operation });
+    errors.inc({ operation }, 0);
+  }
 
   /** Checks a connection out through the gate, runs `fn`, and always gives both back. */
   async function withClient<T>(operation: string, fn: (client: pg.PoolClient, markBroken: () => void) => Promise<T>): Promise<T> {

@@ -17,6 +17,8 @@ export interface RedisOptions {
   readonly registry: Registry;
   readonly logger: FastifyBaseLogger;
   readonly commandTimeoutMs?: number;
+  /** Every `command` name the app runs: their series exist (at 0) from start-up, so no panel or alert waits for a first command. */
+  readonly commands?: readonly string[];
 }
 
 export interface RedisClient {
@@ -56,6 +58,10 @@ export function createRedis(options: RedisOptions): RedisClient {
     labelNames: ["command"] as const,
     registers: [options.registry],
   });
+  for (const command of options.commands ?? []) {
+    duration.zero({ command });
+    errors.inc({ command }, 0);
+  }
 
   return {
     redis,

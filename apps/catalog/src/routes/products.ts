@@ -2,12 +2,12 @@
 // /products exactly, as before (a "/" route would answer /products/ too).
 import { errorResponses, NotFoundError, type ServiceRoutes } from "@mesh/service-kit";
 import type { productStore } from "../products.js";
-import { ListQuery, Product, ProductInput, ProductList, ProductParams } from "../schemas.js";
+import { ListQuery, PAGE_DEFAULTS, Product, ProductInput, ProductList, ProductParams } from "../schemas.js";
 
 export function productRoutes(products: ReturnType<typeof productStore>): ServiceRoutes {
   return async (app) => {
     app.get("", { schema: { querystring: ListQuery, response: { 200: ProductList, ...errorResponses } } }, async (request) =>
-      products.list(request.query.limit, request.query.offset),
+      products.list(request.query.limit ?? PAGE_DEFAULTS.limit, request.query.offset ?? PAGE_DEFAULTS.offset),
     );
 
     app.post("", { schema: { body: ProductInput, response: { 201: Product, ...errorResponses } } }, async (request, reply) =>

@@ -1,0 +1,26 @@
+// Each service describes its own API: @fastify/swagger collects every route's
+// schemas (params, query, headers, body, responses) into an OpenAPI 3.1 document,
+// served at /openapi.json, so the document can never drift from what the routes
+// validate. Health, readiness, metrics and the document itself are operator
+// endpoints, not the API, and stay out of it.
+import swagger from "@fastify/swagger";
+import fp from "fastify-plugin";
+import type { FastifyInstance } from "fastify";
+
+export const OPENAPI_PATH = "/openapi.json";
+
+/** Route option that keeps an operator endpoint out of the OpenAPI document. */
+export const HIDDEN_FROM_OPENAPI = { hide: true } as const;
+
+export const openApiPlugin = fp(
+  async (app: FastifyInstance, options: { serviceName: string }) => {
+    await app.register(swagger, {
+      openapi: {
+        openapi: "3.1.0",
+        info: { title: `${options.serviceName} API`, version: "1" },
+      },
+    });
+    app.get(OPENAPI_PATH, { schema: HIDDEN_FROM_OPENAPI, logLevel: "warn" }, async () => app.swagger());
+  },
+  { name: "mesh-openapi" },
+);
