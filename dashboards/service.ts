@@ -28,7 +28,8 @@ export function serviceDashboard(): DashboardBuilder {
     .withPanel(stat(ids, "Replicas up", [{ expr: `sum(up{${app}})`, legend: "up" }], { unit: "none" }))
     .withPanel(stat(ids, "Requests / s", [{ expr: `sum(rate(${requests}[${RATE}]))`, legend: "rate" }], { unit: "reqps" }))
     .withPanel(
-      stat(ids, "5xx ratio", [{ expr: `sum(rate(http_request_duration_seconds_count{${app},status_code=~"5.."}[${RATE}])) / sum(rate(${requests}[${RATE}]))`, legend: "errors" }], {
+      // 0, not NaN, while there are no requests.
+      stat(ids, "5xx ratio", [{ expr: `sum(rate(http_request_duration_seconds_count{${app},status_code=~"5.."}[${RATE}])) / clamp_min(sum(rate(${requests}[${RATE}])), 1e-9)`, legend: "errors" }], {
         unit: "percentunit",
       }),
     )
