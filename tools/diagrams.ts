@@ -71,7 +71,7 @@ export function requestFlowDiagram(model: MeshModel): string {
   ].join("\n");
 }
 
-/** An order: validated against catalog, stored, published, consumed by the worker. */
+/** An order: validated against catalog, stored with its outbox row, published by the relay, consumed by the worker. */
 export function orderFlowDiagram(model: MeshModel): string {
   const catalog = model.services.find((s) => s.name === "catalog");
   if (!catalog) throw new Error("diagram: the model has no catalog service");
@@ -84,13 +84,16 @@ export function orderFlowDiagram(model: MeshModel): string {
     "  participant P as postgres",
     "  participant R as rabbitmq",
     "  participant W as order-worker (app + sidecar)",
-    "  C->>E: POST /api/orders",
+    "  C->>E: POST /api/orders (Idempotency-Key optional)",
     "  E->>O: POST /orders",
     `  O->>K: GET /products/:id via egress :${catalog.egressPort}`,
-    "  O->>P: INSERT order (pending)",
-    "  O->>R: publish order.placed (persistent, confirm)",
-    "  R-->>O: confirm",
+    "  O->>P: one statement: order (pending) + outbox row (+ key)",
     "  O-->>C: 202 { id, status: pending }",
+    "  Note over O,R: the relay in orders, woken by the commit",
+    "  O->>P: claim a batch (FOR UPDATE SKIP LOCKED)",
+    "  O->>R: publish order.placed (persistent, mandatory)",
+    "  R-->>O: confirms",
+    "  O->>P: mark published, commit",
     "  R->>W: deliver (prefetch, manual ack)",
     "  W->>P: mark fulfilled once (idempotent)",
     "  W->>R: ack",
