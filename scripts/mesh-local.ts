@@ -48,10 +48,22 @@ async function main(): Promise<void> {
   const running: { mesh?: LocalMesh } = {};
   let stopping: Promise<void> | undefined;
   const shutdown = (signal: string): void => {
+    // tsx passes a terminal's Ctrl-C on to this process, which got it already: act once.
+    if (stopping) return;
     console.log(`\n[mesh] ${signal}: stopping`);
     // During start-up, startLocalMesh stops what it started and then rejects.
     if (!running.mesh) return abort.abort();
-    stopping ??= running.mesh.stop().then(() => process.exit(0));
+    const mesh = running.mesh;
+    const started = Object.keys(mesh.processPids()).length;
+    stopping ??= mesh.stop().then(() => {
+      const left = Object.keys(mesh.processPids());
+      if (left.length) {
+        console.error(`[mesh] stopped ${started - left.length} of ${started} processes; still running: ${left.join(", ")}`);
+        process.exit(1);
+      }
+      console.log(`[mesh] stopped ${started} processes (Envoys, apps, data stores, Zipkin, Prometheus, DNS); nothing is left running`);
+      process.exit(0);
+    });
   };
   process.on("SIGINT", () => shutdown("SIGINT"));
   process.on("SIGTERM", () => shutdown("SIGTERM"));

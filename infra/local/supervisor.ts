@@ -1,7 +1,10 @@
 // Process supervision for the local runner: every child is started through
 // `setpriv --pdeathsig SIGKILL`, so it dies with the runner even when the runner
-// itself is killed; output goes to one log file per process; `stopAll` stops
-// everything in reverse start order, and exits nobody asked for are recorded.
+// itself is killed, and in a process group of its own, so a terminal's Ctrl-C
+// (SIGINT to the runner's whole group) reaches only the runner, which then stops
+// the children in order instead of all of them quitting at once under it; output
+// goes to one log file per process; `stopAll` stops everything in reverse start
+// order, and exits nobody asked for are recorded.
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, openSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -120,6 +123,7 @@ export class Supervisor {
         env: spec.env ?? process.env,
         cwd: spec.cwd,
         stdio: ["ignore", fd, fd],
+        detached: true,
       });
     } finally {
       closeSync(fd);

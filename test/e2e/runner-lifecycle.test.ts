@@ -79,12 +79,12 @@ describe("local runner life cycle", () => {
     expect(existsSync(join(stateDir, ENDPOINTS_FILE))).toBe(false);
   }, 120_000);
 
-  it("npm run mesh:local serves, writes endpoints.json, and stops everything on SIGTERM", async () => {
+  it("npm run mesh:local serves, writes endpoints.json, and stops everything quietly on Ctrl-C", async () => {
     const stateDir = mkdtempSync(join(tmpdir(), "mesh-e2e-cli-"));
     dirs.push(stateDir);
     const block = await freeBlock();
     const tsx = join(PROJECT_ROOT, "node_modules", "tsx", "dist", "cli.mjs");
-    cli = startProcess(process.execPath, [tsx, "scripts/mesh-local.ts", "--state-dir", stateDir, "--address-block", block], { cwd: PROJECT_ROOT });
+    cli = startProcess(process.execPath, [tsx, "scripts/mesh-local.ts", "--state-dir", stateDir, "--address-block", block], { cwd: PROJECT_ROOT, ownGroup: true });
     const endpointsFile = join(stateDir, ENDPOINTS_FILE);
     await waitFor("mesh:local to be ready", async () => {
       if (cli?.child.exitCode !== null) throw new Error(`mesh:local exited:\n${cli?.output()}`);
@@ -106,14 +106,17 @@ describe("local runner life cycle", () => {
     await expect(startLocalMesh({ stateDir, build: false })).rejects.toThrow(/already running/);
     expect((await fetch(`${endpoints.gateway}/api/products`)).status).toBe(200);
 
-    // The runner process itself is the node process that wrote endpoints.json (tsx runs it as a child).
-    process.kill(endpoints.pid, "SIGTERM");
+    // Ctrl-C in a terminal: SIGINT to the whole foreground process group (tsx, and the runner it started).
+    process.kill(-cli.child.pid!, "SIGINT");
     const code = await new Promise<number | null>((resolve) => {
       if (cli?.child.exitCode !== null) resolve(cli?.child.exitCode ?? null);
       else cli.child.once("exit", (c) => resolve(c));
     });
     expect(code, cli.output()).toBe(0);
-    expect(cli.output()).toContain("SIGTERM: stopping");
+    expect(cli.output()).toContain("SIGINT: stopping");
+    expect(cli.output()).not.toContain("unexpectedly");
+    const lastLine = cli.output().trimEnd().split("\n").at(-1);
+    expect(lastLine).toMatch(/^\[mesh\] stopped 14 processes \(.*\); nothing is left running$/);
     await waitFor("every process of the run to be gone", async () => ofRun().size === 0, 15_000);
     expect(existsSync(endpointsFile)).toBe(false);
     expect((await vhosts()).filter((v) => v.includes(block.replace(/\./g, "-")))).toEqual([]);

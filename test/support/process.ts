@@ -9,8 +9,9 @@ export interface RunningProcess {
   stop(graceMs?: number): Promise<void>;
 }
 
-export function startProcess(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): RunningProcess {
-  const child = spawn(command, args, { env: options.env ?? process.env, cwd: options.cwd, stdio: ["ignore", "pipe", "pipe"] });
+/** `ownGroup`: a process group of its own, led by the child, as a shell gives a command it runs (signal it with `process.kill(-pid)`). */
+export function startProcess(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; ownGroup?: boolean } = {}): RunningProcess {
+  const child = spawn(command, args, { env: options.env ?? process.env, cwd: options.cwd, stdio: ["ignore", "pipe", "pipe"], detached: options.ownGroup ?? false });
   let output = "";
   const keep = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-64_000);

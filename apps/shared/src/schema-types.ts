@@ -1,17 +1,17 @@
 // Schema building blocks for input the stores must accept exactly as sent. JSON
 // allows more than Postgres and Redis keys take: Postgres refuses a NUL in text
-// (a 500 if it got that far), and a lone UTF-16 surrogate would be stored as
-// U+FFFD, a different string than the client sent. Ajv compiles patterns with the
-// "u" flag, so a surrogate pair (an emoji) is one code point and passes; only a
-// lone half matches the surrogate range.
+// (a 500 if it got that far), and a lone UTF-16 surrogate ("\ud800" in JSON)
+// would be stored as U+FFFD, a different string than the client sent.
 import { Type, type TStringOptions } from "typebox";
 
-/** No control characters (C0, DEL, C1) and no lone surrogates; what every free-text field accepts. */
-export const PRINTABLE_TEXT_PATTERN = "^[^\\u0000-\\u001f\\u007f-\\u009f\\ud800-\\udfff]*$";
+/** No control characters (C0, DEL, C1): a pattern any JSON Schema tool can read, fuzzers included. */
+export const NO_CONTROL_CHARACTERS_PATTERN = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$";
+/** A string without lone surrogates (String.prototype.isWellFormed); registered with Ajv in validation.ts. */
+export const WELL_FORMED_FORMAT = "well-formed-unicode";
 
-/** Free text within `minLength`..`maxLength` code units, printable only. */
+/** Free text within `minLength`..`maxLength` code units: printable, well-formed Unicode. */
 export function Text(options: TStringOptions & { minLength: number; maxLength: number }) {
-  return Type.String({ ...options, pattern: PRINTABLE_TEXT_PATTERN });
+  return Type.String({ ...options, pattern: NO_CONTROL_CHARACTERS_PATTERN, format: WELL_FORMED_FORMAT });
 }
 
 /**

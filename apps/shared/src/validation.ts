@@ -5,10 +5,12 @@
 import { Ajv, type Options } from "ajv";
 import addFormats from "ajv-formats";
 import type { FastifySchemaCompiler } from "fastify";
+import { WELL_FORMED_FORMAT } from "./schema-types.js";
 
 function makeAjv(options: Options): Ajv {
   const ajv = new Ajv({ removeAdditional: false, useDefaults: true, allErrors: false, ...options });
   addFormats.default(ajv);
+  ajv.addFormat(WELL_FORMED_FORMAT, (value: string) => value.isWellFormed());
   return ajv;
 }
 
