@@ -12,6 +12,21 @@ export const OPENAPI_PATH = "/openapi.json";
 /** Route option that keeps an operator endpoint out of the OpenAPI document. */
 export const HIDDEN_FROM_OPENAPI = { hide: true } as const;
 
+/** An OpenAPI link: the operation a client (or fuzzer) can call next, and where its parameters come from. */
+export interface OpenApiLink {
+  readonly operationId: string;
+  readonly parameters: Readonly<Record<string, string>>;
+}
+
+/**
+ * Route options adding OpenAPI links to a route's answers, by status code; spread them
+ * into the route's options. @fastify/swagger reads `links` from there, but its type
+ * declaration for it does not merge with Fastify's generic route options.
+ */
+export function openApiLinks(links: Readonly<Record<number, Readonly<Record<string, OpenApiLink>>>>): object {
+  return { links };
+}
+
 export const openApiPlugin = fp(
   async (app: FastifyInstance, options: { serviceName: string }) => {
     await app.register(swagger, {

@@ -2,7 +2,7 @@
 // stored with its outbox row; the relay publishes it), and read one back. ""
 // is the prefix itself.
 import { randomUUID } from "node:crypto";
-import { errorResponses, HttpError, injectTraceHeaders, NotFoundError, type ServiceRoutes } from "@mesh/service-kit";
+import { errorResponses, HttpError, injectTraceHeaders, NotFoundError, openApiLinks, type ServiceRoutes } from "@mesh/service-kit";
 import type { FastifyReply } from "fastify";
 import type { catalogClient } from "../catalog-client.js";
 import { IDEMPOTENCY_KEY_HEADER, IdempotencyKeyReusedError, PlaceOrderHeaders, requestFingerprint } from "../idempotency.js";
@@ -27,7 +27,12 @@ export function orderRoutes({ orders, catalog, relay }: OrderRoutesDeps): Servic
       return reply.code(202).header(REPLAYED_HEADER, "true").send({ id: earlier.orderId, status: "pending" as const });
     }
 
-    app.post("", { schema: { headers: PlaceOrderHeaders, body: PlaceOrderBody, response: { 202: PlacedOrder, ...errorResponses } } }, async (request, reply) => {
+    const placeOrder = {
+      schema: { operationId: "placeOrder", summary: "Place an order (202: accepted, fulfilled later)", headers: PlaceOrderHeaders, body: PlaceOrderBody, response: { 202: PlacedOrder, ...errorResponses } },
+      // OpenAPI link: the accepted order can be read back by its id (fuzzers follow it).
+      ...openApiLinks({ 202: { getOrder: { operationId: "getOrder", parameters: { id: "$response.body#/id" } } } }),
+    };
+    app.post("", placeOrder, async (request, reply) => {
       const key = request.headers[IDEMPOTENCY_KEY_HEADER];
       const claim = key === undefined ? undefined : { key, fingerprint: requestFingerprint(request.body) };
       if (claim) {
@@ -50,7 +55,7 @@ export function orderRoutes({ orders, catalog, relay }: OrderRoutesDeps): Servic
       return reply.code(202).send({ id, status: "pending" as const });
     });
 
-    app.get("/:id", { schema: { params: OrderParams, response: { 200: Order, ...errorResponses } } }, async (request) => {
+    app.get("/:id", { schema: { operationId: "getOrder", summary: "An order and its status", params: OrderParams, response: { 200: Order, ...errorResponses } } }, async (request) => {
       const order = await orders.get(request.params.id);
       if (!order) throw new NotFoundError(`order ${request.params.id} not found`);
       return order;
