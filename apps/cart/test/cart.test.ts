@@ -122,3 +122,17 @@ it("quantity bodies: valid ones are applied, all others are 4xx (property-based)
     { numRuns: 150 },
   );
 });
+
+it("cart and product ids in the path: valid ones are served, all others are 4xx (property-based)", async () => {
+  const call = viaInject(app);
+  const segment = fc.oneof(fc.uuid(), fc.string({ unit: "binary", maxLength: 70 }), fc.stringMatching(/^[A-Za-z0-9_-]{1,70}$/), fc.constantFrom(P1.toUpperCase(), `urn:uuid:${P1}`, "%00", ".."));
+  await fc.assert(
+    fc.asyncProperty(segment, segment, async (cartId, productId) => {
+      const answer = await call("PUT", `/carts/${encodeURIComponent(cartId)}/items/${encodeURIComponent(productId)}`, { quantity: 1 });
+      const valid = /^[A-Za-z0-9_-]{1,64}$/.test(cartId) && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(productId);
+      if (valid) expect(answer.status, `${cartId} ${productId}`).toBe(200);
+      else expect(isClientErrorJson(answer), `${JSON.stringify([cartId, productId])} -> ${answer.status} ${JSON.stringify(answer.body)}`).toBe(true);
+    }),
+    { numRuns: 200 },
+  );
+});
