@@ -19,7 +19,7 @@ import type { FastifyBaseLogger } from "fastify";
 import { catalogClient } from "./catalog-client.js";
 import type { OrdersConfig } from "./config.js";
 import { orderStore } from "./order-store.js";
-import { createOutboxRelay, type RelayHooks } from "./outbox-relay.js";
+import { createOutboxRelay } from "./outbox-relay.js";
 import { createOrderPublisher } from "./publisher.js";
 import { orderRoutes } from "./routes/orders.js";
 
@@ -33,17 +33,17 @@ export interface OrdersApp {
   readonly relay: ReturnType<typeof createOutboxRelay>;
 }
 
-export async function buildOrdersApp(config: OrdersConfig, hooks: RelayHooks = {}): Promise<ServiceApp> {
-  return (await buildOrdersAppWithRelay(config, hooks)).app;
+export async function buildOrdersApp(config: OrdersConfig): Promise<ServiceApp> {
+  return (await buildOrdersAppWithRelay(config)).app;
 }
 
-export async function buildOrdersAppWithRelay(config: OrdersConfig, hooks: RelayHooks = {}): Promise<OrdersApp> {
+export async function buildOrdersAppWithRelay(config: OrdersConfig): Promise<OrdersApp> {
   const { app, registry } = await createServiceApp({ config });
   const database = createDatabase({ url: config.databaseUrl, registry, logger: app.log, poolMax: config.dbPoolMax });
   await app.register(postgresPlugin, { database });
   const connection = connectAmqp(config.amqpUrl, app.log);
   const publisher = createOrderPublisher(connection, registry, config.publishTimeoutMs);
-  const relay = createOutboxRelay({ database, publisher, registry, logger: app.log, batchSize: config.relayBatchSize, pollMs: config.relayPollMs, hooks });
+  const relay = createOutboxRelay({ database, publisher, registry, logger: app.log, batchSize: config.relayBatchSize, pollMs: config.relayPollMs });
   connection.on("connect", () => relay.wake());
   // Relay only once the app is ready: main runs the migrations before that.
   app.addHook("onReady", async () => relay.start());

@@ -18,7 +18,7 @@
 // order. While the broker is unreachable nothing is claimed; reconnecting wakes
 // the relay. Rows whose retry came due, and rows another replica left, are found
 // by polling every RELAY_POLL_MS.
-import { Counter, Gauge, Histogram, LATENCY_BUCKETS, type Database, type Registry } from "@mesh/service-kit";
+import { Counter, Gauge, Histogram, LATENCY_BUCKETS, untraced, type Database, type Registry } from "@mesh/service-kit";
 import type { FastifyBaseLogger } from "fastify";
 import { IDEMPOTENCY_KEY_RETENTION_HOURS } from "./idempotency.js";
 import type { OrderPublisher } from "./publisher.js";
@@ -55,12 +55,6 @@ const PRUNE_KEYS_SQL = `
 DELETE FROM order_idempotency_keys WHERE key IN (
   SELECT key FROM order_idempotency_keys WHERE created_at < now() - make_interval(hours => $1) LIMIT $2)`;
 
-/** Seams for fault tests; production passes none. */
-export interface RelayHooks {
-  /** Runs once a batch's publishes settled, before the batch's transaction marks them and commits. */
-  afterBatchPublished?(orderIds: readonly string[]): Promise<void>;
-}
-
 export interface OutboxRelayOptions {
   readonly database: Database;
   readonly publisher: OrderPublisher;
@@ -68,7 +62,6 @@ export interface OutboxRelayOptions {
   readonly logger: FastifyBaseLogger;
   readonly batchSize: number;
   readonly pollMs: number;
-  readonly hooks?: RelayHooks;
 }
 
 export interface OutboxRelay {
@@ -129,7 +122,6 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         const { rows } = await query<ClaimedRow>("outbox.claim", CLAIM_SQL, [batchSize]);
         if (rows.length === 0) return 0;
         const outcomes = await Promise.all(rows.map((row) => publisher.publishOrderPlaced({ orderId: row.order_id }, row.trace_headers)));
-        await options.hooks?.afterBatchPublished?.(rows.map((r) => r.order_id));
         const confirmed = rows.filter((_, i) => outcomes[i] === "confirmed").map((r) => r.id);
         const failed = rows.filter((_, i) => outcomes[i] !== "confirmed").map((r) => r.id);
         if (confirmed.length) {
@@ -152,7 +144,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       if (stopped || !publisher.isConnected()) return;
       let claimed: number;
       try {
-        claimed = await relayBatch();
+        // The relay's own queries are background work; each publish joins its order's trace.
+        claimed = await untraced(relayBatch);
       } catch (err) {
         relayErrors.inc();
         logger.warn({ err }, "outbox relay batch failed; the rows stay for the next pass");
@@ -184,7 +177,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     start() {
       started = true;
       timers.push(setInterval(wake, options.pollMs).unref());
-      timers.push(setInterval(() => prune().catch((err: unknown) => logger.warn({ err }, "outbox pruning failed")), PRUNE_INTERVAL_MS).unref());
+      timers.push(setInterval(() => untraced(prune).catch((err: unknown) => logger.warn({ err }, "outbox pruning failed")), PRUNE_INTERVAL_MS).unref());
       wake();
     },
     wake,

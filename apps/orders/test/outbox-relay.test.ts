@@ -155,10 +155,13 @@ describe("the relay killed mid-batch", () => {
       started.push(doomed);
       // Nothing else writes to this database: a session waiting on a lock is the relay's marking UPDATE.
       await waitFor("the relay's mark waiting behind the lock, its batch confirmed", async () => {
-        const waiting = Number((await holder.query<{ n: string }>("SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()")).rows[0]?.n);
+        // From a connection of its own: inside the holder's transaction pg_stat_activity would stay as first read.
+        const waiting = await withSql(db.url, async (sql) =>
+          Number((await sql.query<{ n: string }>("SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()")).rows[0]?.n),
+        );
         return waiting > 0;
       }, 30_000, 20).catch(async (err: unknown) => {
-        const activity = (await holder.query("SELECT state, wait_event_type, left(query, 80) AS query FROM pg_stat_activity WHERE datname = current_database()")).rows;
+        const activity = await withSql(db.url, async (sql) => (await sql.query("SELECT state, wait_event_type, left(query, 80) AS query FROM pg_stat_activity WHERE datname = current_database()")).rows);
         throw new Error(`${(err as Error).message}; sessions: ${JSON.stringify(activity)}; orders output: ${doomed.process.output().slice(-2000)}`);
       });
       doomed.process.child.kill("SIGKILL");

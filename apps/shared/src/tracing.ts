@@ -17,6 +17,7 @@ import {
   type Span,
 } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
+import { suppressTracing } from "@opentelemetry/core";
 import { ZipkinExporter } from "@opentelemetry/exporter-zipkin";
 import { B3InjectEncoding, B3Propagator } from "@opentelemetry/propagator-b3";
 import { resourceFromAttributes } from "@opentelemetry/resources";
@@ -92,6 +93,15 @@ export function injectTraceHeaders(carrier: Record<string, string> = {}, ctx: Co
 
 export function markSpanError(span: Span, message: string): void {
   span.setStatus({ code: SpanStatusCode.ERROR, message });
+}
+
+/**
+ * Runs background work (a poll, a cleanup) without recording its spans, as
+ * probes and scrapes are not traced; spans started from a carrier inside (a
+ * request's stored context) are recorded as part of that request's trace.
+ */
+export function untraced<T>(fn: () => T): T {
+  return context.with(suppressTracing(context.active()), fn);
 }
 
 /** Runs `fn` with `ctx` active, so spans started inside become its children. */
