@@ -4,7 +4,8 @@
 // server entry point (main.ts of each app) is separate, so tests build the same
 // app and drive it through `inject` or a real socket.
 import { randomUUID } from "node:crypto";
-import { STATUS_CODES } from "node:http";
+import { STATUS_CODES, type IncomingHttpHeaders } from "node:http";
+import contentType from "content-type";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawServerDefault, type FastifyError } from "fastify";
 import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -35,6 +36,29 @@ export interface ServiceAppOptions {
   readonly bodyLimit?: number;
 }
 
+/**
+ * Bodies are JSON in UTF-8 (RFC 8259), uncompressed, and that is how they are read:
+ * a body that declares another charset or a content coding would be read wrongly,
+ * so it is refused with 415 (RFC 7694) rather than stored garbled. A content-type
+ * too malformed to parse is left to Fastify, which refuses it too.
+ */
+function refuseUnreadableBody(headers: IncomingHttpHeaders): void {
+  const encoding = headers["content-encoding"]?.trim().toLowerCase();
+  if (encoding && encoding !== "identity") {
+    throw new HttpError(415, "unsupported_media_type", `content-encoding: bodies must be sent uncompressed, not "${encoding}"`);
+  }
+  if (!headers["content-type"]) return;
+  let charset: string | undefined;
+  try {
+    charset = contentType.parse(headers["content-type"]).parameters.charset;
+  } catch {
+    return;
+  }
+  if (charset !== undefined && !/^utf-?8$/i.test(charset)) {
+    throw new HttpError(415, "unsupported_media_type", `content-type: bodies must be JSON in UTF-8, not charset "${charset}"`);
+  }
+}
+
 function errorName(statusCode: number): string {
   return (STATUS_CODES[statusCode] ?? "error").toLowerCase().replace(/[^a-z0-9]+/g, "_");
 }
@@ -51,6 +75,7 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<{ ap
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(createValidatorCompiler());
+  app.addHook("preParsing", async (request) => refuseUnreadableBody(request.headers));
 
   app.setErrorHandler((err: FastifyError | HttpError, request, reply) => {
     if (err instanceof HttpError) {
