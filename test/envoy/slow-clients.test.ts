@@ -7,20 +7,11 @@ import { createServer, type Server } from "node:http";
 import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EDGE_REQUEST_TIMEOUT_MS, REQUEST_HEADERS_TIMEOUT_MS } from "../../envoy-templates/builders/listener.js";
-import { renderProxyConfig } from "../../envoy-templates/index.js";
-import { PORTS, buildMeshModel } from "../../infra/model.js";
-import { startEnvoy, type RunningEnvoy } from "../support/envoy.js";
-import { waitFor } from "../support/net.js";
-import { loopbackAddressing, loopbackPod, randomLoopbackBlock } from "./loopback.js";
+import { PORTS } from "../../infra/model.js";
+import { edgePairLayout, startEdgePair } from "./edge-pair.js";
 
-const block = randomLoopbackBlock();
-const edgePod = loopbackPod(block, "edge", 0);
-const catalogPod = loopbackPod(block, "catalog-sidecar", 0);
-const model = buildMeshModel();
-const addressing = loopbackAddressing(block, {
-  serviceHost: (service) => loopbackPod(block, `${service}-sidecar`, 0),
-  dataStoreHost: () => "127.0.0.1",
-});
+const layout = edgePairLayout();
+const { edgePod, catalogPod } = layout;
 /** The services' body limit (apps/shared DEFAULT_BODY_LIMIT_BYTES): the largest request anyone may send. */
 const LARGEST_ALLOWED_BODY = 64 * 1024;
 /** Slack for Envoy's timer granularity and this machine's load. */
@@ -76,23 +67,15 @@ function statusAndBody(raw: string): { status: number; contentType: string; body
 
 describe("the edge and slow clients", () => {
   let app: Server;
-  let sidecar: RunningEnvoy | undefined;
-  let edge: RunningEnvoy | undefined;
+  let envoys: { stop(): Promise<void> } | undefined;
 
   beforeAll(async () => {
     app = await startApp();
-    [sidecar, edge] = await Promise.all([
-      startEnvoy(renderProxyConfig(model, "catalog-sidecar", addressing)),
-      startEnvoy(renderProxyConfig(model, "edge", addressing)),
-    ]);
-    await waitFor("the edge to route to the catalog sidecar", async () => {
-      const res = await fetch(`http://${edgePod}:${PORTS.edgeHttp}/api/products`, { signal: AbortSignal.timeout(2000) });
-      return res.status === 200;
-    });
+    envoys = await startEdgePair(layout);
   });
 
   afterAll(async () => {
-    await Promise.all([sidecar?.stop(), edge?.stop()]);
+    await envoys?.stop();
     await new Promise((resolve) => app?.close(resolve));
   });
 

@@ -5,21 +5,11 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DATA_STORES, PORTS, buildMeshModel } from "../../infra/model.js";
-import { renderProxyConfig } from "../../envoy-templates/index.js";
-import { startEnvoy, type RunningEnvoy } from "../support/envoy.js";
-import { waitFor } from "../support/net.js";
-import { loopbackAddressing, loopbackPod, randomLoopbackBlock } from "./loopback.js";
+import { DATA_STORES, PORTS } from "../../infra/model.js";
+import { edgePairLayout, startEdgePair } from "./edge-pair.js";
 
-const block = randomLoopbackBlock();
-const edgePod = loopbackPod(block, "edge", 0);
-const catalogPod = loopbackPod(block, "catalog-sidecar", 0);
-const model = buildMeshModel();
-// IP literals everywhere, so the test needs no DNS; the shared Postgres is on 127.0.0.1.
-const addressing = loopbackAddressing(block, {
-  serviceHost: (service) => loopbackPod(block, `${service}-sidecar`, 0),
-  dataStoreHost: () => "127.0.0.1",
-});
+const layout = edgePairLayout();
+const { edgePod, catalogPod } = layout;
 
 interface Seen {
   method: string;
@@ -51,21 +41,15 @@ async function get(url: string, init: RequestInit = {}): Promise<{ status: numbe
 
 describe("rendered Envoy configs, running", () => {
   let app: { server: Server; attempts: Map<string, number> };
-  let sidecar: RunningEnvoy | undefined;
-  let edge: RunningEnvoy | undefined;
+  let envoys: { stop(): Promise<void> } | undefined;
 
   beforeAll(async () => {
     app = await startApp();
-    [sidecar, edge] = await Promise.all([
-      startEnvoy(renderProxyConfig(model, "catalog-sidecar", addressing)),
-      startEnvoy(renderProxyConfig(model, "edge", addressing)),
-    ]);
-    // The edge sends traffic only once its active /readyz check through the sidecar passed.
-    await waitFor("the edge to route to the catalog sidecar", async () => (await get(`http://${edgePod}:${PORTS.edgeHttp}/api/products`)).status === 200);
+    envoys = await startEdgePair(layout);
   });
 
   afterAll(async () => {
-    await Promise.all([sidecar?.stop(), edge?.stop()]);
+    await envoys?.stop();
     await new Promise((resolve) => app?.server.close(resolve));
   });
 
