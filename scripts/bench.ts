@@ -1,5 +1,5 @@
 // `npm run bench -- --out <file.json> [--duration <s>] [--rates 200,500,1000] [--rounds 4]
-//   [--concurrency 10] [--connections 32] [--drain 500] [--sections mesh,services,instrumentation]`
+//   [--concurrency 10] [--connections 32] [--drain 500] [--sections mesh,services,orders,instrumentation]`
 //
 // Stands the local mesh up, measures side by side (variants interleaved in short
 // rounds), prints tables and writes the same figures as JSON. Not a test: no
@@ -32,7 +32,7 @@ import { POSTGRES_PASSWORD, POSTGRES_USER } from "../infra/local/postgres.js";
 import { RABBITMQ_PASSWORD, RABBITMQ_USER } from "../infra/local/rabbitmq.js";
 import { DATA_STORES, type ServiceName } from "../infra/model.js";
 
-const SECTIONS = ["mesh", "services", "instrumentation"] as const;
+const SECTIONS = ["mesh", "services", "orders", "instrumentation"] as const;
 type Section = (typeof SECTIONS)[number];
 
 interface Options {
@@ -300,7 +300,6 @@ async function serviceEfficiency(mesh: LocalMesh, o: Options, productId: string)
   const pgHost = mesh.endpoints.dataStores.postgres;
   const catalog = replicaOf(mesh, "catalog");
   const cart = replicaOf(mesh, "cart");
-  const orders = replicaOf(mesh, "orders");
   const dbUrl = (hostPort: string) => `postgres://${POSTGRES_USER}:${POSTGRES_PASSWORD}@${hostPort}/${LOCAL_DATABASE}`;
   const results: Record<string, unknown> = {};
 
@@ -370,13 +369,30 @@ async function serviceEfficiency(mesh: LocalMesh, o: Options, productId: string)
     }
   }
 
-  // orders accepted (validated against catalog, stored, published with confirms) vs raw confirm-channel publishes.
+  return results;
+}
+
+/** A B3 context marked "not sampled": the app and the sidecars record no span for the request. */
+const UNSAMPLED_B3 = { "x-b3-traceid": "0af7651916cd43dd8448eb211c80319c", "x-b3-spanid": "b7ad6b7169203331", "x-b3-sampled": "0" };
+
+/**
+ * Orders accepted (validated against catalog, stored with their outbox row: 202)
+ * vs raw confirm-channel publishes, side by side; how long accepted orders then
+ * waited in the outbox until the broker confirmed them; and the worker's drain rate.
+ */
+async function ordersThroughput(mesh: LocalMesh, o: Options, productId: string) {
+  const slice = (o.durationS * 1000) / o.rounds;
+  const c = o.concurrency;
+  const orders = replicaOf(mesh, "orders");
+  const dbUrl = `postgres://${POSTGRES_USER}:${POSTGRES_PASSWORD}@${mesh.endpoints.dataStores.postgres}/${LOCAL_DATABASE}`;
+  const results: Record<string, unknown> = {};
   const vhost = /\(vhost ([^)]+)\)/.exec(mesh.endpoints.dataStores.rabbitmq)?.[1];
   if (!vhost) throw new Error(`cannot read the RabbitMQ vhost from "${mesh.endpoints.dataStores.rabbitmq}"`);
   const amqpUrl = `amqp://${RABBITMQ_USER}:${RABBITMQ_PASSWORD}@${mesh.endpoints.dataStores.rabbitmq.split(" ")[0]}/${encodeURIComponent(vhost)}`;
   const orderBody = { items: [{ productId, quantity: 1 }] };
   {
-    log(`services: orders POST vs raw confirm-channel publishes, concurrency ${c}`);
+    log(`orders: POST vs raw confirm-channel publishes, concurrency ${c}`);
+    const since = new Date();
     const connection = await amqp.connect(amqpUrl);
     const channel = await connection.createConfirmChannel();
     const queue = `bench.confirms.${process.pid}`;
@@ -393,20 +409,61 @@ async function serviceEfficiency(mesh: LocalMesh, o: Options, productId: string)
       const rounds = await interleave<RunResult | HttpLoadResult>(
         [
           { name: "orders app POST /orders (202)", run: () => closedLoopHttp({ url: `${orders.app}/orders`, method: "POST", body: orderBody, expectStatus: 202, connections: c, durationMs: slice }) },
+          // What the same orders cost untraced, as most are when the edge samples a share (mesh:traceSamplingPercent).
+          {
+            name: "orders app POST /orders (202), not traced",
+            run: () => closedLoopHttp({ url: `${orders.app}/orders`, method: "POST", body: orderBody, headers: UNSAMPLED_B3, expectStatus: 202, connections: c, durationMs: slice }),
+          },
           { name: "raw confirm-channel publish", run: () => closedLoop({ concurrency: c, durationMs: slice, op: publish }) },
         ],
         o.rounds,
         pidsOf(mesh, ["orders-0", "orders-sidecar-0", "catalog-0", "catalog-sidecar-0", "order-worker-0"]),
       );
-      results.ordersVsPublish = { concurrency: c, ...comparison(rounds, "orders app POST /orders (202)") };
+      const cmp = comparison(rounds, "raw confirm-channel publish");
+      const throughput = (name: string) => (cmp.variants[name] as { throughput?: number }).throughput ?? Number.NaN;
+      results.ordersVsPublish = {
+        concurrency: c,
+        ...cmp,
+        acceptedToRawPublishRatio: {
+          traced: round(ratio(throughput("orders app POST /orders (202)"), throughput("raw confirm-channel publish")), 3),
+          untraced: round(ratio(throughput("orders app POST /orders (202), not traced"), throughput("raw confirm-channel publish")), 3),
+        },
+      };
     } finally {
       await channel.deleteQueue(queue).catch(() => {});
       await connection.close().catch(() => {});
     }
+    results.outboxLag = await outboxLag(dbUrl, since);
   }
 
-  results.workerDrain = await workerDrain(mesh, o, dbUrl(pgHost), orders, orderBody);
+  results.workerDrain = await workerDrain(mesh, o, dbUrl, orders, orderBody);
   return results;
+}
+
+/** Commit to broker confirm of every order placed since `since`, from the outbox's own timestamps (once all are published). */
+async function outboxLag(databaseUrl: string, since: Date) {
+  const db = new pg.Pool({ connectionString: databaseUrl, max: 1 });
+  try {
+    const unpublished = async () => Number((await db.query<{ n: string }>("SELECT count(*) AS n FROM order_outbox WHERE published_at IS NULL AND created_at >= $1", [since])).rows[0]?.n);
+    const deadline = Date.now() + 60_000;
+    while ((await unpublished()) > 0) {
+      if (Date.now() > deadline) throw new Error("the outbox did not drain within 60 s");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const r = (
+      await db.query<{ n: string; p50: number; p99: number; max: number }>(
+        `SELECT count(*) AS n,
+                1000 * percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM published_at - created_at)) AS p50,
+                1000 * percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM published_at - created_at)) AS p99,
+                1000 * max(extract(epoch FROM published_at - created_at))::float8 AS max
+         FROM order_outbox WHERE created_at >= $1`,
+        [since],
+      )
+    ).rows[0]!;
+    return { orders: Number(r.n), p50Ms: round(r.p50, 2), p99Ms: round(r.p99, 2), maxMs: round(r.max, 2) };
+  } finally {
+    await db.end();
+  }
 }
 
 /**
@@ -426,13 +483,13 @@ async function workerDrain(mesh: LocalMesh, o: Options, databaseUrl: string, ord
     }
   };
   try {
-    log("services: worker drain: waiting for earlier orders to be fulfilled");
+    log("orders: worker drain: waiting for earlier orders to be fulfilled");
     await waitFor("the worker to catch up with earlier orders", async () => (await pending()) === 0, 120_000);
     await mesh.killReplica("order-worker", 0);
-    log(`services: worker drain: worker stopped, placing ${o.drain} orders`);
+    log(`orders: worker drain: worker stopped, placing ${o.drain} orders`);
     const placed = await closedLoopHttp({ url: `${orders.app}/orders`, method: "POST", body: orderBody, expectStatus: 202, connections: o.concurrency, amount: o.drain });
     const ids = (await db.query<{ id: string }>("SELECT id FROM orders WHERE status = 'pending'")).rows.map((r) => r.id);
-    log(`services: worker drain: ${ids.length} orders pending; starting the worker`);
+    log(`orders: worker drain: ${ids.length} orders pending; starting the worker`);
     const revived = Date.now();
     await mesh.reviveReplica("order-worker", 0);
     await waitFor("the backlog to drain", async () => (await pending()) === 0, 300_000);
@@ -560,7 +617,7 @@ function printReport(report: Json): void {
   if (services) {
     console.log("\n2. Service efficiency: service vs raw client at the same concurrency (closed loop; latency ms)");
     const rows: Cell[][] = [];
-    for (const key of ["catalogVsPg", "cartVsRedis", "ordersVsPublish"]) {
+    for (const key of ["catalogVsPg", "cartVsRedis"]) {
       const cmp = services[key] as Json | undefined;
       if (!cmp) continue;
       const ratios = cmp.serviceThroughputRatio as Json;
@@ -569,12 +626,22 @@ function printReport(report: Json): void {
       }
     }
     console.log(renderTable(["variant", "ops/s", "p50", "p99", "errors", "service/raw"], rows));
-    const d = services.workerDrain as Json | undefined;
-    if (d) console.log(`\nWorker drain: ${get(d, "fulfilled")}/${get(d, "backlog")} backlog orders fulfilled, ${get(d, "drainRatePerSecond")} orders/s (first to last fulfilment ${get(d, "firstToLastSeconds")} s; ${get(d, "wallSecondsIncludingWorkerStart")} s including the worker's start-up)`);
+  }
+  const orders = report.orders as Json | undefined;
+  if (orders) {
+    const cmp = orders.ordersVsPublish as Json;
+    console.log(`\n3. Orders: accepted (202, stored with the outbox row) vs raw confirm-channel publishes, concurrency ${get(cmp, "concurrency")} (closed loop; latency ms)`);
+    const rows: Cell[][] = Object.entries(cmp.variants as Json).map(([name, f]) => [name, get(f, "throughput"), get(f, "p50"), get(f, "p99"), get(f, "errors")]);
+    console.log(renderTable(["variant", "ops/s", "p50", "p99", "errors"], rows));
+    console.log(`Orders accepted / raw confirmed publishes: ${get(cmp, "acceptedToRawPublishRatio", "traced")} (every order traced), ${get(cmp, "acceptedToRawPublishRatio", "untraced")} (not traced)`);
+    const lag = orders.outboxLag as Json;
+    console.log(`Outbox, commit to broker confirm, ${get(lag, "orders")} orders: p50 ${get(lag, "p50Ms")} ms, p99 ${get(lag, "p99Ms")} ms, max ${get(lag, "maxMs")} ms`);
+    const d = orders.workerDrain as Json;
+    console.log(`Worker drain: ${get(d, "fulfilled")}/${get(d, "backlog")} backlog orders fulfilled, ${get(d, "drainRatePerSecond")} orders/s (first to last fulfilment ${get(d, "firstToLastSeconds")} s; ${get(d, "wallSecondsIncludingWorkerStart")} s including the worker's start-up)`);
   }
   const inst = report.instrumentationCost as Json | undefined;
   if (inst) {
-    console.log("\n3. Instrumentation cost: catalog app with metrics and tracing (export to Zipkin) on vs off (direct requests)");
+    console.log("\n4. Instrumentation cost: catalog app with metrics and tracing (export to Zipkin) on vs off (direct requests)");
     const rows: Cell[][] = Object.entries(inst.variants as Json).map(([name, f]) => [
       name, get(f, "maxThroughput", "throughput"), get(f, "maxThroughput", "p50"), get(f, "maxThroughput", "p99"), get2(f, "maxThroughput", "processes")[name] ? get(get2(f, "maxThroughput", "processes")[name], "cpuMsPer1kRequests") : null,
       get(f, "fixedRate", "p50"), get(f, "fixedRate", "p99"),
@@ -619,6 +686,7 @@ async function main(): Promise<void> {
     );
     if (o.sections.includes("mesh")) report.meshOverhead = await meshOverhead(mesh, o, product.id);
     if (o.sections.includes("services")) report.serviceEfficiency = await serviceEfficiency(mesh, o, product.id);
+    if (o.sections.includes("orders")) report.orders = await ordersThroughput(mesh, o, product.id);
     if (o.sections.includes("instrumentation")) report.instrumentationCost = await instrumentationCost(mesh, o, product.id);
     report.unexpectedExits = mesh.unexpectedExits().map((e) => e.name);
     report.finishedAt = new Date().toISOString();

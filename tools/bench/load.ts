@@ -134,6 +134,8 @@ export interface HttpLoadOptions {
   readonly amount?: number;
   readonly method?: "GET" | "POST" | "PUT";
   readonly body?: unknown;
+  /** Extra request headers (content-type is set for a body). */
+  readonly headers?: Readonly<Record<string, string>>;
   /** Status that counts as success (default 200). */
   readonly expectStatus?: number;
 }
@@ -162,7 +164,8 @@ export async function closedLoopHttp(options: HttpLoadOptions): Promise<HttpLoad
         pipelining: 1,
         ...(options.amount ? { amount: options.amount } : { duration: Math.max(1, (options.durationMs ?? 1000) / 1000) }),
         method: options.method ?? "GET",
-        ...(options.body === undefined ? {} : { body: JSON.stringify(options.body), headers: { "content-type": "application/json" } }),
+        ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
+        headers: { ...(options.body === undefined ? {} : { "content-type": "application/json" }), ...options.headers },
         timeout: 10,
       },
       (err, res) => (err ? reject(err) : resolve(res)),
