@@ -417,7 +417,7 @@ async function ordersThroughput(mesh: LocalMesh, o: Options, productId: string) 
           { name: "raw confirm-channel publish", run: () => closedLoop({ concurrency: c, durationMs: slice, op: publish }) },
         ],
         o.rounds,
-        pidsOf(mesh, ["orders-0", "orders-sidecar-0", "catalog-0", "catalog-sidecar-0", "order-worker-0"]),
+        pidsOf(mesh, ["orders-0", "orders-sidecar-0", "catalog-0", "catalog-sidecar-0", "order-worker-0", "zipkin"]),
       );
       const cmp = comparison(rounds, "raw confirm-channel publish");
       const throughput = (name: string) => (cmp.variants[name] as { throughput?: number }).throughput ?? Number.NaN;
@@ -633,6 +633,12 @@ function printReport(report: Json): void {
     console.log(`\n3. Orders: accepted (202, stored with the outbox row) vs raw confirm-channel publishes, concurrency ${get(cmp, "concurrency")} (closed loop; latency ms)`);
     const rows: Cell[][] = Object.entries(cmp.variants as Json).map(([name, f]) => [name, get(f, "throughput"), get(f, "p50"), get(f, "p99"), get(f, "errors")]);
     console.log(renderTable(["variant", "ops/s", "p50", "p99", "errors"], rows));
+    console.log("CPU per 1000 operations (ms) of the processes on the orders path, by variant");
+    const procRows: Cell[][] = [];
+    for (const [name, f] of Object.entries(cmp.variants as Json)) {
+      for (const [proc, u] of Object.entries(get2(f, "processes"))) procRows.push([name, proc, get(u, "cpuPercentOfOneCore"), get(u, "cpuMsPer1kRequests")]);
+    }
+    console.log(renderTable(["variant", "process", "CPU %", "CPU ms/1k"], procRows));
     console.log(`Orders accepted / raw confirmed publishes: ${get(cmp, "acceptedToRawPublishRatio", "traced")} (every order traced), ${get(cmp, "acceptedToRawPublishRatio", "untraced")} (not traced)`);
     const lag = orders.outboxLag as Json;
     console.log(`Outbox, commit to broker confirm, ${get(lag, "orders")} orders: p50 ${get(lag, "p50Ms")} ms, p99 ${get(lag, "p99Ms")} ms, max ${get(lag, "maxMs")} ms`);
