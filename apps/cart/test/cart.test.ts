@@ -10,6 +10,7 @@ import { testBaseConfig } from "../../shared/test/support/apps.js";
 import { isClientErrorJson, listenOnLoopback, viaInject, viaSocket, type Call } from "../../shared/test/support/http.js";
 import { waitFor } from "../../../test/support/net.js";
 import { buildCartApp } from "../src/app.js";
+import { MAX_CART_ITEMS } from "../src/schemas.js";
 
 const keyPrefix = `${uniqueName("test")}:cart:`;
 const TTL = 3600;
@@ -135,4 +136,24 @@ it("cart and product ids in the path: valid ones are served, all others are 4xx 
     }),
     { numRuns: 200 },
   );
+});
+
+it(`holds at most ${MAX_CART_ITEMS} products: one more is a 409 and changes nothing; known ones still change`, async () => {
+  const call = viaInject(app);
+  const cart = `full-${Date.now()}`;
+  const product = (i: number) => `00000000-0000-4000-8000-${String(i).padStart(12, "0")}`;
+  const filled = await Promise.all(Array.from({ length: MAX_CART_ITEMS + 10 }, (_, i) => call("PUT", `/carts/${cart}/items/${product(i)}`, { quantity: 1 })));
+  // Sent concurrently: exactly the cap got in, every other one was refused as a conflict.
+  expect(filled.filter((a) => a.status === 200)).toHaveLength(MAX_CART_ITEMS);
+  const refused = filled.filter((a) => a.status !== 200);
+  expect(refused.map((a) => a.status)).toEqual(Array(10).fill(409));
+  expect(refused.every(isClientErrorJson)).toBe(true);
+  const held = ((await call("GET", `/carts/${cart}`)).body as { items: Array<{ productId: string }> }).items.map((i) => i.productId);
+  expect(held).toHaveLength(MAX_CART_ITEMS);
+  const inCart = held[0]!;
+  const outside = Array.from({ length: MAX_CART_ITEMS + 10 }, (_, i) => product(i)).find((p) => !held.includes(p))!;
+  expect((await call("PUT", `/carts/${cart}/items/${inCart}`, { quantity: 5 })).status).toBe(200);
+  expect((await call("PUT", `/carts/${cart}/items/${outside}`, { quantity: 1 })).status).toBe(409);
+  expect((await call("PUT", `/carts/${cart}/items/${inCart}`, { quantity: 0 })).status).toBe(200);
+  expect((await call("PUT", `/carts/${cart}/items/${outside}`, { quantity: 1 })).status).toBe(200);
 });
