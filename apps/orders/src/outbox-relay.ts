@@ -27,6 +27,12 @@ import type { OrderPublisher } from "./publisher.js";
 export const PUBLISHED_RETENTION_MINUTES = 15;
 const PRUNE_INTERVAL_MS = 60_000;
 const PRUNE_BATCH = 5000;
+/**
+ * Under a steady stream of orders the next batch starts this long after the
+ * previous one, so each batch's four statements are shared by more messages;
+ * a lone order is still relayed at once.
+ */
+const LINGER_MS = 10;
 /** A batch waits at most this long for a pool connection; requests have their own deadlines. */
 const BATCH_CONNECTION_WAIT_MS = 5000;
 /** A scrape waits at most this long to read the outbox's depth and age; it keeps the last values otherwise. */
@@ -151,7 +157,11 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         logger.warn({ err }, "outbox relay batch failed; the rows stay for the next pass");
         return;
       }
-      if (claimed < batchSize && !again) return;
+      if (claimed >= batchSize) continue;
+      if (!again) return;
+      // Orders committed while this batch ran: let a few more arrive before the
+      // next one, so a steady stream is published in batches, not one by one.
+      await new Promise((resolve) => setTimeout(resolve, LINGER_MS));
     }
   }
 
