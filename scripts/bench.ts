@@ -1,5 +1,5 @@
 // `npm run bench -- --out <file.json> [--duration <s>] [--rates 200,500,1000] [--rounds 4]
-//   [--concurrency 10] [--connections 32] [--drain 500] [--sections mesh,services,orders,instrumentation]`
+//   [--concurrency 10] [--connections 32] [--drain 500] [--sections mesh,hops,services,orders,instrumentation]`
 //
 // Stands the local mesh up, measures side by side (variants interleaved in short
 // rounds), prints tables and writes the same figures as JSON. Not a test: no
@@ -21,6 +21,7 @@ import amqp from "amqplib";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { interleave, type VariantRounds } from "../tools/bench/interleave.js";
+import { hopCosts } from "../tools/bench/hops.js";
 import { closedLoop, closedLoopHttp, keepAliveAgent, openLoop, type HttpLoadResult, type OpenLoopResult, type RunResult } from "../tools/bench/load.js";
 import { describeMachine } from "../tools/bench/machine.js";
 import { difference, ratio, round, summarize } from "../tools/bench/stats.js";
@@ -32,7 +33,7 @@ import { POSTGRES_PASSWORD, POSTGRES_USER } from "../infra/local/postgres.js";
 import { RABBITMQ_PASSWORD, RABBITMQ_USER } from "../infra/local/rabbitmq.js";
 import { DATA_STORES, type ServiceName } from "../infra/model.js";
 
-const SECTIONS = ["mesh", "services", "orders", "instrumentation"] as const;
+const SECTIONS = ["mesh", "hops", "services", "orders", "instrumentation"] as const;
 type Section = (typeof SECTIONS)[number];
 
 interface Options {
@@ -613,6 +614,22 @@ function printReport(report: Json): void {
     console.log(`\nMaximum throughput (${get(mt, "connections")} connections): direct ${get(mt, "direct", "throughput")} req/s, mesh ${get(mt, "mesh", "throughput")} req/s, mesh/direct ${get(mt, "ratioMeshToDirect")}`);
     console.log(`  with the edge tracing ${get(mt, "meshSampled", "samplingPercent")} %: mesh ${get(mt, "meshSampled", "throughput")} req/s, mesh/direct ${get(mt, "ratioMeshSampledToDirect")}`);
   }
+  const hops = report.hops as Json | undefined;
+  if (hops) {
+    console.log(`\n1b. Two Envoy hops against their floor (upstream: ${hops.upstream}); maximum throughput, CPU µs per request`);
+    const mt = hops.maxThroughput as Json;
+    const rows: Cell[][] = Object.entries(get2(mt, "pairs")).map(([name, f]) => [
+      name, get(f, "throughput"), get(f, "throughputVsDirect"), get(f, "cpuUsPerRequest", "front"), get(f, "cpuUsPerRequest", "back"), get(f, "cpuUsPerRequest", "pair"), get(f, "cpuPerRequestVsBarePair"), get(f, "errors"),
+    ]);
+    console.log(`direct to the upstream: ${get(mt, "direct", "throughput")} req/s`);
+    console.log(renderTable(["pair", "req/s", "vs direct", "CPU front", "CPU back", "CPU pair", "pair/bare", "errors"], rows));
+    console.log("Added by the two hops (ms, open loop, vs direct to the upstream)");
+    const latencyRows: Cell[][] = [];
+    for (const r of hops.fixedRate as Json[]) {
+      for (const [name, v] of Object.entries(get2(r, "variants"))) if (name !== "direct") latencyRows.push([get(r, "rate"), name, get(v, "p50"), get(v, "addedP50"), get(v, "p99"), get(v, "addedP99"), get(v, "errors")]);
+    }
+    console.log(renderTable(["rate", "pair", "p50", "+p50", "p99", "+p99", "errors"], latencyRows));
+  }
   const services = report.serviceEfficiency as Json | undefined;
   if (services) {
     console.log("\n2. Service efficiency: service vs raw client at the same concurrency (closed loop; latency ms)");
@@ -691,6 +708,20 @@ async function main(): Promise<void> {
       }),
     );
     if (o.sections.includes("mesh")) report.meshOverhead = await meshOverhead(mesh, o, product.id);
+    if (o.sections.includes("hops")) {
+      const [address, port] = new URL(mesh.endpoints.zipkin).host.split(":");
+      report.hops = await hopCosts({
+        envoy: findBinaries().envoy,
+        stateDir: join(PROJECT_ROOT, ".mesh", "bench", "hops"),
+        zipkin: { address: address!, port: Number(port) },
+        samplingPercent: REDUCED_SAMPLING_PERCENT,
+        rates: o.rates,
+        connections: o.connections,
+        durationS: o.durationS,
+        rounds: o.rounds,
+        log,
+      });
+    }
     if (o.sections.includes("services")) report.serviceEfficiency = await serviceEfficiency(mesh, o, product.id);
     if (o.sections.includes("orders")) report.orders = await ordersThroughput(mesh, o, product.id);
     if (o.sections.includes("instrumentation")) report.instrumentationCost = await instrumentationCost(mesh, o, product.id);

@@ -1,0 +1,29 @@
+// The mesh's own Envoy configs with one feature switched off, for the hop
+// benchmark's breakdown of what each feature costs per request. Each takes a
+// generated bootstrap and returns a changed copy; nothing here is deployed.
+import type { EnvoyObject } from "../../envoy-templates/index.js";
+
+export const ENVOY_FEATURES = ["access log", "tracing", "health checks", "retries", "stats"] as const;
+export type EnvoyFeature = (typeof ENVOY_FEATURES)[number];
+
+/** Every object nested in `value`, depth first (the bootstrap is plain JSON). */
+function* objects(value: unknown): Generator<EnvoyObject> {
+  if (Array.isArray(value)) for (const v of value) yield* objects(v);
+  else if (value !== null && typeof value === "object") {
+    yield value as EnvoyObject;
+    for (const v of Object.values(value)) yield* objects(v);
+  }
+}
+
+export function withoutFeature(bootstrap: EnvoyObject, feature: EnvoyFeature): EnvoyObject {
+  const copy = structuredClone(bootstrap);
+  for (const o of objects(copy)) {
+    if (feature === "access log") delete o.access_log;
+    if (feature === "tracing" && typeof o["@type"] === "string" && o["@type"].endsWith("HttpConnectionManager")) delete o.tracing;
+    if (feature === "health checks") delete o.health_checks;
+    if (feature === "retries") delete o.retry_policy;
+  }
+  // No stat recorded at all: what counting every request, connection and byte costs.
+  if (feature === "stats") copy.stats_config = { stats_matcher: { reject_all: true } };
+  return copy;
+}

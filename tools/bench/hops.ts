@@ -1,0 +1,203 @@
+// Two Envoy hops against their floor. Every pair forwards the same GET to one
+// stand-in upstream (an Envoy answering a product-sized JSON itself, so no app
+// work is measured), each pair on its own loopback block, all running at once and
+// measured in interleaved rounds:
+//   - direct: straight to the upstream (the base for added latency);
+//   - bare pair: the floor any Envoy mesh can reach here (bare-envoy.ts);
+//   - mesh pair: the mesh's own edge and catalog sidecar, as generated, tracing
+//     `samplingPercent` % (spans go to the bench mesh's Zipkin);
+//   - the mesh pair with one feature off, for each feature (envoy-features.ts).
+// Reported: CPU per request (µs) of each Envoy, the pair's CPU against the bare pair's,
+// maximum throughput, and p50/p99 added by the two hops at each fixed rate.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { envoyYaml, proxyBootstrap, type EnvoyObject } from "../../envoy-templates/index.js";
+import type { Addressing, HostPort } from "../../infra/addressing.js";
+import { LocalLayout, randomBlockPrefix } from "../../infra/local/layout.js";
+import { httpOk, waitUntil } from "../../infra/local/readiness.js";
+import { Supervisor } from "../../infra/local/supervisor.js";
+import { EDGE_PROXY, PORTS, buildMeshModel, sidecarName } from "../../infra/model.js";
+import { answeringEnvoy, bareEnvoyPair } from "./bare-envoy.js";
+import { ENVOY_FEATURES, withoutFeature } from "./envoy-features.js";
+import { interleave, type VariantRounds } from "./interleave.js";
+import { closedLoopHttp, keepAliveAgent, openLoop, type HttpLoadResult, type OpenLoopResult } from "./load.js";
+import { difference, ratio, round, summarize } from "./stats.js";
+
+export interface HopOptions {
+  readonly envoy: string;
+  readonly stateDir: string;
+  readonly zipkin: HostPort;
+  readonly samplingPercent: number;
+  readonly rates: readonly number[];
+  readonly connections: number;
+  readonly durationS: number;
+  readonly rounds: number;
+  readonly log: (message: string) => void;
+}
+
+/** What the upstream answers: the size of a catalog product. */
+const PRODUCT_JSON = JSON.stringify({ id: "6f1b0c1e-2b0a-4c1e-9e55-0a4f1c2d3e4f", sku: "bench-1", name: "Benchmark product", priceCents: 1234 });
+const PATH = "/api/products/6f1b0c1e-2b0a-4c1e-9e55-0a4f1c2d3e4f";
+
+interface Pair {
+  readonly name: string;
+  /** Where clients send: the pair's first Envoy (or the upstream itself for "direct"). */
+  readonly url: string;
+  /** Process names of the pair's Envoys: [front, back]. */
+  readonly envoys: readonly string[];
+  readonly configs: ReadonlyArray<{ name: string; config: EnvoyObject; admin: HostPort }>;
+  /** Where this pair's back Envoy expects the upstream. */
+  readonly upstreamAt: HostPort;
+}
+
+/** The mesh's addressing for one pair: IP literals (no DNS), Zipkin where the bench mesh runs it. */
+function pairAddressing(layout: LocalLayout, zipkin: HostPort): Addressing {
+  return {
+    target: "local",
+    binding: (proxy, replica) => {
+      const pod = layout.proxyPod(proxy, replica);
+      return { listenAddress: pod, podLoopback: pod, admin: { address: pod, port: PORTS.envoyAdmin } };
+    },
+    serviceHost: (service) => layout.servicePod(service, 0),
+    dataStoreHost: () => "127.0.0.1",
+    zipkin,
+  };
+}
+
+function meshPair(name: string, options: HopOptions, change: (config: EnvoyObject) => EnvoyObject = (c) => c): Pair {
+  const layout = new LocalLayout(randomBlockPrefix());
+  const model = buildMeshModel({}, { traceSamplingPercent: options.samplingPercent });
+  const addressing = pairAddressing(layout, options.zipkin);
+  const sidecar = sidecarName("catalog");
+  const admin = (proxy: string) => addressing.binding(proxy, 0).admin;
+  const slug = name.replace(/[^a-z0-9]+/gi, "-");
+  return {
+    name,
+    url: `http://${layout.edge}:${PORTS.edgeHttp}${PATH}`,
+    envoys: [`${slug}-edge`, `${slug}-sidecar`],
+    configs: [
+      { name: `${slug}-edge`, config: change(proxyBootstrap(model, EDGE_PROXY, addressing)), admin: admin(EDGE_PROXY) },
+      { name: `${slug}-sidecar`, config: change(proxyBootstrap(model, sidecar, addressing)), admin: admin(sidecar) },
+    ],
+    upstreamAt: { address: layout.servicePod("catalog", 0), port: PORTS.app },
+  };
+}
+
+function barePair(): Pair {
+  const layout = new LocalLayout(randomBlockPrefix());
+  const front = { listen: { address: layout.edge, port: PORTS.edgeHttp }, admin: { address: layout.edge, port: PORTS.envoyAdmin } };
+  const pod = layout.servicePod("catalog", 0);
+  const back = { listen: { address: pod, port: PORTS.sidecarIngress }, admin: { address: pod, port: PORTS.envoyAdmin } };
+  const upstreamAt = { address: pod, port: PORTS.app };
+  const { front: frontConfig, back: backConfig } = bareEnvoyPair(front, back, upstreamAt);
+  return {
+    name: "bare pair",
+    url: `http://${front.listen.address}:${front.listen.port}${PATH}`,
+    envoys: ["bare-front", "bare-back"],
+    configs: [
+      { name: "bare-front", config: frontConfig, admin: front.admin },
+      { name: "bare-back", config: backConfig, admin: back.admin },
+    ],
+    upstreamAt,
+  };
+}
+
+export async function hopCosts(options: HopOptions) {
+  const pairs = [
+    barePair(),
+    meshPair(`mesh pair (tracing ${options.samplingPercent} %)`, options),
+    ...ENVOY_FEATURES.map((feature) => meshPair(`mesh pair, no ${feature}`, options, (c) => withoutFeature(c, feature))),
+  ];
+  const upstreamAdmin = { address: "127.0.0.1", port: 0 };
+  const directAt = pairs[0]!.upstreamAt;
+  const configDir = join(options.stateDir, "configs");
+  const logDir = join(options.stateDir, "logs");
+  mkdirSync(configDir, { recursive: true });
+  mkdirSync(logDir, { recursive: true });
+  const supervisor = new Supervisor(logDir, (exit) => options.log(`${exit.name} exited unexpectedly (code ${exit.code}); see ${logDir}`));
+  const start = (name: string, config: EnvoyObject) => {
+    const file = join(configDir, `${name}.yaml`);
+    writeFileSync(file, envoyYaml(config));
+    return supervisor.start({ name, command: options.envoy, args: ["-c", file, "--disable-hot-restart", "--concurrency", "1", "--log-level", "warning"], graceMs: 5000 });
+  };
+  try {
+    options.log(`hops: starting ${pairs.length} Envoy pairs and the answering upstream`);
+    const upstream = start("upstream", answeringEnvoy(pairs.map((p) => p.upstreamAt), upstreamAdmin, PRODUCT_JSON));
+    for (const pair of pairs) for (const { name, config } of pair.configs) start(name, config);
+    const direct = { name: "direct", url: `http://${directAt.address}:${directAt.port}${PATH}` };
+    const targets = [direct, ...pairs];
+    for (const target of targets) {
+      // The edge routes only once its active health check through the sidecar passed.
+      await waitUntil(`${target.name} to answer`, () => httpOk(target.url), { process: upstream, timeoutMs: 60_000 });
+    }
+    const pids = Object.fromEntries([["upstream", upstream.pid], ...pairs.flatMap((p) => p.envoys.map((n) => [n, supervisor.get(n).pid])), ["bench (load generator)", process.pid]]);
+    const slice = (options.durationS * 1000) / options.rounds;
+    for (const target of targets) await closedLoopHttp({ url: target.url, connections: 4, durationMs: 1000 });
+
+    options.log(`hops: maximum throughput, ${options.connections} connections, ${targets.length} variants interleaved`);
+    const max = await interleave<HttpLoadResult>(
+      targets.map((t) => ({ name: t.name, run: () => closedLoopHttp({ url: t.url, connections: options.connections, durationMs: slice }) })),
+      options.rounds,
+      pids,
+    );
+    const fixedRate = [];
+    for (const rate of options.rates) {
+      options.log(`hops: ${rate} req/s open loop`);
+      const agents = Object.fromEntries(targets.map((t) => [t.name, keepAliveAgent()]));
+      const rounds = await interleave<OpenLoopResult>(
+        targets.map((t) => ({ name: t.name, run: () => openLoop({ url: t.url, rate, durationMs: slice, agent: agents[t.name]! }) })),
+        options.rounds,
+        pids,
+      );
+      Object.values(agents).forEach((a) => a.destroy());
+      fixedRate.push({ rate, ...latencies(rounds, targets.map((t) => t.name)) });
+    }
+    return { upstream: "an Envoy answering a 100-byte product JSON itself", samplingPercent: options.samplingPercent, maxThroughput: maxFigures(max, pairs), fixedRate };
+  } finally {
+    await supervisor.stopAll();
+  }
+}
+
+/** Per pair: throughput, and CPU per request of its two Envoys, each and together, against the bare pair's. */
+function maxFigures(rounds: Record<string, VariantRounds<HttpLoadResult>>, pairs: readonly Pair[]) {
+  const ok = (name: string) => rounds[name]!.results.reduce((a, r) => a + r.ok, 0);
+  const seconds = (name: string) => rounds[name]!.results.reduce((a, r) => a + r.elapsedSeconds, 0);
+  const cpuUsPerRequest = (variant: string, process: string) => ((rounds[variant]!.usage[process]?.cpuSeconds ?? Number.NaN) * 1e6) / ok(variant);
+  const pairCpu = (pair: Pair) => pair.envoys.reduce((a, n) => a + cpuUsPerRequest(pair.name, n), 0);
+  const bare = pairs.find((p) => p.name === "bare pair")!;
+  return {
+    direct: { throughput: round(ok("direct") / seconds("direct"), 1) },
+    pairs: Object.fromEntries(
+      pairs.map((pair) => [
+        pair.name,
+        {
+          throughput: round(ok(pair.name) / seconds(pair.name), 1),
+          errors: rounds[pair.name]!.results.reduce((a, r) => a + r.errors, 0),
+          cpuUsPerRequest: { front: round(cpuUsPerRequest(pair.name, pair.envoys[0]!), 1), back: round(cpuUsPerRequest(pair.name, pair.envoys[1]!), 1), pair: round(pairCpu(pair), 1) },
+          cpuPerRequestVsBarePair: round(ratio(pairCpu(pair), pairCpu(bare)), 2),
+          throughputVsDirect: round(ratio(ok(pair.name) / seconds(pair.name), ok("direct") / seconds("direct")), 3),
+        },
+      ]),
+    ),
+  };
+}
+
+/** p50/p99 of each variant and what the two hops add to going direct. */
+function latencies(rounds: Record<string, VariantRounds<OpenLoopResult>>, names: readonly string[]) {
+  const summary = Object.fromEntries(
+    names.map((name) => {
+      const r = rounds[name]!.results;
+      const s = summarize(r.flatMap((x) => x.latenciesMs));
+      return [name, { p50: s.p50, p99: s.p99, errors: r.reduce((a, x) => a + x.errors, 0), sentRate: r.reduce((a, x) => a + x.sentRate, 0) / r.length }];
+    }),
+  );
+  const direct = summary.direct!;
+  return {
+    variants: Object.fromEntries(
+      Object.entries(summary).map(([name, s]) => [
+        name,
+        { p50: round(s.p50, 3), p99: round(s.p99, 3), addedP50: round(difference(s.p50, direct.p50), 3), addedP99: round(difference(s.p99, direct.p99), 3), errors: s.errors, sentRate: round(s.sentRate, 1) },
+      ]),
+    ),
+  };
+}
