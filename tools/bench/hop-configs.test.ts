@@ -1,0 +1,44 @@
+// The hop benchmark's configs: the bare pair and the answering upstream pass Envoy's
+// own validation, and each feature switch removes exactly its feature from a
+// generated config (which stays valid).
+import { describe, expect, it } from "vitest";
+import { envoyYaml, proxyBootstrap } from "../../envoy-templates/index.js";
+import { buildMeshModel } from "../../infra/model.js";
+import { validateWithEnvoy } from "../../test/support/envoy.js";
+import { loopbackAddressing, randomLoopbackBlock } from "../../test/envoy/loopback.js";
+import { answeringEnvoy, bareEnvoyPair } from "./bare-envoy.js";
+import { ENVOY_FEATURES, withoutFeature } from "./envoy-features.js";
+
+const at = (port: number) => ({ address: "127.0.0.1", port });
+
+describe("hop benchmark configs", () => {
+  it("the bare pair and the answering upstream pass envoy --mode validate", async () => {
+    const { front, back } = bareEnvoyPair({ listen: at(18080), admin: at(18081) }, { listen: at(18082), admin: at(18083) }, at(18084));
+    for (const config of [front, back, answeringEnvoy([at(18084), at(18085)], at(0), "{}")]) {
+      const result = await validateWithEnvoy(envoyYaml(config));
+      expect(result.ok, result.output).toBe(true);
+    }
+  });
+
+  const addressing = loopbackAddressing(randomLoopbackBlock());
+  const pair = { edge: proxyBootstrap(buildMeshModel(), "edge", addressing), sidecar: proxyBootstrap(buildMeshModel(), "catalog-sidecar", addressing) };
+  /** Whether `config` still has the feature: a tracing provider, stats recorded, or any object with the feature's field. */
+  const has = (config: unknown, feature: (typeof ENVOY_FEATURES)[number]): boolean => {
+    const text = JSON.stringify(config);
+    if (feature === "tracing") return text.includes('"envoy.tracers.zipkin"');
+    if (feature === "stats") return !text.includes('"reject_all":true');
+    return text.includes({ "access log": '"access_log"', "health checks": '"health_checks"', retries: '"retry_policy"' }[feature]);
+  };
+
+  it.each(ENVOY_FEATURES)("switching off %s removes just that from the mesh's edge and sidecar, which stay valid", async (feature) => {
+    for (const [name, config] of Object.entries(pair)) {
+      const before = JSON.stringify(config);
+      const after = withoutFeature(config, feature);
+      expect(JSON.stringify(config), `${name}: the original is left alone`).toBe(before);
+      expect(has(after, feature), `${name} without ${feature}`).toBe(false);
+      const result = await validateWithEnvoy(envoyYaml(after));
+      expect(result.ok, result.output).toBe(true);
+    }
+    expect(Object.values(pair).some((config) => has(config, feature)), `the mesh's configs have ${feature} to switch off`).toBe(true);
+  });
+});
