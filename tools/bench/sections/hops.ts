@@ -11,17 +11,19 @@
 // maximum throughput, and p50/p99 added by the two hops at each fixed rate.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { envoyYaml, proxyBootstrap, type EnvoyObject } from "../../envoy-templates/index.js";
-import type { Addressing, HostPort } from "../../infra/addressing.js";
-import { LocalLayout, randomBlockPrefix } from "../../infra/local/layout.js";
-import { httpOk, waitUntil } from "../../infra/local/readiness.js";
-import { Supervisor } from "../../infra/local/supervisor.js";
-import { EDGE_PROXY, PORTS, buildMeshModel, sidecarName } from "../../infra/model.js";
-import { answeringEnvoy, bareEnvoyPair } from "./bare-envoy.js";
-import { ENVOY_FEATURES, withoutFeature } from "./envoy-features.js";
-import { interleave, type VariantRounds } from "./interleave.js";
-import { closedLoopHttp, keepAliveAgent, openLoop, type HttpLoadResult, type OpenLoopResult } from "./load.js";
-import { difference, ratio, round, summarize } from "./stats.js";
+import { envoyYaml, proxyBootstrap, type EnvoyObject } from "../../../envoy-templates/index.js";
+import type { Addressing, HostPort } from "../../../infra/addressing.js";
+import { LocalLayout, randomBlockPrefix } from "../../../infra/local/layout.js";
+import { httpOk, waitUntil } from "../../../infra/local/readiness.js";
+import { Supervisor } from "../../../infra/local/supervisor.js";
+import { EDGE_PROXY, PORTS, buildMeshModel, sidecarName } from "../../../infra/model.js";
+import { answeringEnvoy, bareEnvoyPair } from "../bare-envoy.js";
+import { ENVOY_FEATURES, withoutFeature } from "../envoy-features.js";
+import { interleave, type VariantRounds } from "../interleave.js";
+import { closedLoopHttp, keepAliveAgent, openLoop, type HttpLoadResult, type OpenLoopResult } from "../load.js";
+import { get, get2, type Json } from "../common.js";
+import { difference, ratio, round, summarize } from "../stats.js";
+import { renderTable, type Cell } from "../table.js";
 
 export interface HopOptions {
   readonly envoy: string;
@@ -200,4 +202,20 @@ function latencies(rounds: Record<string, VariantRounds<OpenLoopResult>>, names:
       ]),
     ),
   };
+}
+
+export function printHops(hops: Json): void {
+  console.log(`\n1b. Two Envoy hops against their floor (upstream: ${hops.upstream}); maximum throughput, CPU µs per request`);
+  const mt = hops.maxThroughput as Json;
+  const rows: Cell[][] = Object.entries(get2(mt, "pairs")).map(([name, f]) => [
+    name, get(f, "throughput"), get(f, "throughputVsDirect"), get(f, "cpuUsPerRequest", "front"), get(f, "cpuUsPerRequest", "back"), get(f, "cpuUsPerRequest", "pair"), get(f, "cpuPerRequestVsBarePair"), get(f, "errors"),
+  ]);
+  console.log(`direct to the upstream: ${get(mt, "direct", "throughput")} req/s`);
+  console.log(renderTable(["pair", "req/s", "vs direct", "CPU front", "CPU back", "CPU pair", "pair/bare", "errors"], rows));
+  console.log("Added by the two hops (ms, open loop, vs direct to the upstream)");
+  const latencyRows: Cell[][] = [];
+  for (const r of hops.fixedRate as Json[]) {
+    for (const [name, v] of Object.entries(get2(r, "variants"))) if (name !== "direct") latencyRows.push([get(r, "rate"), name, get(v, "p50"), get(v, "addedP50"), get(v, "p99"), get(v, "addedP99"), get(v, "errors")]);
+  }
+  console.log(renderTable(["rate", "pair", "p50", "+p50", "p99", "+p99", "errors"], latencyRows));
 }

@@ -1,0 +1,128 @@
+// What the benchmark's sections share: the local mesh's processes, merging
+// rounds into figures, child processes, and reading figures back for printing.
+import type { ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
+import type { LocalMesh, ReplicaEndpoints } from "../../infra/local/mesh.js";
+import type { ServiceName } from "../../infra/model.js";
+import type { VariantRounds } from "./interleave.js";
+import type { HttpLoadResult, RunResult } from "./load.js";
+import { ratio, round, summarize } from "./stats.js";
+import type { Cell } from "./table.js";
+export const log = (message: string) => console.log(`[bench] ${message}`);
+export const MiB = 1024 * 1024;
+
+export function replicaOf(mesh: LocalMesh, service: ServiceName): ReplicaEndpoints {
+  const replica = mesh.endpoints.replicas.find((r) => r.service === service && r.replica === 0);
+  if (!replica) throw new Error(`no ${service} replica in the mesh`);
+  return replica;
+}
+
+/** Pids of the named processes (absent ones are skipped) plus this process, the load generator. */
+export function pidsOf(mesh: LocalMesh, names: readonly string[]): Record<string, number> {
+  const all = mesh.processPids();
+  return { ...Object.fromEntries(names.filter((n) => all[n] !== undefined).map((n) => [n, all[n]!])), "bench (load generator)": process.pid };
+}
+
+/** CPU as % of one core and per 1000 successful requests, and peak RSS, for each sampled process. */
+export function usageFigures(rounds: VariantRounds<unknown>, okTotal: number) {
+  return Object.fromEntries(
+    Object.entries(rounds.usage).map(([name, u]) => [
+      name,
+      {
+        cpuPercentOfOneCore: round((u.cpuSeconds / rounds.wallSeconds) * 100, 1),
+        cpuMsPer1kRequests: round(okTotal > 0 ? (u.cpuSeconds * 1000) / (okTotal / 1000) : Number.NaN, 1),
+        maxRssMiB: round(u.maxRssBytes === undefined ? Number.NaN : u.maxRssBytes / MiB, 1),
+      },
+    ]),
+  );
+}
+
+export function mergeRuns(runs: readonly RunResult[]) {
+  const latencies = runs.flatMap((r) => r.latenciesMs);
+  const ok = runs.reduce((a, r) => a + r.ok, 0);
+  const errors = runs.reduce((a, r) => a + r.errors, 0);
+  const seconds = runs.reduce((a, r) => a + r.elapsedSeconds, 0);
+  const s = summarize(latencies);
+  return { ok, errors, throughput: round(ok / seconds, 1), p50: round(s.p50, 3), p90: round(s.p90, 3), p99: round(s.p99, 3), max: round(s.max, 3) };
+}
+
+export function mergeHttp(runs: readonly HttpLoadResult[]) {
+  const ok = runs.reduce((a, r) => a + r.ok, 0);
+  const errors = runs.reduce((a, r) => a + r.errors, 0);
+  const seconds = runs.reduce((a, r) => a + r.elapsedSeconds, 0);
+  // autocannon reports per-run percentiles; the median round's value is shown (raw samples are not exposed).
+  const mid = (pick: (r: HttpLoadResult) => number) => round([...runs.map(pick)].sort((a, b) => a - b)[runs.length >> 1] ?? Number.NaN, 3);
+  return { ok, errors, throughput: round(ok / seconds, 1), p50: mid((r) => r.p50), p90: mid((r) => r.p90), p99: mid((r) => r.p99) };
+}
+
+export async function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, host, () => {
+      const address = server.address();
+      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+export async function waitForHttp(url: string, child: ChildProcess, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${url}: the process exited with code ${child.exitCode}`);
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      await res.arrayBuffer();
+      if (res.ok) return;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) throw new Error(`${url} did not answer within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+export async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), 8000);
+  await exited;
+  clearTimeout(timer);
+}
+
+export async function json<T>(res: Response): Promise<T> {
+  const body = (await res.json()) as T;
+  if (!res.ok) throw new Error(`${res.url}: ${res.status} ${JSON.stringify(body)}`);
+  return body;
+}
+
+export function comparison(rounds: Record<string, VariantRounds<RunResult | HttpLoadResult>>, serviceName: string) {
+  const figures = Object.fromEntries(
+    Object.entries(rounds).map(([name, r]) => {
+      const first = r.results[0];
+      const merged = first && "latenciesMs" in first ? mergeRuns(r.results as RunResult[]) : mergeHttp(r.results as HttpLoadResult[]);
+      return [name, { ...merged, processes: usageFigures(r, merged.ok) }];
+    }),
+  );
+  const service = figures[serviceName]!;
+  const ratios = Object.fromEntries(
+    Object.entries(figures)
+      .filter(([name]) => name !== serviceName)
+      .map(([name, f]) => [name, round(ratio(service.throughput ?? NaN, f.throughput ?? NaN), 3)]),
+  );
+  return { variants: figures, serviceThroughputRatio: ratios };
+}
+
+export type Json = Record<string, unknown>;
+export const get = (o: unknown, ...path: string[]): Cell => {
+  let v: unknown = o;
+  for (const p of path) v = (v as Json | undefined)?.[p];
+  return typeof v === "number" || typeof v === "string" ? v : null;
+};
+
+export function get2(o: unknown, ...path: string[]): Record<string, unknown> {
+  let v: unknown = o;
+  for (const p of path) v = (v as Json | undefined)?.[p];
+  return (v ?? {}) as Record<string, unknown>;
+}

@@ -1,0 +1,104 @@
+// Service efficiency: each service against a raw client doing the same work at
+// the same concurrency (catalog vs pg, cart vs a Redis MULTI).
+import { Redis } from "ioredis";
+import pg from "pg";
+import { LOCAL_DATABASE } from "../../../infra/local/apps.js";
+import type { LocalMesh } from "../../../infra/local/mesh.js";
+import { POSTGRES_PASSWORD, POSTGRES_USER } from "../../../infra/local/postgres.js";
+import { DATA_STORES } from "../../../infra/model.js";
+import { comparison, get, log, pidsOf, replicaOf, type Json } from "../common.js";
+import { interleave } from "../interleave.js";
+import { closedLoop, closedLoopHttp, type HttpLoadResult, type RunResult } from "../load.js";
+import type { Options } from "../options.js";
+import { renderTable, type Cell } from "../table.js";
+export async function serviceEfficiency(mesh: LocalMesh, o: Options, productId: string) {
+  const slice = (o.durationS * 1000) / o.rounds;
+  const c = o.concurrency;
+  const pgHost = mesh.endpoints.dataStores.postgres;
+  const catalog = replicaOf(mesh, "catalog");
+  const cart = replicaOf(mesh, "cart");
+  const dbUrl = (hostPort: string) => `postgres://${POSTGRES_USER}:${POSTGRES_PASSWORD}@${hostPort}/${LOCAL_DATABASE}`;
+  const results: Record<string, unknown> = {};
+
+  // catalog GET by id vs the same SELECT from a pg Pool, straight to Postgres and through the catalog's sidecar TCP proxy.
+  {
+    log(`services: catalog GET vs raw pg, concurrency ${c}`);
+    const direct = new pg.Pool({ connectionString: dbUrl(pgHost), max: c });
+    const viaSidecar = new pg.Pool({ connectionString: dbUrl(`${catalog.pod}:${DATA_STORES.postgres.port}`), max: c });
+    const select = "SELECT id, sku, name, price_cents FROM products WHERE id = $1";
+    const check = async (pool: pg.Pool) => {
+      const r = await pool.query(select, [productId]);
+      if (r.rowCount !== 1) throw new Error("product not found");
+    };
+    try {
+      await Promise.all([check(direct), check(viaSidecar)]);
+      const rounds = await interleave<RunResult | HttpLoadResult>(
+        [
+          { name: "catalog app GET /products/:id", run: () => closedLoopHttp({ url: `${catalog.app}/products/${productId}`, connections: c, durationMs: slice }) },
+          { name: "raw pg SELECT (direct)", run: () => closedLoop({ concurrency: c, durationMs: slice, op: () => check(direct) }) },
+          { name: "raw pg SELECT (via catalog sidecar TCP proxy)", run: () => closedLoop({ concurrency: c, durationMs: slice, op: () => check(viaSidecar) }) },
+        ],
+        o.rounds,
+        pidsOf(mesh, ["catalog-0", "catalog-sidecar-0", "postgres"]),
+      );
+      results.catalogVsPg = { concurrency: c, ...comparison(rounds, "catalog app GET /products/:id") };
+    } finally {
+      await Promise.all([direct.end(), viaSidecar.end()]);
+    }
+  }
+
+  // cart item update vs the same MULTI (HSET, EXPIRE, HGETALL) from ioredis.
+  {
+    log(`services: cart PUT vs raw Redis MULTI, concurrency ${c}`);
+    const [host, port] = mesh.endpoints.dataStores.redis.split(":");
+    const redis = new Redis({ host, port: Number(port), password: mesh.redisPassword, maxRetriesPerRequest: 1, lazyConnect: true });
+    redis.on("error", () => {});
+    const cartId = `bench-${process.pid}`;
+    const rawKey = `bench:raw-cart:${process.pid}`;
+    try {
+      await redis.connect();
+      const rounds = await interleave<RunResult | HttpLoadResult>(
+        [
+          {
+            name: "cart app PUT /carts/:id/items/:productId",
+            run: () => closedLoopHttp({ url: `${cart.app}/carts/${cartId}/items/${productId}`, method: "PUT", body: { quantity: 2 }, connections: c, durationMs: slice }),
+          },
+          {
+            name: "raw Redis MULTI HSET+EXPIRE+HGETALL",
+            run: () =>
+              closedLoop({
+                concurrency: c,
+                durationMs: slice,
+                op: async () => {
+                  const r = await redis.multi().hset(rawKey, productId, 2).expire(rawKey, 3600).hgetall(rawKey).exec();
+                  if (!r || r.some(([err]) => err)) throw new Error("transaction failed");
+                },
+              }),
+          },
+        ],
+        o.rounds,
+        pidsOf(mesh, ["cart-0", "cart-sidecar-0", "redis"]),
+      );
+      results.cartVsRedis = { concurrency: c, ...comparison(rounds, "cart app PUT /carts/:id/items/:productId") };
+      await redis.del(rawKey);
+    } finally {
+      redis.disconnect();
+    }
+  }
+
+  return results;
+}
+
+export function printServiceEfficiency(services: Json): void {
+  console.log("\n2. Service efficiency: service vs raw client at the same concurrency (closed loop; latency ms)");
+  const rows: Cell[][] = [];
+  for (const key of ["catalogVsPg", "cartVsRedis"]) {
+    const cmp = services[key] as Json | undefined;
+    if (!cmp) continue;
+    const ratios = cmp.serviceThroughputRatio as Json;
+    for (const [name, f] of Object.entries(cmp.variants as Json)) {
+      rows.push([name, get(f, "throughput"), get(f, "p50"), get(f, "p99"), get(f, "errors"), get(ratios, name) ?? "(service)"]);
+    }
+  }
+  console.log(renderTable(["variant", "ops/s", "p50", "p99", "errors", "service/raw"], rows));
+}
