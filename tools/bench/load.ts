@@ -138,6 +138,8 @@ export interface HttpLoadOptions {
   readonly headers?: Readonly<Record<string, string>>;
   /** Status that counts as success (default 200). */
   readonly expectStatus?: number;
+  /** Headers that change from request to request: each connection sends these in turn, on top of `headers`. */
+  readonly headerCycle?: ReadonlyArray<Readonly<Record<string, string>>>;
 }
 
 export interface HttpLoadResult {
@@ -166,6 +168,7 @@ export async function closedLoopHttp(options: HttpLoadOptions): Promise<HttpLoad
         method: options.method ?? "GET",
         ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
         headers: { ...(options.body === undefined ? {} : { "content-type": "application/json" }), ...options.headers },
+        ...(options.headerCycle ? { requests: options.headerCycle.map((headers) => ({ headers: { ...options.headers, ...headers } })) } : {}),
         timeout: 10,
       },
       (err, res) => (err ? reject(err) : resolve(res)),

@@ -10,6 +10,18 @@ import { closedLoopHttp, keepAliveAgent, openLoop, type HttpLoadResult, type Ope
 import type { Options } from "../options.js";
 import { ratio, round } from "../stats.js";
 import { renderTable, type Cell } from "../table.js";
+/** The floor: the same GET from a bare Fastify route (bare-fastify.ts). */
+const BARE_FASTIFY = "bare Fastify route";
+const TRACED_10 = "metrics+tracing on, 10 % traced";
+/** The catalog's pool size (DB_POOL_MAX default), given to the bare route too. */
+const CATALOG_POOL_MAX = 10;
+/** B3 headers for one traced request in ten, as an edge sampling 10 % sends them. */
+const TENTH_SAMPLED = Array.from({ length: 10 }, (_, i) => ({
+  "x-b3-traceid": `${String(i).padStart(2, "0")}f7651916cd43dd8448eb211c80319c`,
+  "x-b3-spanid": "b7ad6b7169203331",
+  "x-b3-sampled": i === 0 ? "1" : "0",
+}));
+
 export async function instrumentationCost(mesh: LocalMesh, o: Options, productId: string) {
   const slice = (o.durationS * 1000) / o.rounds;
   const host = "127.0.0.1";
@@ -31,12 +43,27 @@ export async function instrumentationCost(mesh: LocalMesh, o: Options, productId
       children[name] = { child, url: `http://${host}:${port}` };
       await waitForHttp(`http://${host}:${port}/readyz`, child);
     }
+    {
+      const port = await freePort(host);
+      const env = { PATH: process.env.PATH, NODE_ENV: "production", HOST: host, PORT: String(port), DATABASE_URL: databaseUrl, POOL_MAX: String(CATALOG_POOL_MAX) };
+      const child = spawn(process.execPath, ["--import", "tsx", join(PROJECT_ROOT, "tools", "bench", "bare-fastify.ts")], { env, stdio: ["ignore", "ignore", "inherit"] });
+      children[BARE_FASTIFY] = { child, url: `http://${host}:${port}` };
+      await waitForHttp(`http://${host}:${port}/readyz`, child);
+    }
     const pids = Object.fromEntries(Object.entries(children).map(([name, { child }]) => [name, child.pid!]));
-    log("instrumentation: warming up both apps");
+    log("instrumentation: warming up the apps");
     for (const { url } of Object.values(children)) await closedLoopHttp({ url: `${url}/products/${productId}`, connections: 4, durationMs: 1000 });
+    // Every process at full load, and the fully instrumented one once more with a tenth of its requests traced.
+    const maxLoads = [
+      ...Object.keys(children).map((name) => ({ name, process: name, headerCycle: undefined })),
+      { name: TRACED_10, process: "metrics+tracing on", headerCycle: TENTH_SAMPLED },
+    ];
     log(`instrumentation: maximum throughput, ${o.connections} connections`);
     const maxRounds = await interleave<HttpLoadResult>(
-      Object.entries(children).map(([name, { url }]) => ({ name, run: () => closedLoopHttp({ url: `${url}/products/${productId}`, connections: o.connections, durationMs: slice }) })),
+      maxLoads.map((load) => ({
+        name: load.name,
+        run: () => closedLoopHttp({ url: `${children[load.process]!.url}/products/${productId}`, connections: o.connections, durationMs: slice, headerCycle: load.headerCycle }),
+      })),
       o.rounds,
       { ...pids, "bench (load generator)": process.pid },
     );
@@ -49,23 +76,32 @@ export async function instrumentationCost(mesh: LocalMesh, o: Options, productId
       { ...pids, "bench (load generator)": process.pid },
     );
     Object.values(agents).forEach((a) => a.destroy());
+    const fixedFigures = (name: string) => {
+      const fixed = mergeRuns(rateRounds[name]!.results);
+      return { rate, ...fixed, processes: usageFigures(rateRounds[name]!, fixed.ok) };
+    };
     const figures = Object.fromEntries(
-      Object.keys(children).map((name) => {
+      maxLoads.map(({ name }) => {
         const max = mergeHttp(maxRounds[name]!.results);
-        const fixed = mergeRuns(rateRounds[name]!.results);
-        return [name, { maxThroughput: { ...max, processes: usageFigures(maxRounds[name]!, max.ok) }, fixedRate: { rate, ...fixed, processes: usageFigures(rateRounds[name]!, fixed.ok) } }];
+        return [name, { maxThroughput: { ...max, processes: usageFigures(maxRounds[name]!, max.ok) }, ...(rateRounds[name] ? { fixedRate: fixedFigures(name) } : {}) }];
       }),
     );
-    const on = figures["metrics+tracing on"]!;
-    const off = figures["metrics+tracing off"]!;
-    const cpuPerReq = (f: typeof on, name: string) => f.maxThroughput.processes[name]?.cpuMsPer1kRequests ?? NaN;
+    const throughput = (name: string) => figures[name]!.maxThroughput.throughput ?? NaN;
+    const cpuPerReq = (name: string, process: string) => figures[name]!.maxThroughput.processes[process]?.cpuMsPer1kRequests ?? NaN;
+    const fixed = (name: string) => figures[name]!.fixedRate;
     return {
-      app: "catalog, built dist, one process per variant side by side, same env except METRICS_ENABLED and ZIPKIN_URL, direct requests, Postgres direct",
+      app: "catalog, built dist, one process per variant side by side, same env except METRICS_ENABLED and ZIPKIN_URL, direct requests, Postgres direct; and the bare Fastify route (tools/bench/bare-fastify.ts) with the same pool size and query",
       variants: figures,
-      throughputRatioOnToOff: round(ratio(on.maxThroughput.throughput ?? NaN, off.maxThroughput.throughput ?? NaN), 3),
-      cpuPerRequestRatioOnToOff: round(ratio(cpuPerReq(on, "metrics+tracing on"), cpuPerReq(off, "metrics+tracing off")), 3),
-      p50RatioOnToOffAtRate: round(ratio(on.fixedRate.p50 ?? NaN, off.fixedRate.p50 ?? NaN), 3),
-      p99RatioOnToOffAtRate: round(ratio(on.fixedRate.p99 ?? NaN, off.fixedRate.p99 ?? NaN), 3),
+      throughputRatioOnToOff: round(ratio(throughput("metrics+tracing on"), throughput("metrics+tracing off")), 3),
+      cpuPerRequestRatioOnToOff: round(ratio(cpuPerReq("metrics+tracing on", "metrics+tracing on"), cpuPerReq("metrics+tracing off", "metrics+tracing off")), 3),
+      p50RatioOnToOffAtRate: round(ratio(fixed("metrics+tracing on")?.p50 ?? NaN, fixed("metrics+tracing off")?.p50 ?? NaN), 3),
+      p99RatioOnToOffAtRate: round(ratio(fixed("metrics+tracing on")?.p99 ?? NaN, fixed("metrics+tracing off")?.p99 ?? NaN), 3),
+      catalogToBareFastify: {
+        "metrics on, tracing 100 %": round(ratio(throughput("metrics+tracing on"), throughput(BARE_FASTIFY)), 3),
+        "metrics on, tracing 10 %": round(ratio(throughput(TRACED_10), throughput(BARE_FASTIFY)), 3),
+        "metrics on, no tracing": round(ratio(throughput("metrics only"), throughput(BARE_FASTIFY)), 3),
+        "metrics and tracing off": round(ratio(throughput("metrics+tracing off"), throughput(BARE_FASTIFY)), 3),
+      },
     };
   } finally {
     await Promise.all(Object.values(children).map(({ child }) => stopChild(child)));
@@ -73,11 +109,14 @@ export async function instrumentationCost(mesh: LocalMesh, o: Options, productId
 }
 
 export function printInstrumentationCost(inst: Json, rate: number): void {
-  console.log("\n4. Instrumentation cost: catalog app with metrics and tracing (export to Zipkin) on vs off (direct requests)");
+  console.log("\n4. Instrumentation cost: catalog app with metrics and tracing (export to Zipkin) on vs off, and the bare Fastify route (direct requests)");
+  const processOf = (variant: string) => (variant === TRACED_10 ? "metrics+tracing on" : variant);
   const rows: Cell[][] = Object.entries(inst.variants as Json).map(([name, f]) => [
-    name, get(f, "maxThroughput", "throughput"), get(f, "maxThroughput", "p50"), get(f, "maxThroughput", "p99"), get2(f, "maxThroughput", "processes")[name] ? get(get2(f, "maxThroughput", "processes")[name], "cpuMsPer1kRequests") : null,
+    name, get(f, "maxThroughput", "throughput"), get(f, "maxThroughput", "p50"), get(f, "maxThroughput", "p99"), get(get2(f, "maxThroughput", "processes")[processOf(name)], "cpuMsPer1kRequests"),
     get(f, "fixedRate", "p50"), get(f, "fixedRate", "p99"),
   ]);
   console.log(renderTable(["variant", "max req/s", "p50 @max", "p99 @max", "app CPU ms/1k req", `p50 @${rate}/s`, `p99 @${rate}/s`], rows));
   console.log(`on/off: throughput ${get(inst, "throughputRatioOnToOff")}, CPU per request ${get(inst, "cpuPerRequestRatioOnToOff")}, p50 ${get(inst, "p50RatioOnToOffAtRate")}, p99 ${get(inst, "p99RatioOnToOffAtRate")}`);
+  const floor = get2(inst, "catalogToBareFastify");
+  console.log(`catalog / bare Fastify route, max throughput: ${Object.entries(floor).map(([k, v]) => `${k} ${v as number}`).join("; ")}`);
 }
