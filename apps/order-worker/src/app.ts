@@ -14,6 +14,7 @@ import {
 import type { FastifyBaseLogger } from "fastify";
 import type { WorkerConfig } from "./config.js";
 import { startOrderConsumer, type OrderConsumer } from "./consumer.js";
+import { FULFIL_OPERATION } from "./fulfilment.js";
 
 /** Same migrations as the orders service (advisory-locked): whichever starts first creates the schema. */
 export function migrateWorker(config: Pick<WorkerConfig, "databaseUrl">, logger: FastifyBaseLogger): Promise<string[]> {
@@ -22,7 +23,7 @@ export function migrateWorker(config: Pick<WorkerConfig, "databaseUrl">, logger:
 
 export async function buildWorkerApp(config: WorkerConfig): Promise<ServiceApp> {
   const { app, registry } = await createServiceApp({ config });
-  const database = createDatabase({ url: config.databaseUrl, registry, logger: app.log, poolMax: config.dbPoolMax });
+  const database = createDatabase({ url: config.databaseUrl, registry, logger: app.log, poolMax: config.dbPoolMax, operations: [FULFIL_OPERATION] });
   await app.register(postgresPlugin, { database });
   const connection = connectAmqp(config.amqpUrl, app.log);
   let consumer: OrderConsumer | undefined;

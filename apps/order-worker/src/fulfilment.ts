@@ -30,6 +30,9 @@ export function parseOrderPlaced(content: Buffer): { orderId: string } {
   return { orderId };
 }
 
+/** The name the fulfilment's query is timed and counted under. */
+export const FULFIL_OPERATION = "orders.fulfil";
+
 const FULFIL_SQL = `
 WITH fulfilled AS (
   UPDATE orders SET status = 'fulfilled', updated_at = now() WHERE id = $1 AND status = 'pending' RETURNING id
@@ -39,7 +42,7 @@ WITH fulfilled AS (
 SELECT (SELECT count(*) FROM fulfilled)::int AS fulfilled, EXISTS (SELECT 1 FROM orders WHERE id = $1) AS known`;
 
 export async function fulfilOrder(database: Database, orderId: string, messageId: string | undefined): Promise<FulfilmentResult> {
-  const { rows } = await database.query<{ fulfilled: number; known: boolean }>("orders.fulfil", FULFIL_SQL, [orderId, messageId ?? null]);
+  const { rows } = await database.query<{ fulfilled: number; known: boolean }>(FULFIL_OPERATION, FULFIL_SQL, [orderId, messageId ?? null]);
   if (rows[0]?.fulfilled === 1) return "fulfilled";
   return rows[0]?.known ? "duplicate" : "missing";
 }

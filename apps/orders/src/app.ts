@@ -18,8 +18,8 @@ import {
 import type { FastifyBaseLogger } from "fastify";
 import { catalogClient } from "./catalog-client.js";
 import type { OrdersConfig } from "./config.js";
-import { orderStore } from "./order-store.js";
-import { createOutboxRelay } from "./outbox-relay.js";
+import { ORDER_OPERATIONS, orderStore } from "./order-store.js";
+import { createOutboxRelay, OUTBOX_OPERATIONS } from "./outbox-relay.js";
 import { createOrderPublisher } from "./publisher.js";
 import { orderRoutes } from "./routes/orders.js";
 
@@ -39,7 +39,8 @@ export async function buildOrdersApp(config: OrdersConfig): Promise<ServiceApp> 
 
 export async function buildOrdersAppWithRelay(config: OrdersConfig): Promise<OrdersApp> {
   const { app, registry } = await createServiceApp({ config });
-  const database = createDatabase({ url: config.databaseUrl, registry, logger: app.log, poolMax: config.dbPoolMax });
+  const operations = [...Object.values(ORDER_OPERATIONS), ...Object.values(OUTBOX_OPERATIONS)];
+  const database = createDatabase({ url: config.databaseUrl, registry, logger: app.log, poolMax: config.dbPoolMax, operations });
   await app.register(postgresPlugin, { database });
   const connection = connectAmqp(config.amqpUrl, app.log);
   const publisher = createOrderPublisher(connection, registry, config.publishTimeoutMs);

@@ -41,12 +41,20 @@ WITH claimed AS (
 )
 SELECT count(*)::int AS placed FROM placed`;
 
+/** The names the store's queries are timed and counted under. */
+export const ORDER_OPERATIONS = {
+  findKey: "orders.find_key",
+  place: "orders.place",
+  placeKeyed: "orders.place_keyed",
+  get: "orders.get",
+} as const;
+
 export type PlaceResult = { readonly placed: true } | { readonly placed: false; readonly earlier: KeyedOrder };
 
 export function orderStore(database: Database) {
   async function findByKey(key: string): Promise<KeyedOrder | undefined> {
     const { rows } = await database.query<{ order_id: string; request_fingerprint: string }>(
-      "orders.find_key",
+      ORDER_OPERATIONS.findKey,
       "SELECT order_id, request_fingerprint FROM order_idempotency_keys WHERE key = $1",
       [key],
     );
@@ -61,10 +69,10 @@ export function orderStore(database: Database) {
   async function place(id: string, items: OrderItem[], traceHeaders: Record<string, string>, claim?: IdempotencyClaim): Promise<PlaceResult> {
     const params = [id, JSON.stringify(items), JSON.stringify(traceHeaders)];
     if (!claim) {
-      await database.query("orders.place", PLACE_SQL, params);
+      await database.query(ORDER_OPERATIONS.place, PLACE_SQL, params);
       return { placed: true };
     }
-    const { rows } = await database.query<{ placed: number }>("orders.place_keyed", PLACE_WITH_KEY_SQL, [...params, claim.key, claim.fingerprint]);
+    const { rows } = await database.query<{ placed: number }>(ORDER_OPERATIONS.placeKeyed, PLACE_WITH_KEY_SQL, [...params, claim.key, claim.fingerprint]);
     if (rows[0]?.placed === 1) return { placed: true };
     const earlier = await findByKey(claim.key);
     // Only pruning (after a day) removes keys; a key pruned in between is simply free again.
@@ -75,7 +83,7 @@ export function orderStore(database: Database) {
     findByKey,
     place,
     async get(id: string): Promise<Order | undefined> {
-      const result = await database.query<{ id: string; status: OrderStatus; items: OrderItem[] }>("orders.get", "SELECT id, status, items FROM orders WHERE id = $1", [id]);
+      const result = await database.query<{ id: string; status: OrderStatus; items: OrderItem[] }>(ORDER_OPERATIONS.get, "SELECT id, status, items FROM orders WHERE id = $1", [id]);
       return result.rows[0];
     },
   };

@@ -23,6 +23,19 @@ import type { FastifyBaseLogger } from "fastify";
 import { IDEMPOTENCY_KEY_RETENTION_HOURS } from "./idempotency.js";
 import type { OrderPublisher } from "./publisher.js";
 
+/** The names the relay's queries are timed and counted under (a transaction adds `.begin` and `.commit`). */
+export const OUTBOX_OPERATIONS = {
+  relay: "outbox.relay",
+  relayBegin: "outbox.relay.begin",
+  relayCommit: "outbox.relay.commit",
+  claim: "outbox.claim",
+  markPublished: "outbox.mark_published",
+  scheduleRetry: "outbox.schedule_retry",
+  stats: "outbox.stats",
+  prunePublished: "outbox.prune_published",
+  pruneKeys: "outbox.prune_keys",
+} as const;
+
 /** Published rows are kept this long (when was order X published?), then pruned. */
 export const PUBLISHED_RETENTION_MINUTES = 15;
 const PRUNE_INTERVAL_MS = 60_000;
@@ -96,7 +109,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   let statsRead: Promise<void> | undefined;
   const readStats = () =>
     (statsRead ??= database
-      .withWait(STATS_CONNECTION_WAIT_MS, () => database.query<{ depth: number; age_seconds: number }>("outbox.stats", STATS_SQL))
+      .withWait(STATS_CONNECTION_WAIT_MS, () => database.query<{ depth: number; age_seconds: number }>(OUTBOX_OPERATIONS.stats, STATS_SQL))
       .then(({ rows }) => {
         depth.set(rows[0]?.depth ?? 0);
         age.set(rows[0]?.age_seconds ?? 0);
@@ -124,19 +137,19 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   /** One batch in one transaction; the number of rows claimed. */
   function relayBatch(): Promise<number> {
     return database.withWait(BATCH_CONNECTION_WAIT_MS, () =>
-      database.transaction("outbox.relay", async (query) => {
-        const { rows } = await query<ClaimedRow>("outbox.claim", CLAIM_SQL, [batchSize]);
+      database.transaction(OUTBOX_OPERATIONS.relay, async (query) => {
+        const { rows } = await query<ClaimedRow>(OUTBOX_OPERATIONS.claim, CLAIM_SQL, [batchSize]);
         if (rows.length === 0) return 0;
         const outcomes = await Promise.all(rows.map((row) => publisher.publishOrderPlaced({ orderId: row.order_id }, row.trace_headers)));
         const confirmed = rows.filter((_, i) => outcomes[i] === "confirmed").map((r) => r.id);
         const failed = rows.filter((_, i) => outcomes[i] !== "confirmed").map((r) => r.id);
         if (confirmed.length) {
-          const marked = await query<{ lag_seconds: number }>("outbox.mark_published", MARK_PUBLISHED_SQL, [confirmed]);
+          const marked = await query<{ lag_seconds: number }>(OUTBOX_OPERATIONS.markPublished, MARK_PUBLISHED_SQL, [confirmed]);
           for (const row of marked.rows) lag.observe(row.lag_seconds);
         }
         if (failed.length) {
           logger.warn({ failed: failed.length, outcomes: [...new Set(outcomes)] }, "outbox messages not confirmed; retrying with backoff");
-          await query("outbox.schedule_retry", SCHEDULE_RETRY_SQL, [failed]);
+          await query(OUTBOX_OPERATIONS.scheduleRetry, SCHEDULE_RETRY_SQL, [failed]);
         }
         return rows.length;
       }),
@@ -178,8 +191,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   }
 
   async function prune(): Promise<{ published: number; keys: number }> {
-    const published = await database.query("outbox.prune_published", PRUNE_PUBLISHED_SQL, [PUBLISHED_RETENTION_MINUTES, PRUNE_BATCH]);
-    const keys = await database.query("outbox.prune_keys", PRUNE_KEYS_SQL, [IDEMPOTENCY_KEY_RETENTION_HOURS, PRUNE_BATCH]);
+    const published = await database.query(OUTBOX_OPERATIONS.prunePublished, PRUNE_PUBLISHED_SQL, [PUBLISHED_RETENTION_MINUTES, PRUNE_BATCH]);
+    const keys = await database.query(OUTBOX_OPERATIONS.pruneKeys, PRUNE_KEYS_SQL, [IDEMPOTENCY_KEY_RETENTION_HOURS, PRUNE_BATCH]);
     return { published: published.rowCount ?? 0, keys: keys.rowCount ?? 0 };
   }
 
