@@ -91,7 +91,8 @@ export function makeHttpConnectionManager(options: HttpConnectionManagerOptions)
         typed_config: typed("envoy.config.trace.v3.ZipkinConfig", {
           collector_cluster: options.zipkinCluster,
           collector_endpoint: "/api/v2/spans",
-          collector_endpoint_version: "HTTP_JSON",
+          // Zipkin's protobuf encoding: cheaper for Envoy to write than JSON (docs/benchmarks.md, fifth run).
+          collector_endpoint_version: "HTTP_PROTO",
           trace_id_128bit: true,
           shared_span_context: false,
         }),
