@@ -22,11 +22,11 @@ const run = promisify(execFile);
  * orders are refused by rules no schema states (422 for a product that does not
  * exist, 422 for an Idempotency-Key reused with another body).
  */
-export const FUZZ_CHECKS = ["not_a_server_error", "status_code_conformance", "content_type_conformance", "response_schema_conformance", "negative_data_rejection"];
+const FUZZ_CHECKS = ["not_a_server_error", "status_code_conformance", "content_type_conformance", "response_schema_conformance", "negative_data_rejection"];
 /** Test cases per operation and phase: bounded, so CI's run takes about a minute. */
-export const FUZZ_EXAMPLES_PER_OPERATION = 40;
+const FUZZ_EXAMPLES_PER_OPERATION = 40;
 /** Fixed, so CI is repeatable; run with another seed (`st run --seed N`) to explore further. */
-export const FUZZ_SEED = 20261202;
+const FUZZ_SEED = 20261202;
 
 let mesh: LocalMesh;
 const stateDir = mkdtempSync(join(tmpdir(), "mesh-api-"));
