@@ -2,10 +2,9 @@
 // and one cluster each, HTTP/2 between them, no tracing, no access log, no health
 // checks or retries, default stats), and an Envoy that answers every request itself,
 // the stand-in upstream every pair in the hop benchmark forwards to.
-import type { EnvoyObject } from "../../envoy-templates/index.js";
+import { typed, type EnvoyObject } from "../../envoy-templates/builders/index.js";
 import type { HostPort } from "../../infra/addressing.js";
 
-const typed = (type: string, body: EnvoyObject): EnvoyObject => ({ "@type": `type.googleapis.com/${type}`, ...body });
 
 function httpListener(name: string, at: HostPort, routes: EnvoyObject[]): EnvoyObject {
   const hcm = typed("envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager", {

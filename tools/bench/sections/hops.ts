@@ -13,6 +13,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { envoyYaml, proxyBootstrap, type EnvoyObject } from "../../../envoy-templates/index.js";
 import type { Addressing, HostPort } from "../../../infra/addressing.js";
+import { localAddressing } from "../../../infra/local/addressing.js";
 import { LocalLayout, randomBlockPrefix } from "../../../infra/local/layout.js";
 import { httpOk, waitUntil } from "../../../infra/local/readiness.js";
 import { Supervisor } from "../../../infra/local/supervisor.js";
@@ -52,18 +53,13 @@ interface Pair {
   readonly upstreamAt: HostPort;
 }
 
-/** The mesh's addressing for one pair: IP literals (no DNS), Zipkin where the bench mesh runs it. */
+/**
+ * The local runner's addressing for one pair, with IP literals instead of DNS names (no
+ * dnsmasq runs for the pairs) and Zipkin where the bench mesh runs it.
+ */
 function pairAddressing(layout: LocalLayout, zipkin: HostPort): Addressing {
-  return {
-    target: "local",
-    binding: (proxy, replica) => {
-      const pod = layout.proxyPod(proxy, replica);
-      return { listenAddress: pod, podLoopback: pod, admin: { address: pod, port: PORTS.envoyAdmin } };
-    },
-    serviceHost: (service) => layout.servicePod(service, 0),
-    dataStoreHost: () => "127.0.0.1",
-    zipkin,
-  };
+  const { target, binding, dataStoreHost } = localAddressing(layout, () => "127.0.0.1");
+  return { target, binding, dataStoreHost, serviceHost: (service) => layout.servicePod(service, 0), zipkin };
 }
 
 function meshPair(name: string, options: HopOptions, change: (config: EnvoyObject) => EnvoyObject = (c) => c): Pair {

@@ -13,8 +13,8 @@ import { renderTable, type Cell } from "../table.js";
 /** The floor: the same GET from a bare Fastify route (bare-fastify.ts). */
 const BARE_FASTIFY = "bare Fastify route";
 const TRACED_10 = "metrics+tracing on, 10 % traced";
-/** The catalog's pool size (DB_POOL_MAX default), given to the bare route too. */
-const CATALOG_POOL_MAX = 10;
+/** One pool size for every catalog variant (DB_POOL_MAX) and the bare route (POOL_MAX): its default. */
+const POOL_SIZE = 10;
 /** B3 headers for one traced request in ten, as an edge sampling 10 % sends them. */
 const TENTH_SAMPLED = Array.from({ length: 10 }, (_, i) => ({
   "x-b3-traceid": `${String(i).padStart(2, "0")}f7651916cd43dd8448eb211c80319c`,
@@ -26,7 +26,7 @@ export async function instrumentationCost(mesh: LocalMesh, o: Options, productId
   const slice = (o.durationS * 1000) / o.rounds;
   const host = "127.0.0.1";
   const databaseUrl = `postgres://${POSTGRES_USER}:${POSTGRES_PASSWORD}@${mesh.endpoints.dataStores.postgres}/${LOCAL_DATABASE}`;
-  const base = { PATH: process.env.PATH, NODE_ENV: "production", HOST: host, SERVICE_NAME: "catalog", LOG_LEVEL: "warn", DATABASE_URL: databaseUrl, SHUTDOWN_TIMEOUT_MS: "5000" };
+  const base = { PATH: process.env.PATH, NODE_ENV: "production", HOST: host, SERVICE_NAME: "catalog", LOG_LEVEL: "warn", DATABASE_URL: databaseUrl, SHUTDOWN_TIMEOUT_MS: "5000", DB_POOL_MAX: String(POOL_SIZE) };
   const zipkin = `${mesh.endpoints.zipkin}/api/v2/spans`;
   // Both on (as deployed) and both off are the comparison; the two halves show which switch costs what.
   const variants = {
@@ -45,7 +45,7 @@ export async function instrumentationCost(mesh: LocalMesh, o: Options, productId
     }
     {
       const port = await freePort(host);
-      const env = { PATH: process.env.PATH, NODE_ENV: "production", HOST: host, PORT: String(port), DATABASE_URL: databaseUrl, POOL_MAX: String(CATALOG_POOL_MAX) };
+      const env = { PATH: process.env.PATH, NODE_ENV: "production", HOST: host, PORT: String(port), DATABASE_URL: databaseUrl, POOL_MAX: String(POOL_SIZE) };
       const child = spawn(process.execPath, ["--import", "tsx", join(PROJECT_ROOT, "tools", "bench", "bare-fastify.ts")], { env, stdio: ["ignore", "ignore", "inherit"] });
       children[BARE_FASTIFY] = { child, url: `http://${host}:${port}` };
       await waitForHttp(`http://${host}:${port}/readyz`, child);
