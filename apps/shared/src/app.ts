@@ -42,21 +42,22 @@ export interface ServiceAppOptions {
  * so it is refused with 415 (RFC 7694) rather than stored garbled. A content-type
  * too malformed to parse is left to Fastify, which refuses it too.
  */
-function refuseUnreadableBody(headers: IncomingHttpHeaders): void {
+function unreadableBody(headers: IncomingHttpHeaders): HttpError | undefined {
   const encoding = headers["content-encoding"]?.trim().toLowerCase();
   if (encoding && encoding !== "identity") {
-    throw new HttpError(415, "unsupported_media_type", `content-encoding: bodies must be sent uncompressed, not "${encoding}"`);
+    return new HttpError(415, "unsupported_media_type", `content-encoding: bodies must be sent uncompressed, not "${encoding}"`);
   }
-  if (!headers["content-type"]) return;
+  if (!headers["content-type"]) return undefined;
   let charset: string | undefined;
   try {
     charset = contentType.parse(headers["content-type"]).parameters.charset;
   } catch {
-    return;
+    return undefined;
   }
   if (charset !== undefined && !/^utf-?8$/i.test(charset)) {
-    throw new HttpError(415, "unsupported_media_type", `content-type: bodies must be JSON in UTF-8, not charset "${charset}"`);
+    return new HttpError(415, "unsupported_media_type", `content-type: bodies must be JSON in UTF-8, not charset "${charset}"`);
   }
+  return undefined;
 }
 
 function errorName(statusCode: number): string {
@@ -75,7 +76,12 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<{ ap
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(createValidatorCompiler());
-  app.addHook("preParsing", async (request) => refuseUnreadableBody(request.headers));
+  // Hooks on every request's path take a callback: an async hook costs a promise per request.
+  app.addHook("preParsing", (request, _reply, payload, done) => {
+    const refusal = unreadableBody(request.headers);
+    if (refusal) done(refusal);
+    else done(null, payload);
+  });
 
   app.setErrorHandler((err: FastifyError | HttpError, request, reply) => {
     if (err instanceof HttpError) {

@@ -40,11 +40,12 @@ export const metricsPlugin = fp(
         for (const status_code of statuses) requestDuration.zero({ method, route: route.url, status_code });
       }
     });
-    app.addHook("onResponse", async (request, reply) => {
+    app.addHook("onResponse", (request, reply, done) => {
       requestDuration.observe(
         { method: request.method, route: request.routeOptions.url ?? "unmatched", status_code: String(reply.statusCode) },
         reply.elapsedTime / 1000,
       );
+      done();
     });
     app.get(
       "/metrics",

@@ -63,8 +63,16 @@ function tracer() {
   return trace.getTracer(TRACER_NAME);
 }
 
-/** Runs `fn` inside a new span (a child of the active one); errors mark the span and are rethrown. */
+/**
+ * Runs `fn` inside a new span (a child of the active one); errors mark the span and are rethrown.
+ * Under a span that is not recorded (a request the edge did not sample, or tracing off), no
+ * child is made: it would not be recorded either, and `fn` keeps the parent's context, whose
+ * ids and sampling decision outgoing calls carry on. Most requests are unsampled, so this
+ * saves a span and a context switch on each of their backend calls.
+ */
 export async function withSpan<T>(name: string, kind: SpanKind, attributes: Attributes, fn: (span: Span) => Promise<T>): Promise<T> {
+  const parent = trace.getActiveSpan();
+  if (parent && !parent.isRecording()) return fn(parent);
   return tracer().startActiveSpan(name, { kind, attributes }, async (span) => {
     try {
       return await fn(span);
