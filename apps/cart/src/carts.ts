@@ -13,7 +13,7 @@ export const CART_COMMANDS = { get: "hgetall", setItem: "cart.set_item", removeI
  * Returns the cart's hash as a flat [field, value, ...] list, or nil when adding a
  * new product would exceed the cap (nothing is changed then).
  */
-const SET_ITEM_SCRIPT = `
+export const SET_ITEM_SCRIPT = `
 local key, product, quantity = KEYS[1], ARGV[1], tonumber(ARGV[2])
 if quantity == 0 then
   redis.call('HDEL', key, product)

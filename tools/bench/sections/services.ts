@@ -1,6 +1,8 @@
 // Service efficiency: each service against a raw client doing the same work at
-// the same concurrency (catalog vs pg, cart vs a Redis MULTI).
+// the same concurrency (catalog vs pg, cart vs its own Lua script).
 import { Redis } from "ioredis";
+import { SET_ITEM_SCRIPT } from "../../../apps/cart/src/carts.js";
+import { MAX_CART_ITEMS } from "../../../apps/cart/src/schemas.js";
 import pg from "pg";
 import { LOCAL_DATABASE } from "../../../infra/local/apps.js";
 import type { LocalMesh } from "../../../infra/local/mesh.js";
@@ -47,12 +49,14 @@ export async function serviceEfficiency(mesh: LocalMesh, o: Options, productId: 
     }
   }
 
-  // cart item update vs the same MULTI (HSET, EXPIRE, HGETALL) from ioredis.
+  // cart item update vs the cart's own Lua script (cap check, HSET, EXPIRE, HGETALL), run by EVALSHA from ioredis.
   {
-    log(`services: cart PUT vs raw Redis MULTI, concurrency ${c}`);
+    log(`services: cart PUT vs its Lua script from a raw ioredis client, concurrency ${c}`);
     const [host, port] = mesh.endpoints.dataStores.redis.split(":");
     const redis = new Redis({ host, port: Number(port), password: mesh.redisPassword, maxRetriesPerRequest: 1, lazyConnect: true });
     redis.on("error", () => {});
+    redis.defineCommand("cartSetItem", { numberOfKeys: 1, lua: SET_ITEM_SCRIPT });
+    const setItem = (redis as Redis & { cartSetItem(key: string, product: string, quantity: number, ttlSeconds: number, cap: number): Promise<string[] | null> }).cartSetItem.bind(redis);
     const cartId = `bench-${process.pid}`;
     const rawKey = `bench:raw-cart:${process.pid}`;
     try {
@@ -64,14 +68,13 @@ export async function serviceEfficiency(mesh: LocalMesh, o: Options, productId: 
             run: () => closedLoopHttp({ url: `${cart.app}/carts/${cartId}/items/${productId}`, method: "PUT", body: { quantity: 2 }, connections: c, durationMs: slice }),
           },
           {
-            name: "raw Redis MULTI HSET+EXPIRE+HGETALL",
+            name: "raw Redis: the cart's set-item script by EVALSHA",
             run: () =>
               closedLoop({
                 concurrency: c,
                 durationMs: slice,
                 op: async () => {
-                  const r = await redis.multi().hset(rawKey, productId, 2).expire(rawKey, 3600).hgetall(rawKey).exec();
-                  if (!r || r.some(([err]) => err)) throw new Error("transaction failed");
+                  if ((await setItem(rawKey, productId, 2, 3600, MAX_CART_ITEMS)) === null) throw new Error("the cart's cap refused the item");
                 },
               }),
           },
