@@ -8,7 +8,7 @@
 // - closedLoopHttp: autocannon with a fixed number of connections, unthrottled
 //   (maximum throughput) or for a fixed number of requests.
 import http from "node:http";
-import { performance } from "node:perf_hooks";
+import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import autocannon from "autocannon";
 
 export interface RunResult {
@@ -26,6 +26,12 @@ export interface OpenLoopResult extends RunResult {
   readonly sentRate: number;
   /** Highest lag (ms) between a request's intended and actual send: the generator's own delay. */
   readonly maxSendLagMs: number;
+  /**
+   * p99 (ms) of the generator's own event-loop delay during the run: how late its timers and
+   * socket callbacks ran. Every latency measured includes such delays, so no added p99 can be
+   * told apart below about this figure.
+   */
+  readonly loopDelayP99Ms: number;
 }
 
 export interface OpenLoopOptions {
@@ -53,14 +59,18 @@ export function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult> {
   let sent = 0;
   let done = 0;
   let maxSendLagMs = 0;
+  const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+  loopDelay.enable();
   const start = performance.now();
 
   return new Promise((resolve) => {
     const finish = () => {
       if (done < total) return;
       clearInterval(ticker);
+      loopDelay.disable();
       const elapsedSeconds = (performance.now() - start) / 1000;
-      resolve({ latenciesMs, ok, errors, elapsedSeconds, targetRate: rate, sentRate: sent / (durationMs / 1000), maxSendLagMs });
+      const loopDelayP99Ms = loopDelay.percentile(99) / 1e6;
+      resolve({ latenciesMs, ok, errors, elapsedSeconds, targetRate: rate, sentRate: sent / (durationMs / 1000), maxSendLagMs, loopDelayP99Ms });
     };
     const send = (intended: number) => {
       sent++;

@@ -13,7 +13,7 @@ export const CART_COMMANDS = { get: "hgetall", setItem: "cart.set_item", removeI
  * Returns the cart's hash as a flat [field, value, ...] list, or nil when adding a
  * new product would exceed the cap (nothing is changed then).
  */
-export const SET_ITEM_SCRIPT = `
+const SET_ITEM_SCRIPT = `
 local key, product, quantity = KEYS[1], ARGV[1], tonumber(ARGV[2])
 if quantity == 0 then
   redis.call('HDEL', key, product)
@@ -27,7 +27,8 @@ return redis.call('HGETALL', key)`;
 type Redis = RedisClient["redis"];
 type CartRedis = Redis & { cartSetItem(key: string, product: string, quantity: number, ttlSeconds: number, cap: number): Promise<string[] | null> };
 
-function withCartScripts(redis: Redis): CartRedis {
+/** The client with the cart's script defined on it (as `cartSetItem`); the bench runs the same script raw. */
+export function withCartScripts(redis: Redis): CartRedis {
   // ioredis runs it by EVALSHA and loads it again when the server lost its script cache (a restart).
   if (!("cartSetItem" in redis)) redis.defineCommand("cartSetItem", { numberOfKeys: 1, lua: SET_ITEM_SCRIPT });
   return redis as CartRedis;

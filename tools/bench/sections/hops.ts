@@ -190,7 +190,10 @@ function latencies(rounds: Record<string, VariantRounds<OpenLoopResult>>, names:
     }),
   );
   const direct = summary.direct!;
+  const loopDelays = names.flatMap((name) => rounds[name]!.results.map((x) => x.loopDelayP99Ms)).sort((a, b) => a - b);
   return {
+    /** The load generator's event-loop delay p99, median over every round of every variant. */
+    generatorLoopDelayP99: round(loopDelays[loopDelays.length >> 1] ?? Number.NaN, 3),
     variants: Object.fromEntries(
       Object.entries(summary).map(([name, s]) => [
         name,
@@ -214,4 +217,6 @@ export function printHops(hops: Json): void {
     for (const [name, v] of Object.entries(get2(r, "variants"))) if (name !== "direct") latencyRows.push([get(r, "rate"), name, get(v, "p50"), get(v, "addedP50"), get(v, "p99"), get(v, "addedP99"), get(v, "errors")]);
   }
   console.log(renderTable(["rate", "pair", "p50", "+p50", "p99", "+p99", "errors"], latencyRows));
+  const floors = (hops.fixedRate as Json[]).map((r) => `${get(r, "rate")} req/s: direct p99 ${get(r, "variants", "direct", "p99")} ms, generator loop delay p99 ${get(r, "generatorLoopDelayP99")} ms`);
+  console.log(`The measurement's own floor (every latency above includes both): ${floors.join("; ")}`);
 }

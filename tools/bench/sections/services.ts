@@ -1,7 +1,7 @@
 // Service efficiency: each service against a raw client doing the same work at
 // the same concurrency (catalog vs pg, cart vs its own Lua script).
 import { Redis } from "ioredis";
-import { SET_ITEM_SCRIPT } from "../../../apps/cart/src/carts.js";
+import { withCartScripts } from "../../../apps/cart/src/carts.js";
 import { MAX_CART_ITEMS } from "../../../apps/cart/src/schemas.js";
 import pg from "pg";
 import { LOCAL_DATABASE } from "../../../infra/local/apps.js";
@@ -55,8 +55,7 @@ export async function serviceEfficiency(mesh: LocalMesh, o: Options, productId: 
     const [host, port] = mesh.endpoints.dataStores.redis.split(":");
     const redis = new Redis({ host, port: Number(port), password: mesh.redisPassword, maxRetriesPerRequest: 1, lazyConnect: true });
     redis.on("error", () => {});
-    redis.defineCommand("cartSetItem", { numberOfKeys: 1, lua: SET_ITEM_SCRIPT });
-    const setItem = (redis as Redis & { cartSetItem(key: string, product: string, quantity: number, ttlSeconds: number, cap: number): Promise<string[] | null> }).cartSetItem.bind(redis);
+    const scripted = withCartScripts(redis);
     const cartId = `bench-${process.pid}`;
     const rawKey = `bench:raw-cart:${process.pid}`;
     try {
@@ -74,7 +73,7 @@ export async function serviceEfficiency(mesh: LocalMesh, o: Options, productId: 
                 concurrency: c,
                 durationMs: slice,
                 op: async () => {
-                  if ((await setItem(rawKey, productId, 2, 3600, MAX_CART_ITEMS)) === null) throw new Error("the cart's cap refused the item");
+                  if ((await scripted.cartSetItem(rawKey, productId, 2, 3600, MAX_CART_ITEMS)) === null) throw new Error("the cart's cap refused the item");
                 },
               }),
           },
