@@ -1,11 +1,11 @@
 // Service efficiency: each service against a raw client doing the same work at
 // the same concurrency (catalog vs pg, cart vs its own Lua script).
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { Redis } from "ioredis";
-import { withCartScripts } from "../../../apps/cart/src/carts.js";
-import { MAX_CART_ITEMS } from "../../../apps/cart/src/schemas.js";
 import pg from "pg";
 import { LOCAL_DATABASE } from "../../../infra/local/apps.js";
-import type { LocalMesh } from "../../../infra/local/mesh.js";
+import { PROJECT_ROOT, type LocalMesh } from "../../../infra/local/mesh.js";
 import { POSTGRES_PASSWORD, POSTGRES_USER } from "../../../infra/local/postgres.js";
 import { DATA_STORES } from "../../../infra/model.js";
 import { comparison, get, log, pidsOf, replicaOf, type Json } from "../common.js";
@@ -13,6 +13,19 @@ import { interleave } from "../interleave.js";
 import { closedLoop, closedLoopHttp, type HttpLoadResult, type RunResult } from "../load.js";
 import type { Options } from "../options.js";
 import { renderTable, type Cell } from "../table.js";
+/**
+ * The cart's own set-item script and item cap, from the built cart the bench runs anyway. Loaded at
+ * run time: the project's type check runs before the apps are built, so it cannot see their types.
+ */
+async function cartScripts(redis: Redis) {
+  const dist = (file: string) => pathToFileURL(join(PROJECT_ROOT, "apps", "cart", "dist", file)).href;
+  const { withCartScripts } = (await import(dist("carts.js"))) as {
+    withCartScripts(redis: Redis): Redis & { cartSetItem(key: string, product: string, quantity: number, ttlSeconds: number, cap: number): Promise<string[] | null> };
+  };
+  const { MAX_CART_ITEMS } = (await import(dist("schemas.js"))) as { MAX_CART_ITEMS: number };
+  return { redis: withCartScripts(redis), maxItems: MAX_CART_ITEMS };
+}
+
 export async function serviceEfficiency(mesh: LocalMesh, o: Options, productId: string) {
   const slice = (o.durationS * 1000) / o.rounds;
   const c = o.concurrency;
@@ -55,7 +68,7 @@ export async function serviceEfficiency(mesh: LocalMesh, o: Options, productId: 
     const [host, port] = mesh.endpoints.dataStores.redis.split(":");
     const redis = new Redis({ host, port: Number(port), password: mesh.redisPassword, maxRetriesPerRequest: 1, lazyConnect: true });
     redis.on("error", () => {});
-    const scripted = withCartScripts(redis);
+    const scripted = await cartScripts(redis);
     const cartId = `bench-${process.pid}`;
     const rawKey = `bench:raw-cart:${process.pid}`;
     try {
@@ -73,7 +86,7 @@ export async function serviceEfficiency(mesh: LocalMesh, o: Options, productId: 
                 concurrency: c,
                 durationMs: slice,
                 op: async () => {
-                  if ((await scripted.cartSetItem(rawKey, productId, 2, 3600, MAX_CART_ITEMS)) === null) throw new Error("the cart's cap refused the item");
+                  if ((await scripted.redis.cartSetItem(rawKey, productId, 2, 3600, scripted.maxItems)) === null) throw new Error("the cart's cap refused the item");
                 },
               }),
           },
