@@ -150,6 +150,20 @@ export function createDatabase(options: DatabaseOptions): Database {
     query_timeout: statementTimeoutMs + 1000,
   });
   pool.on("error", (err) => options.logger.warn({ err }, "idle postgres client failed"));
+  // pg-pool listens for a client's `error` only while the client is idle. When the server goes
+  // away (a restart terminates every session), a checked-out client emits `error`, and with
+  // nobody listening that would crash the process. That includes the moment between checkout
+  // and the caller getting the client: a terminate read together with a new connection's
+  // ReadyForQuery is emitted before any await resumes. So every client carries a listener of
+  // ours from its first connect, and a client that failed is dropped instead of reused.
+  const failed = new WeakSet<pg.PoolClient>();
+  const checkedOut = new WeakSet<pg.PoolClient>();
+  pool.on("connect", (client) =>
+    client.on("error", (err) => {
+      failed.add(client);
+      if (checkedOut.has(client)) options.logger.warn({ err }, "postgres connection failed while in use");
+    }),
+  );
   const gate = new ConnectionGate(poolMax);
 
   new Gauge({
@@ -217,21 +231,12 @@ export function createDatabase(options: DatabaseOptions): Database {
       errors.inc({ operation });
       throw new ServiceUnavailableError("postgres", err);
     }
-    let broken = false;
-    // A checked-out client has no pool listener: when the server goes away meanwhile
-    // (a Postgres restart terminates every session) the client emits `error` with
-    // nobody listening, and that would crash the process. The statement fails
-    // anyway; the client is then dropped instead of reused.
-    const onError = (err: Error) => {
-      broken = true;
-      options.logger.warn({ err }, "postgres connection failed while in use");
-    };
-    client.on("error", onError);
+    checkedOut.add(client);
     try {
-      return await fn(client, () => void (broken = true));
+      return await fn(client, () => void failed.add(client));
     } finally {
-      client.off("error", onError);
-      client.release(broken);
+      checkedOut.delete(client);
+      client.release(failed.has(client));
       gate.leave();
     }
   }
