@@ -13,6 +13,7 @@
 // (their delivery tags mean nothing there: the broker redelivers them instead).
 import {
   assertOrderTopology,
+  logChannelErrors,
   ATTEMPTS_HEADER,
   createConsumeMetrics,
   ORDER_DEAD_LETTER,
@@ -55,14 +56,17 @@ export function startOrderConsumer(options: ConsumerOptions): OrderConsumer {
   let stopping = false;
   const inFlight = new Set<Promise<void>>();
 
-  const channel = options.connection.createChannel({
-    name: "order-worker",
-    confirm: true,
-    setup: async (ch: ConfirmChannel) => {
-      channelGeneration++;
-      await assertOrderTopology(ch);
-    },
-  });
+  const channel = logChannelErrors(
+    options.connection.createChannel({
+      name: "order-worker",
+      confirm: true,
+      setup: async (ch: ConfirmChannel) => {
+        channelGeneration++;
+        await assertOrderTopology(ch);
+      },
+    }),
+    logger,
+  );
   registerQueueBacklogGauge(options.registry, channel, options.connection, [ORDER_QUEUE, ORDER_DEAD_LETTER]);
 
   const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -43,7 +43,7 @@ export async function buildOrdersAppWithRelay(config: OrdersConfig): Promise<Ord
   const database = createDatabase({ url: config.databaseUrl, registry, logger: app.log, poolMax: config.dbPoolMax, operations });
   await app.register(postgresPlugin, { database });
   const connection = connectAmqp(config.amqpUrl, app.log);
-  const publisher = createOrderPublisher(connection, registry, config.publishTimeoutMs);
+  const publisher = createOrderPublisher(connection, registry, config.publishTimeoutMs, app.log);
   const relay = createOutboxRelay({ database, publisher, registry, logger: app.log, batchSize: config.relayBatchSize, pollMs: config.relayPollMs });
   connection.on("connect", () => relay.wake());
   // Relay only once the app is ready: main runs the migrations before that.

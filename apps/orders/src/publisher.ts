@@ -8,6 +8,7 @@ import {
   assertOrderTopology,
   createPublishMetrics,
   injectTraceHeaders,
+  logChannelErrors,
   markSpanError,
   ORDER_PLACED_ROUTING_KEY,
   ORDERS_EXCHANGE,
@@ -20,6 +21,7 @@ import {
   type PublishOutcome,
   type Registry,
 } from "@mesh/service-kit";
+import type { FastifyBaseLogger } from "fastify";
 
 export interface OrderPublisher {
   /**
@@ -31,19 +33,22 @@ export interface OrderPublisher {
   close(): Promise<void>;
 }
 
-export function createOrderPublisher(connection: AmqpConnectionManager, registry: Registry, timeoutMs: number): OrderPublisher {
+export function createOrderPublisher(connection: AmqpConnectionManager, registry: Registry, timeoutMs: number, logger: FastifyBaseLogger): OrderPublisher {
   const metrics = createPublishMetrics(registry);
   const returned = new Set<string>();
-  const channel = connection.createChannel({
-    name: "orders-publisher",
-    confirm: true,
-    setup: async (ch: ConfirmChannel) => {
-      ch.on("return", (msg: { properties: { messageId?: string } }) => {
-        if (msg.properties.messageId) returned.add(msg.properties.messageId);
-      });
-      await assertOrderTopology(ch);
-    },
-  });
+  const channel = logChannelErrors(
+    connection.createChannel({
+      name: "orders-publisher",
+      confirm: true,
+      setup: async (ch: ConfirmChannel) => {
+        ch.on("return", (msg: { properties: { messageId?: string } }) => {
+          if (msg.properties.messageId) returned.add(msg.properties.messageId);
+        });
+        await assertOrderTopology(ch);
+      },
+    }),
+    logger,
+  );
 
   async function publish(message: OrderPlacedMessage): Promise<PublishOutcome> {
     const messageId = message.orderId;

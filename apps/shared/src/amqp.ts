@@ -75,6 +75,17 @@ export function createConsumeMetrics(registry: Registry): ConsumeMetrics {
   };
 }
 
+/**
+ * A channel whose setup fails (the connection closed halfway, as when the broker goes away or the
+ * app closes during start-up) emits `error`; with nobody listening, amqp-connection-manager's
+ * handler turns it into an unhandled rejection, which shuts the service down. The channel is set
+ * up again on the next connect, so the error is logged, not fatal.
+ */
+export function logChannelErrors(channel: ChannelWrapper, logger: FastifyBaseLogger): ChannelWrapper {
+  channel.on("error", (err: Error, info?: { name?: string }) => logger.warn({ err, channel: info?.name }, "amqp channel setup failed; it is set up again on the next connect"));
+  return channel;
+}
+
 /** Reports each queue's backlog at scrape time (skipped while the broker is unreachable). */
 export function registerQueueBacklogGauge(registry: Registry, channel: ChannelWrapper, connection: AmqpConnectionManager, queues: readonly string[]): void {
   new Gauge({
