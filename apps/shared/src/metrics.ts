@@ -12,6 +12,15 @@ export { Counter, Gauge, Histogram, Registry } from "prom-client";
 /** Latency buckets (seconds) shared by HTTP and backend histograms: 1 ms .. 10 s. */
 export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
+/**
+ * Seconds since `started` (a `performance.now()` reading), for a histogram's observe. Cheaper on
+ * the request path than prom-client's `startTimer`, which reads `process.hrtime` and copies the
+ * labels on every call.
+ */
+export function secondsSince(started: number): number {
+  return (performance.now() - started) / 1000;
+}
+
 export function createRegistry(): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });

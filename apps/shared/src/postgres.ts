@@ -19,7 +19,7 @@ import pg from "pg";
 import fp from "fastify-plugin";
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { HttpError, ServiceUnavailableError } from "./errors.js";
-import { Counter, Gauge, Histogram, LATENCY_BUCKETS, type Registry } from "./metrics.js";
+import { Counter, Gauge, Histogram, LATENCY_BUCKETS, secondsSince, type Registry } from "./metrics.js";
 import { SpanKind, withSpan } from "./tracing.js";
 
 export type QueryResultRow = pg.QueryResultRow;
@@ -220,7 +220,7 @@ export function createDatabase(options: DatabaseOptions): Database {
         busy.inc();
         throw err;
       } finally {
-        poolWait.observe((performance.now() - started) / 1000);
+        poolWait.observe(secondsSince(started));
       }
     }
     let client: pg.PoolClient;
@@ -252,7 +252,7 @@ export function createDatabase(options: DatabaseOptions): Database {
         errors.inc({ operation });
         throw isDatabaseUnavailable(err) ? new ServiceUnavailableError("postgres", err) : err;
       } finally {
-        duration.observe({ operation }, (performance.now() - started) / 1000);
+        duration.observe({ operation }, secondsSince(started));
       }
     };
   }

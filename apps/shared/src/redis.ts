@@ -7,7 +7,7 @@ import { Redis, ReplyError } from "ioredis";
 import fp from "fastify-plugin";
 import type { FastifyBaseLogger, FastifyInstance } from "fastify";
 import { ServiceUnavailableError } from "./errors.js";
-import { Counter, Histogram, LATENCY_BUCKETS, type Registry } from "./metrics.js";
+import { Counter, Histogram, LATENCY_BUCKETS, secondsSince, type Registry } from "./metrics.js";
 import { SpanKind, withSpan } from "./tracing.js";
 
 export { Redis };
@@ -66,7 +66,7 @@ export function createRedis(options: RedisOptions): RedisClient {
   return {
     redis,
     async run(command, fn) {
-      const end = duration.startTimer({ command });
+      const started = performance.now();
       try {
         return await withSpan(`redis ${command}`, SpanKind.CLIENT, { "db.system.name": "redis", "db.operation.name": command }, () => fn(redis));
       } catch (err) {
@@ -74,7 +74,7 @@ export function createRedis(options: RedisOptions): RedisClient {
         // A ReplyError is Redis refusing this command (a bug on our side); everything else is the connection.
         throw err instanceof ReplyError ? err : new ServiceUnavailableError("redis", err);
       } finally {
-        end();
+        duration.observe({ command }, secondsSince(started));
       }
     },
     async close() {
