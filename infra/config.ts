@@ -16,6 +16,8 @@ export interface StackSettings {
   readonly prometheusPort: number;
   readonly grafanaPort: number;
   readonly zipkinPort: number;
+  /** Whether the stack runs Grafana; without it, bring your own (the dashboards are in dashboards/generated/). */
+  readonly grafana: boolean;
   readonly replicas: Readonly<Record<ServiceName, number>>;
   /** Kubernetes namespace (kubernetes target). */
   readonly namespace: string;
@@ -52,6 +54,7 @@ export const SETTING_KEYS = {
   prometheusPort: "host port of Prometheus",
   grafanaPort: "host port of Grafana",
   zipkinPort: "host port of Zipkin",
+  grafana: "whether the stack runs Grafana (true) or leaves it to your own (false: import the dashboards from dashboards/generated/ and point them at this Prometheus and Zipkin)",
   replicas: "replicas per service, e.g. { catalog: 2 }; services not named run 1",
   namespace: "Kubernetes namespace for the mesh (kubernetes target)",
   kubeContext: "kubeconfig context to deploy to (kubernetes target); empty means the current one",
@@ -107,6 +110,7 @@ export function parseStackSettings(raw: Readonly<Record<string, unknown>>, secre
     prometheusPort: port("prometheusPort", raw.prometheusPort, PORTS.prometheus),
     grafanaPort: port("grafanaPort", raw.grafanaPort, PORTS.grafana),
     zipkinPort: port("zipkinPort", raw.zipkinPort, PORTS.zipkin),
+    grafana: flag("grafana", raw.grafana, true),
     replicas: replicas(raw.replicas),
     namespace: dnsLabel("namespace", raw.namespace, "mesh"),
     kubeContext: optionalString("kubeContext", raw.kubeContext),
@@ -175,7 +179,7 @@ export function hostPorts(settings: StackSettings): Array<{ key: string; port: n
     // The whole admin range, so that scaling up never lands on a port another key took.
     ...Array.from({ length: PROXY_SLOTS }, (_, slot) => ({ key: "adminPortBase", port: settings.adminPortBase + slot })),
     { key: "prometheusPort", port: settings.prometheusPort },
-    { key: "grafanaPort", port: settings.grafanaPort },
+    ...(settings.grafana ? [{ key: "grafanaPort", port: settings.grafanaPort }] : []),
     { key: "zipkinPort", port: settings.zipkinPort },
   ];
 }
@@ -198,6 +202,13 @@ function oneOf<T extends string>(key: string, value: unknown, allowed: readonly 
   if (value === undefined && fallback !== undefined) return fallback;
   if (typeof value === "string" && (allowed as readonly string[]).includes(value)) return value as T;
   throw new StackConfigError(key, `one of ${allowed.join(", ")}`, value);
+}
+
+function flag(key: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (value === true || value === "true") return true;
+  if (value === false || value === "false") return false;
+  throw new StackConfigError(key, "true or false", value);
 }
 
 function integer(key: string, value: unknown): number | undefined {

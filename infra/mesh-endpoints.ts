@@ -8,10 +8,11 @@ export interface MeshEndpoints {
   /** Envoy admin interfaces on the host's 127.0.0.1, per proxy, one per replica. */
   readonly adminUrls: pulumi.Input<Record<string, string[]>>;
   readonly prometheusUrl: pulumi.Input<string>;
-  readonly grafanaUrl: pulumi.Input<string>;
+  /** Absent where the stack runs no Grafana. */
+  readonly grafanaUrl: pulumi.Input<string> | undefined;
   readonly zipkinUrl: pulumi.Input<string>;
-  /** Secret. */
-  readonly grafanaAdminPassword: pulumi.Output<string>;
+  /** Secret; absent where the stack runs no Grafana. */
+  readonly grafanaAdminPassword: pulumi.Output<string> | undefined;
 }
 
 /** Groups admin URLs by proxy, replicas in order. */
@@ -25,12 +26,12 @@ export function adminUrlsByProxy(entries: ReadonlyArray<{ proxy: string; url: st
  * The URLs both targets serve on the host's 127.0.0.1 at the stack's ports: Docker
  * publishes them, kind maps its NodePorts to them (infra/kubernetes/kind-cluster.yaml).
  */
-export function hostEndpoints(settings: Pick<StackSettings, "gatewayPort" | "prometheusPort" | "grafanaPort" | "zipkinPort">) {
+export function hostEndpoints(settings: Pick<StackSettings, "gatewayPort" | "prometheusPort" | "grafanaPort" | "zipkinPort" | "grafana">) {
   const at = (port: number) => `http://127.0.0.1:${port}`;
   return {
     gatewayUrl: at(settings.gatewayPort),
     prometheusUrl: at(settings.prometheusPort),
-    grafanaUrl: at(settings.grafanaPort),
+    grafanaUrl: settings.grafana ? at(settings.grafanaPort) : undefined,
     zipkinUrl: at(settings.zipkinPort),
   };
 }
@@ -40,12 +41,12 @@ export abstract class MeshComponent extends pulumi.ComponentResource implements 
   gatewayUrl!: string;
   adminUrls!: Record<string, string[]>;
   prometheusUrl!: string;
-  grafanaUrl!: string;
+  grafanaUrl!: string | undefined;
   zipkinUrl!: string;
-  grafanaAdminPassword!: pulumi.Output<string>;
+  grafanaAdminPassword!: pulumi.Output<string> | undefined;
 
   /** Records the endpoints and registers them as outputs (the password stays out: it is a secret output of the stack). */
-  protected publish(endpoints: MeshEndpoints & { gatewayUrl: string; adminUrls: Record<string, string[]>; prometheusUrl: string; grafanaUrl: string; zipkinUrl: string }): void {
+  protected publish(endpoints: MeshEndpoints & { gatewayUrl: string; adminUrls: Record<string, string[]>; prometheusUrl: string; grafanaUrl: string | undefined; zipkinUrl: string }): void {
     Object.assign(this, endpoints);
     const { gatewayUrl, adminUrls, prometheusUrl, grafanaUrl, zipkinUrl } = endpoints;
     this.registerOutputs({ gatewayUrl, adminUrls, prometheusUrl, grafanaUrl, zipkinUrl });

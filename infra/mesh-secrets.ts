@@ -19,9 +19,10 @@ export class MeshSecrets extends pulumi.ComponentResource {
   readonly rabbitmqPassword: pulumi.Output<string>;
   /** Redis's requirepass (Redis has no user names here: the default user). */
   readonly redisPassword: pulumi.Output<string>;
-  readonly grafanaAdminPassword: pulumi.Output<string>;
+  /** Only where the stack runs Grafana. */
+  readonly grafanaAdminPassword: pulumi.Output<string> | undefined;
 
-  constructor(name: string, provided: StackSettings["passwords"], opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, provided: StackSettings["passwords"], withGrafana: boolean, opts?: pulumi.ComponentResourceOptions) {
     super("mesh:index:Secrets", name, {}, opts);
     // Alphanumeric only: the values go into URLs and shell-free env vars unescaped.
     // A provided password declares no random resource at all.
@@ -35,7 +36,7 @@ export class MeshSecrets extends pulumi.ComponentResource {
     this.postgresAppPassword = password("postgresApp");
     this.rabbitmqPassword = password("rabbitmq");
     this.redisPassword = password("redis");
-    this.grafanaAdminPassword = password("grafanaAdmin");
+    this.grafanaAdminPassword = withGrafana ? password("grafanaAdmin") : undefined;
     this.registerOutputs({});
   }
 }

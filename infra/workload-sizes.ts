@@ -1,5 +1,6 @@
 // CPU and memory per workload, shared by both targets: Docker turns them into
-// limits, Kubernetes into requests (a quarter of the CPU) and limits.
+// limits, Kubernetes into requests (a quarter of the CPU) and limits. Also the
+// rules derived from them: Envoy's worker count and how long a pod takes to stop.
 
 export interface WorkloadSize {
   /** CPU limit in cores. */
@@ -18,5 +19,31 @@ export const WORKLOAD_SIZES = {
   zipkin: { cpu: 1, memoryMiB: 512 },
 } as const satisfies Record<string, WorkloadSize>;
 
+/**
+ * Envoy's worker threads: one per whole core of its CPU limit, at least one.
+ * Left alone, Envoy starts one worker per core of the host (64 on a 64-core
+ * node), each with its own upstream connection pools, whatever its limit.
+ */
+export function envoyConcurrency(size: WorkloadSize): number {
+  return Math.max(1, Math.floor(size.cpu));
+}
+
 /** How long an app may drain in-flight requests before it must exit. */
 export const APP_SHUTDOWN_TIMEOUT_MS = 10_000;
+
+/**
+ * How long a leaving replica keeps serving, still ready, before its app is told
+ * to stop: long enough for its callers to stop choosing it (its address leaves
+ * the Service's DNS at once; CoreDNS answers with a 5 s TTL and the callers'
+ * Envoys re-resolve every 5 s).
+ */
+export const ENDPOINT_DRAIN_SECONDS = 10;
+
+/** How long an Envoy drains its listeners (Connection: close, HTTP/2 GOAWAY) before it exits. */
+export const ENVOY_DRAIN_SECONDS = 5;
+
+/**
+ * A pod's stop grace on Kubernetes: callers move away, the app drains and exits,
+ * then its sidecar drains and exits; a few seconds to spare.
+ */
+export const POD_STOP_GRACE_SECONDS = ENDPOINT_DRAIN_SECONDS + Math.ceil(APP_SHUTDOWN_TIMEOUT_MS / 1000) + ENVOY_DRAIN_SECONDS + 5;

@@ -10,7 +10,7 @@ import { readStackFile } from "../infra/stack-config.js";
 
 /** The addressing of the target a stack deploys to. */
 export function targetAddressing(settings: StackSettings): Addressing {
-  return settings.target === "docker" ? dockerAddressing() : kubernetesAddressing(settings.namespace);
+  return settings.target === "docker" ? dockerAddressing(settings) : kubernetesAddressing(settings.namespace, settings);
 }
 
 /** Stacks with a \`Pulumi.<stack>.yaml\` in \`projectDir\`. */

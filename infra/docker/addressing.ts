@@ -10,7 +10,7 @@ import { operatorSubnet } from "./operator-network.js";
  * its private operator network, the only address Docker can publish on 127.0.0.1
  * without exposing the admin to other containers (infra/docker/operator-network.ts).
  */
-export function dockerAddressing(): Addressing {
+export function dockerAddressing(options: { grafana: boolean } = { grafana: true }): Addressing {
   return {
     target: "docker",
     binding: (proxy, replica) => ({
@@ -22,6 +22,6 @@ export function dockerAddressing(): Addressing {
     zipkin: { address: "zipkin", port: PORTS.zipkin },
     edgeHost: "edge",
     prometheus: { address: "prometheus", port: PORTS.prometheus },
-    grafana: { address: "grafana", port: PORTS.grafana },
+    ...(options.grafana ? { grafana: { address: "grafana", port: PORTS.grafana } } : {}),
   };
 }

@@ -9,7 +9,7 @@ import type { Addressing } from "../addressing.js";
 import type { EnvoyLogLevel } from "../config.js";
 import type { MeshModel } from "../model.js";
 import { IMAGES } from "../versions.js";
-import { WORKLOAD_SIZES } from "../workload-sizes.js";
+import { WORKLOAD_SIZES, envoyConcurrency } from "../workload-sizes.js";
 import { HEALTHCHECK_TIMING, containerOptions, hardened } from "./hardening.js";
 import { type NetworkAttachment, PodNetwork } from "./pod-network.js";
 
@@ -84,10 +84,10 @@ export class EnvoyProxy extends pulumi.ComponentResource {
         // (see config-volumes.ts for why uploads cannot go there). Bootstraps stay far below
         // the kernel's 128 KiB limit on one argument (checked above), and hold no secret.
         // The command is part of the container's inputs: a changed config replaces this container only.
-        command: ["--config-yaml", bootstrap, "--log-level", args.logLevel],
+        command: ["--config-yaml", bootstrap, "--log-level", args.logLevel, "--concurrency", String(envoyConcurrency(WORKLOAD_SIZES.envoy))],
         networkMode: this.pod.networkMode,
         healthcheck: { tests: ["CMD", "bash", "-c", readinessProbe(admin)], ...HEALTHCHECK_TIMING },
-        // Envoy drains listeners on SIGTERM within its drain time.
+        // Envoy exits on SIGTERM without draining; Docker waits this long before SIGKILL.
         stopTimeout: 15,
         ...hardened(IMAGES.envoy, WORKLOAD_SIZES.envoy, { readOnlyRoot: true, tmpfs: ["/tmp"] }),
       },

@@ -24,7 +24,7 @@ export class DockerMesh extends MeshComponent {
   constructor(name: string, args: DockerMeshArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mesh:docker:Mesh", name, {}, opts);
     const { model, settings } = args;
-    const plan = planMesh(name, model, settings, dockerAddressing(), this);
+    const plan = planMesh(name, model, settings, dockerAddressing(settings), this);
     const { addressing, artifacts, secrets, images } = plan;
     const admin = adminPorts(settings);
 
@@ -92,7 +92,7 @@ export class DockerMesh extends MeshComponent {
         secrets,
         meshNetwork,
         artifacts,
-        images: { prometheus: pulled("prometheus"), grafana: pulled("grafana"), zipkin: pulled("zipkin") },
+        images: { prometheus: pulled("prometheus"), zipkin: pulled("zipkin"), ...(settings.grafana ? { grafana: pulled("grafana") } : {}) },
       },
       { parent: this },
     );

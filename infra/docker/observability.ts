@@ -32,7 +32,7 @@ export interface ObservabilityArgs {
   readonly meshNetwork: docker.Network;
   /** Generated artifacts keyed by relative path (infra/artifacts/index.ts). */
   readonly artifacts: Readonly<Record<string, string>>;
-  readonly images: { readonly prometheus: pulumi.Input<string>; readonly grafana: pulumi.Input<string>; readonly zipkin: pulumi.Input<string> };
+  readonly images: { readonly prometheus: pulumi.Input<string>; readonly grafana?: pulumi.Input<string>; readonly zipkin: pulumi.Input<string> };
 }
 
 function artifactDir(artifacts: Readonly<Record<string, string>>, label: string, dir: ArtifactDir): ConfigDir {
@@ -68,26 +68,30 @@ export class Observability extends pulumi.ComponentResource {
       containerOptions({ parent: this, deleteBeforeReplace: true, dependsOn: [prometheusConfig.seed] }),
     );
 
-    const grafanaData = new docker.Volume(`${name}-grafana-data`, {}, { parent: this });
-    const grafanaConfig = configVolumes(
-      `${name}-grafana`,
-      args.images.grafana,
-      [artifactDir(args.artifacts, "provisioning", GRAFANA_PROVISIONING_ARTIFACTS), artifactDir(args.artifacts, "dashboards", GRAFANA_DASHBOARD_ARTIFACTS)],
-      this,
-    );
-    new docker.Container(
-      `${name}-grafana`,
-      {
-        image: args.images.grafana,
-        envs: dockerEnv(grafanaEnv(args.secrets)),
-        networksAdvanced: onMesh(alias(addressing.grafana?.address, "grafana")),
-        volumes: [{ volumeName: grafanaData.name, containerPath: GRAFANA_DATA_PATH }, ...grafanaConfig.volumes],
-        ports: [{ internal: PORTS.grafana, external: settings.grafanaPort, ip: "127.0.0.1" }],
-        healthcheck: { tests: httpCheck(`http://127.0.0.1:${PORTS.grafana}${HEALTH_PATHS.grafana}`), ...HEALTHCHECK_TIMING },
-        ...hardened(IMAGES.grafana, WORKLOAD_SIZES.grafana, { readOnlyRoot: true, tmpfs: ["/tmp", "/var/log/grafana"] }),
-      },
-      containerOptions({ parent: this, deleteBeforeReplace: true, dependsOn: [grafanaConfig.seed] }),
-    );
+    // Only where the stack runs Grafana (mesh:grafana); otherwise the image is not even pulled.
+    const grafanaImage = args.images.grafana;
+    if (grafanaImage !== undefined) {
+      const grafanaData = new docker.Volume(`${name}-grafana-data`, {}, { parent: this });
+      const grafanaConfig = configVolumes(
+        `${name}-grafana`,
+        grafanaImage,
+        [artifactDir(args.artifacts, "provisioning", GRAFANA_PROVISIONING_ARTIFACTS), artifactDir(args.artifacts, "dashboards", GRAFANA_DASHBOARD_ARTIFACTS)],
+        this,
+      );
+      new docker.Container(
+        `${name}-grafana`,
+        {
+          image: grafanaImage,
+          envs: dockerEnv(grafanaEnv(args.secrets)),
+          networksAdvanced: onMesh(alias(addressing.grafana?.address, "grafana")),
+          volumes: [{ volumeName: grafanaData.name, containerPath: GRAFANA_DATA_PATH }, ...grafanaConfig.volumes],
+          ports: [{ internal: PORTS.grafana, external: settings.grafanaPort, ip: "127.0.0.1" }],
+          healthcheck: { tests: httpCheck(`http://127.0.0.1:${PORTS.grafana}${HEALTH_PATHS.grafana}`), ...HEALTHCHECK_TIMING },
+          ...hardened(IMAGES.grafana, WORKLOAD_SIZES.grafana, { readOnlyRoot: true, tmpfs: ["/tmp", "/var/log/grafana"] }),
+        },
+        containerOptions({ parent: this, deleteBeforeReplace: true, dependsOn: [grafanaConfig.seed] }),
+      );
+    }
 
     new docker.Container(
       `${name}-zipkin`,

@@ -3,7 +3,7 @@ import { type Addressing, containerBinding } from "../addressing.js";
 import { PORTS } from "../model.js";
 
 /** Kubernetes: headless Services in the mesh namespace. */
-export function kubernetesAddressing(namespace: string): Addressing {
+export function kubernetesAddressing(namespace: string, options: { grafana: boolean } = { grafana: true }): Addressing {
   const fqdn = (name: string) => `${name}.${namespace}.svc.cluster.local`;
   return {
     target: "kubernetes",
@@ -13,6 +13,6 @@ export function kubernetesAddressing(namespace: string): Addressing {
     zipkin: { address: fqdn("zipkin"), port: PORTS.zipkin },
     edgeHost: fqdn("edge"),
     prometheus: { address: fqdn("prometheus"), port: PORTS.prometheus },
-    grafana: { address: fqdn("grafana"), port: PORTS.grafana },
+    ...(options.grafana ? { grafana: { address: fqdn("grafana"), port: PORTS.grafana } } : {}),
   };
 }

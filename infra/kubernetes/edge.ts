@@ -7,6 +7,7 @@ import type { Addressing } from "../addressing.js";
 import type { EnvoyLogLevel } from "../config.js";
 import { EDGE_PROXY, type MeshModel, PORTS } from "../model.js";
 import type { PinnedImage } from "../versions.js";
+import { ENVOY_DRAIN_SECONDS } from "../workload-sizes.js";
 import { ENVOY_CONFIG_VOLUME, ENVOY_SCRATCH_VOLUME, envoyConfigMap, envoyContainer } from "./envoy-container.js";
 import { NODE_PORTS } from "./node-ports.js";
 import { componentLabels, restrictedPod, scratchVolume, selectorFor } from "./workload.js";
@@ -65,6 +66,8 @@ export class EdgeProxy extends pulumi.ComponentResource {
             spec: {
               automountServiceAccountToken: false,
               securityContext: restrictedPod(),
+              // Time for the Envoy's preStop drain, and some to spare.
+              terminationGracePeriodSeconds: ENVOY_DRAIN_SECONDS + 5,
               containers: [
                 envoyContainer(args.envoyImage, args.logLevel, [
                   { name: "http", containerPort: PORTS.edgeHttp },

@@ -31,7 +31,7 @@ export class KubernetesMesh extends MeshComponent {
   constructor(name: string, args: KubernetesMeshArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mesh:kubernetes:Mesh", name, {}, opts);
     const { model, settings } = args;
-    const plan = planMesh(name, model, settings, kubernetesAddressing(settings.namespace), this);
+    const plan = planMesh(name, model, settings, kubernetesAddressing(settings.namespace, settings), this);
     const { addressing, artifacts, secrets, images } = plan;
 
     // Every Kubernetes resource goes to the configured context, never an ambient one by accident.
@@ -61,7 +61,7 @@ export class KubernetesMesh extends MeshComponent {
     const ns = namespace.metadata.name;
     const inNamespace = { ...inCluster, dependsOn: [namespace] };
 
-    const policies = new NetworkPolicies(`${name}-network-policies`, { model, namespace: ns }, inNamespace);
+    const policies = new NetworkPolicies(`${name}-network-policies`, { model, namespace: ns, options: settings }, inNamespace);
 
     const dataStores = Object.fromEntries(
       model.dataStores.map((store) => [
@@ -101,7 +101,7 @@ export class KubernetesMesh extends MeshComponent {
     });
 
     new EdgeProxy(`${name}-edge`, { model, addressing, namespace: ns, logLevel: settings.envoyLogLevel, envoyImage: images.envoy }, { ...inCluster, dependsOn: [namespace, policies, ...services] });
-    new Observability(`${name}-observability`, { namespace: ns, secrets, artifacts, images }, { ...inCluster, dependsOn: [namespace, policies] });
+    new Observability(`${name}-observability`, { namespace: ns, secrets, artifacts, images, grafana: settings.grafana }, { ...inCluster, dependsOn: [namespace, policies] });
 
     // kind-cluster.yaml maps the NodePorts to these host ports; the admin
     // interfaces stay on pod loopbacks, reached with `kubectl port-forward`.

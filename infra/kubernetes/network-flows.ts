@@ -13,20 +13,29 @@ export interface Flow {
   readonly port: number;
 }
 
-export function meshFlows(model: MeshModel): Flow[] {
+/** Whether the stack runs Grafana (stack config); without it, no flow to or from it. */
+export interface FlowOptions {
+  readonly grafana: boolean;
+}
+
+export function meshFlows(model: MeshModel, options: FlowOptions = { grafana: true }): Flow[] {
   const flows: Flow[] = [
     { from: OUTSIDE, to: EDGE_PROXY, port: PORTS.edgeHttp },
     { from: OUTSIDE, to: "prometheus", port: PORTS.prometheus },
-    { from: OUTSIDE, to: "grafana", port: PORTS.grafana },
     { from: OUTSIDE, to: "zipkin", port: PORTS.zipkin },
     { from: EDGE_PROXY, to: "zipkin", port: PORTS.zipkin },
     { from: "prometheus", to: EDGE_PROXY, port: PORTS.envoyMetrics },
-    // Prometheus scrapes itself and Grafana by their Service names.
+    // Prometheus scrapes itself (and Grafana) by their Service names.
     { from: "prometheus", to: "prometheus", port: PORTS.prometheus },
-    { from: "prometheus", to: "grafana", port: PORTS.grafana },
-    { from: "grafana", to: "prometheus", port: PORTS.prometheus },
-    { from: "grafana", to: "zipkin", port: PORTS.zipkin },
   ];
+  if (options.grafana) {
+    flows.push(
+      { from: OUTSIDE, to: "grafana", port: PORTS.grafana },
+      { from: "prometheus", to: "grafana", port: PORTS.grafana },
+      { from: "grafana", to: "prometheus", port: PORTS.prometheus },
+      { from: "grafana", to: "zipkin", port: PORTS.zipkin },
+    );
+  }
   for (const service of model.services) {
     if (service.routes.length > 0) flows.push({ from: EDGE_PROXY, to: service.name, port: PORTS.sidecarIngress });
     for (const callee of service.calls) flows.push({ from: service.name, to: callee, port: PORTS.sidecarIngress });
@@ -42,6 +51,7 @@ export function meshFlows(model: MeshModel): Flow[] {
 }
 
 /** Every component that runs pods in the namespace. */
-export function meshComponents(model: MeshModel): string[] {
-  return [EDGE_PROXY, ...model.services.map((s) => s.name), ...model.dataStores.map((d) => d.name), ...OBSERVABILITY_COMPONENTS];
+export function meshComponents(model: MeshModel, options: FlowOptions = { grafana: true }): string[] {
+  const observability = OBSERVABILITY_COMPONENTS.filter((c) => options.grafana || c !== "grafana");
+  return [EDGE_PROXY, ...model.services.map((s) => s.name), ...model.dataStores.map((d) => d.name), ...observability];
 }

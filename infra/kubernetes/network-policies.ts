@@ -3,12 +3,13 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { MeshModel } from "../model.js";
-import { type Flow, OUTSIDE, meshComponents, meshFlows } from "./network-flows.js";
+import { type Flow, type FlowOptions, OUTSIDE, meshComponents, meshFlows } from "./network-flows.js";
 import { COMPONENT_LABEL, componentLabels, selectorFor } from "./workload.js";
 
 export interface NetworkPoliciesArgs {
   readonly model: MeshModel;
   readonly namespace: pulumi.Input<string>;
+  readonly options: FlowOptions;
 }
 
 type Rule = { port: number; peers: string[] };
@@ -52,8 +53,8 @@ export class NetworkPolicies extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    const flows = meshFlows(args.model);
-    for (const component of meshComponents(args.model)) {
+    const flows = meshFlows(args.model, args.options);
+    for (const component of meshComponents(args.model, args.options)) {
       const ingress = rulesByPort(flows.filter((f) => f.to === component), (f) => f.from).map(({ port, peers }) => ({
         ports: [{ protocol: "TCP", port }],
         // A NodePort's traffic arrives from outside the cluster: no peer restriction on that port.

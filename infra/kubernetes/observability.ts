@@ -25,6 +25,8 @@ export interface ObservabilityArgs {
   readonly secrets: MeshSecrets;
   readonly artifacts: Readonly<Record<string, string>>;
   readonly images: Readonly<Record<ImageKey, PinnedImage>>;
+  /** Whether to run Grafana (stack config). */
+  readonly grafana: boolean;
 }
 
 interface AppSpec {
@@ -48,31 +50,14 @@ export class Observability extends pulumi.ComponentResource {
       const configMap = new k8s.core.v1.ConfigMap(`${name}-${volume}`, { metadata: { namespace, labels: componentLabels(component) }, data: files.data }, { parent: this });
       return { name: volume, configMap: { name: configMap.metadata.name, items: files.items } };
     };
-    const grafana = grafanaEnv(args.secrets);
-    const grafanaAdmin = new k8s.core.v1.Secret(
-      `${name}-grafana-admin`,
-      { metadata: { namespace, labels: componentLabels("grafana") }, stringData: secretEntries(grafana) },
-      { parent: this },
-    );
-
-    const specs: AppSpec[] = [
-      {
-        component: "prometheus",
-        image: args.images.prometheus,
-        size: WORKLOAD_SIZES.prometheus,
-        port: PORTS.prometheus,
-        nodePort: NODE_PORTS.prometheus,
-        healthPath: HEALTH_PATHS.prometheus,
-        container: {
-          args: prometheusArgs("kubernetes"),
-          volumeMounts: [
-            { name: "config", mountPath: PROMETHEUS_ARTIFACTS.mountPath, readOnly: true },
-            { name: "data", mountPath: PROMETHEUS_DATA_PATH },
-          ],
-        },
-        volumes: [artifactVolume("config", PROMETHEUS_ARTIFACTS, "prometheus"), { name: "data", emptyDir: { sizeLimit: "2Gi" } }],
-      },
-      {
+    const grafanaSpec = (): AppSpec => {
+      const grafana = grafanaEnv(args.secrets);
+      const grafanaAdmin = new k8s.core.v1.Secret(
+        `${name}-grafana-admin`,
+        { metadata: { namespace, labels: componentLabels("grafana") }, stringData: secretEntries(grafana) },
+        { parent: this },
+      );
+      return {
         component: "grafana",
         image: args.images.grafana,
         size: WORKLOAD_SIZES.grafana,
@@ -96,7 +81,27 @@ export class Observability extends pulumi.ComponentResource {
           scratchVolume("tmp"),
           scratchVolume("logs"),
         ],
+      };
+    };
+
+    const specs: AppSpec[] = [
+      {
+        component: "prometheus",
+        image: args.images.prometheus,
+        size: WORKLOAD_SIZES.prometheus,
+        port: PORTS.prometheus,
+        nodePort: NODE_PORTS.prometheus,
+        healthPath: HEALTH_PATHS.prometheus,
+        container: {
+          args: prometheusArgs("kubernetes"),
+          volumeMounts: [
+            { name: "config", mountPath: PROMETHEUS_ARTIFACTS.mountPath, readOnly: true },
+            { name: "data", mountPath: PROMETHEUS_DATA_PATH },
+          ],
+        },
+        volumes: [artifactVolume("config", PROMETHEUS_ARTIFACTS, "prometheus"), { name: "data", emptyDir: { sizeLimit: "2Gi" } }],
       },
+      ...(args.grafana ? [grafanaSpec()] : []),
       {
         component: "zipkin",
         image: args.images.zipkin,

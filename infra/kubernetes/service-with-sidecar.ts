@@ -2,6 +2,8 @@
 // as a native sidecar (an init container that keeps running, started before and
 // stopped after the app), the app's environment as a Secret, and a headless
 // Service whose DNS name lists every ready pod for Envoy's STRICT_DNS clusters.
+// Replicas spread over nodes, and a replicated service keeps all but one of its
+// replicas through a voluntary disruption (a node drain).
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { renderProxyConfig } from "../../envoy-templates/index.js";
@@ -9,7 +11,7 @@ import type { Addressing } from "../addressing.js";
 import type { EnvoyLogLevel } from "../config.js";
 import { type MeshModel, PORTS, type ServiceSpec, sidecarName } from "../model.js";
 import type { PinnedImage } from "../versions.js";
-import { APP_SHUTDOWN_TIMEOUT_MS, WORKLOAD_SIZES } from "../workload-sizes.js";
+import { ENDPOINT_DRAIN_SECONDS, POD_STOP_GRACE_SECONDS, WORKLOAD_SIZES } from "../workload-sizes.js";
 import { ENVOY_CONFIG_VOLUME, ENVOY_SCRATCH_VOLUME, envoyConfigMap, envoyContainer } from "./envoy-container.js";
 import { componentLabels, resources, restrictedContainer, restrictedPod, scratchVolume, selectorFor } from "./workload.js";
 
@@ -34,6 +36,8 @@ export interface ServiceWithSidecarArgs {
 export class ServiceWithSidecar extends pulumi.ComponentResource {
   readonly deployment: k8s.apps.v1.Deployment;
   readonly service: k8s.core.v1.Service;
+  /** Only for a service of more than one replica: a budget of one would block every node drain. */
+  readonly disruptionBudget?: k8s.policy.v1.PodDisruptionBudget;
 
   constructor(name: string, args: ServiceWithSidecarArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mesh:kubernetes:ServiceWithSidecar", name, {}, opts);
@@ -75,7 +79,17 @@ export class ServiceWithSidecar extends pulumi.ComponentResource {
             spec: {
               automountServiceAccountToken: false,
               securityContext: restrictedPod(),
-              terminationGracePeriodSeconds: Math.ceil(APP_SHUTDOWN_TIMEOUT_MS / 1000) + 10,
+              terminationGracePeriodSeconds: POD_STOP_GRACE_SECONDS,
+              // One replica per node where the nodes allow it, counted within one rollout's revision.
+              topologySpreadConstraints: [
+                {
+                  maxSkew: 1,
+                  topologyKey: "kubernetes.io/hostname",
+                  whenUnsatisfiable: "ScheduleAnyway",
+                  labelSelector: { matchLabels: selectorFor(service.name) },
+                  matchLabelKeys: ["pod-template-hash"],
+                },
+              ],
               initContainers: [
                 {
                   ...envoyContainer(args.envoyImage, args.logLevel, [
@@ -95,6 +109,10 @@ export class ServiceWithSidecar extends pulumi.ComponentResource {
                   readinessProbe: throughSidecar("/readyz"),
                   // Tolerates a sidecar restart before restarting the app.
                   livenessProbe: { ...throughSidecar("/healthz"), failureThreshold: 6, initialDelaySeconds: 10 },
+                  // The pod has left the Service's DNS when this starts; the app keeps serving
+                  // until callers stop choosing it, then gets SIGTERM and drains. Its sidecar
+                  // stops only after it (a native sidecar), draining in its own preStop.
+                  lifecycle: { preStop: { sleep: { seconds: ENDPOINT_DRAIN_SECONDS } } },
                   resources: resources(WORKLOAD_SIZES.app),
                   securityContext: restrictedContainer(args.nodeImage),
                   volumeMounts: [{ name: "app-tmp", mountPath: "/tmp" }],
@@ -112,6 +130,13 @@ export class ServiceWithSidecar extends pulumi.ComponentResource {
       // Children do not inherit the component's dependsOn (data stores, policies, image loads): pass it on.
       { parent: this, dependsOn: opts?.dependsOn },
     );
+    if (service.replicas > 1) {
+      this.disruptionBudget = new k8s.policy.v1.PodDisruptionBudget(
+        `${name}-disruption-budget`,
+        { metadata: { name: service.name, namespace, labels }, spec: { maxUnavailable: 1, selector: { matchLabels: selectorFor(service.name) } } },
+        { parent: this },
+      );
+    }
     this.registerOutputs({});
   }
 }

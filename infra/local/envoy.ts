@@ -6,6 +6,7 @@ import { renderProxyConfig } from "../../envoy-templates/index.js";
 import type { Addressing } from "../addressing.js";
 import type { EnvoyLogLevel } from "../config.js";
 import type { MeshModel } from "../model.js";
+import { WORKLOAD_SIZES, envoyConcurrency } from "../workload-sizes.js";
 import { httpOk, waitUntil } from "./readiness.js";
 import type { ManagedProcess, Supervisor } from "./supervisor.js";
 
@@ -36,9 +37,10 @@ export async function startEnvoy(
     command: envoy,
     args: [
       "-c", configFile,
-      // Many Envoys share one machine: no shared-memory hot restart, one worker each.
+      // Many Envoys share one machine: no shared-memory hot restart, and the workers
+      // their CPU limit on the other targets gives them.
       "--disable-hot-restart",
-      "--concurrency", "1",
+      "--concurrency", String(envoyConcurrency(WORKLOAD_SIZES.envoy)),
       "--log-level", logLevel,
     ],
     graceMs: 5_000,

@@ -27,6 +27,7 @@ export const GRAFANA_DATA_PATH = "/var/lib/grafana";
 
 /** Grafana's environment: the admin user and its password (a secret), then its settings. */
 export function grafanaEnv(secrets: MeshSecrets): EnvEntry[] {
+  if (secrets.grafanaAdminPassword === undefined) throw new Error("Grafana's environment asked for, but the stack runs no Grafana (mesh:grafana is false)");
   return [
     { name: "GF_SECURITY_ADMIN_USER", value: GRAFANA_ADMIN_USER },
     { name: "GF_SECURITY_ADMIN_PASSWORD", secret: secrets.grafanaAdminPassword },

@@ -31,7 +31,7 @@ export interface MeshPlan {
 
 /** The plan for a mesh component `name`; its credentials (provided or generated) are children of `parent`. */
 export function planMesh(name: string, model: MeshModel, settings: StackSettings, addressing: Addressing, parent: pulumi.Resource): MeshPlan {
-  const secrets = new MeshSecrets(`${name}-secrets`, settings.passwords, { parent });
+  const secrets = new MeshSecrets(`${name}-secrets`, settings.passwords, settings.grafana, { parent });
   return {
     model,
     settings,

@@ -7,6 +7,7 @@ import { NODE_PORTS } from "../../infra/kubernetes/node-ports.js";
 import { buildMeshModel, DATA_STORES, PORTS, SERVICE_NAMES } from "../../infra/model.js";
 import { PASSWORD_NAMES, parseStackSettings, passwordKey } from "../../infra/config.js";
 import { deployMesh } from "../../infra/mesh-program.js";
+import { APP_SHUTDOWN_TIMEOUT_MS, ENDPOINT_DRAIN_SECONDS, ENVOY_DRAIN_SECONDS, POD_STOP_GRACE_SECONDS, WORKLOAD_SIZES, envoyConcurrency } from "../../infra/workload-sizes.js";
 import { captureResources, containsSecret, type RawResource } from "../../tools/resource-graph.js";
 import { MOCK_SECRET_PREFIX, type MockRun, dependsOnName, named, ofType, runMesh, secretValue, visibleInputs } from "./support.js";
 
@@ -14,6 +15,7 @@ import { MOCK_SECRET_PREFIX, type MockRun, dependsOnName, named, ofType, runMesh
 type Obj = Record<string, any>;
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
 const STATEFULSET = "kubernetes:apps/v1:StatefulSet";
+const PDB = "kubernetes:policy/v1:PodDisruptionBudget";
 
 let run: MockRun;
 beforeAll(async () => {
@@ -160,7 +162,45 @@ describe("kubernetes target", () => {
     const flows = meshFlows(buildMeshModel());
     expect(flows.filter((f) => f.to === "order-worker").map((f) => f.from)).toEqual(["prometheus", "prometheus"]);
     expect(flows).toContainEqual({ from: "orders", to: "catalog", port: PORTS.sidecarIngress });
-    expect(flows.filter((f) => f.from === "outside").map((f) => f.to)).toEqual(["edge", "prometheus", "grafana", "zipkin"]);
+    expect(flows.filter((f) => f.from === "outside").map((f) => f.to).sort()).toEqual(["edge", "grafana", "prometheus", "zipkin"]);
+  });
+
+  it("gives every Envoy the workers its CPU limit allows, and drains it before it stops", () => {
+    const envoys = [podSpec(named(run, "mesh-edge-deployment")).containers[0], ...SERVICE_NAMES.map((s) => podSpec(named(run, `mesh-${s}-deployment`)).initContainers[0])] as Obj[];
+    for (const envoy of envoys) {
+      const args = envoy.args as string[];
+      // 0.5 CPU: one worker, not one per core of the node.
+      expect(args[args.indexOf("--concurrency") + 1]).toBe(String(envoyConcurrency(WORKLOAD_SIZES.envoy)));
+      expect(envoy.resources.limits.cpu).toBe("500m");
+      expect(args[args.indexOf("--drain-time-s") + 1]).toBe(String(ENVOY_DRAIN_SECONDS));
+      const drain = envoy.lifecycle.preStop.exec.command as string[];
+      expect(drain.slice(0, 2)).toEqual(["/bin/bash", "-c"]);
+      expect(drain[2]).toContain(`/dev/tcp/127.0.0.1/${PORTS.envoyAdmin}`);
+      expect(drain[2]).toContain("POST /drain_listeners?graceful");
+    }
+    expect(envoyConcurrency({ cpu: 0.25, memoryMiB: 1 })).toBe(1);
+    expect(envoyConcurrency({ cpu: 2.5, memoryMiB: 1 })).toBe(2);
+  });
+
+  it("keeps a stopping app serving until callers moved away, within a grace period that covers every step", () => {
+    for (const service of SERVICE_NAMES) {
+      const spec = podSpec(named(run, `mesh-${service}-deployment`));
+      expect(spec.containers[0].lifecycle.preStop).toEqual({ sleep: { seconds: ENDPOINT_DRAIN_SECONDS } });
+      expect(spec.terminationGracePeriodSeconds).toBe(POD_STOP_GRACE_SECONDS);
+      expect(POD_STOP_GRACE_SECONDS).toBeGreaterThan(ENDPOINT_DRAIN_SECONDS + APP_SHUTDOWN_TIMEOUT_MS / 1000 + ENVOY_DRAIN_SECONDS);
+    }
+    expect(podSpec(named(run, "mesh-edge-deployment")).terminationGracePeriodSeconds).toBeGreaterThan(ENVOY_DRAIN_SECONDS);
+  });
+
+  it("spreads every service's replicas over nodes and keeps all but one of a replicated service through a drain", () => {
+    for (const service of SERVICE_NAMES) {
+      expect(podSpec(named(run, `mesh-${service}-deployment`)).topologySpreadConstraints).toEqual([
+        { maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: { "app.kubernetes.io/name": service } }, matchLabelKeys: ["pod-template-hash"] },
+      ]);
+    }
+    // catalog runs 2 replicas here, the others 1: a budget of one for a single replica would block every drain.
+    expect(ofType(run, PDB).map((p) => (p.inputs as Obj).metadata.name)).toEqual(["catalog"]);
+    expect((named(run, "mesh-catalog-disruption-budget").inputs as Obj).spec).toEqual({ maxUnavailable: 1, selector: { matchLabels: { "app.kubernetes.io/name": "catalog" } } });
   });
 
   it("never pulls the app images it loaded into kind", () => {
@@ -219,5 +259,17 @@ describe("kubernetes target: images and passwords from stack config", () => {
       "mesh-secrets-postgres-superuser",
       "mesh-secrets-rabbitmq",
     ]);
+  });
+});
+
+describe("kubernetes target without Grafana (mesh:grafana false)", () => {
+  it("runs no Grafana and lets nothing reach for one; Prometheus, Zipkin and the dashboards' files stay", async () => {
+    const byo = await runMesh({ target: "kubernetes", grafana: false });
+    const names = byo.resources.map((r) => r.name);
+    expect(names.filter((n) => n.includes("grafana"))).toEqual([]);
+    expect(ofType(byo, DEPLOYMENT).map((d) => d.name)).toEqual(expect.arrayContaining(["mesh-observability-prometheus", "mesh-observability-zipkin"]));
+    expect(meshFlows(buildMeshModel(), { grafana: false }).filter((f) => f.from === "grafana" || f.to === "grafana")).toEqual([]);
+    const prometheus = parse((named(byo, "mesh-observability-config").inputs as Obj).data["prometheus.yml"]) as Obj;
+    expect(prometheus.scrape_configs.map((c: Obj) => c.job_name)).not.toContain("grafana");
   });
 });

@@ -31,7 +31,15 @@ describe("the Pulumi program (index.ts)", () => {
     expect(admin["catalog-sidecar"]).toEqual(["http://127.0.0.1:9921", "http://127.0.0.1:9922"]);
     expect(admin.edge).toEqual(["http://127.0.0.1:9901"]);
     expect(await outputValue(program.prometheusUrl)).toBe("http://127.0.0.1:9090");
-    expect(await pulumi.isSecret(program.grafanaAdminPassword)).toBe(true);
+    expect(program.grafanaAdminPassword).toBeDefined();
+    expect(await pulumi.isSecret(program.grafanaAdminPassword as pulumi.Output<string>)).toBe(true);
+  });
+
+  it.each(["docker", "kubernetes"])("on %s without Grafana (mesh:grafana false) exports no Grafana URL or password", async (target) => {
+    const program = await importProgram({ "mesh:target": target, "mesh:grafana": "false" });
+    expect(program.grafanaUrl).toBeUndefined();
+    expect(program.grafanaAdminPassword).toBeUndefined();
+    expect(await outputValue(program.prometheusUrl)).toBe("http://127.0.0.1:9090");
   });
 
   it("stands the Kubernetes target up from stack config", async () => {
