@@ -5,7 +5,7 @@ import { type Addressing } from "./addressing.js";
 import { type EnvoyLogLevel } from "./config.js";
 import { POSTGRES_APP_USER, POSTGRES_DATABASE, RABBITMQ_USER, type MeshSecrets } from "./mesh-secrets.js";
 import { DATA_STORES, type DataStoreName, type MeshModel, PORTS, type ServiceSpec, getService, sidecarName } from "./model.js";
-import { APP_SHUTDOWN_TIMEOUT_MS } from "./workload-sizes.js";
+import { APP_SHUTDOWN_TIMEOUT_MS, WORKLOAD_SIZES, appNodeOptions } from "./workload-sizes.js";
 
 const APP_LOG_LEVELS: Record<EnvoyLogLevel, string> = {
   trace: "trace", debug: "debug", info: "info", warning: "warn", error: "error", critical: "fatal", off: "silent",
@@ -48,6 +48,7 @@ export function appEnvironment(
     LOG_LEVEL: APP_LOG_LEVELS[logLevel],
     ZIPKIN_URL: `http://${loopback}:${PORTS.zipkin}/api/v2/spans`,
     SHUTDOWN_TIMEOUT_MS: String(APP_SHUTDOWN_TIMEOUT_MS),
+    NODE_OPTIONS: appNodeOptions(WORKLOAD_SIZES.app),
   };
   for (const callee of service.calls) {
     plain[serviceUrlVariable(callee)] = `http://${loopback}:${getService(model, callee).egressPort}`;

@@ -28,6 +28,20 @@ export function envoyConcurrency(size: WorkloadSize): number {
   return Math.max(1, Math.floor(size.cpu));
 }
 
+/**
+ * The apps' V8 old-generation limit: half the container's memory. The rest holds
+ * the young generation, compiled code, buffers and native allocations, so V8
+ * collects its heap well before the kernel would kill the process at the limit.
+ */
+export function nodeHeapLimitMiB(size: WorkloadSize): number {
+  return Math.floor(size.memoryMiB / 2);
+}
+
+/** Node's options for an app of this size. */
+export function appNodeOptions(size: WorkloadSize): string {
+  return `--max-old-space-size=${nodeHeapLimitMiB(size)}`;
+}
+
 /** How long an app may drain in-flight requests before it must exit. */
 export const APP_SHUTDOWN_TIMEOUT_MS = 10_000;
 

@@ -9,7 +9,7 @@ import { DATA_STORES, PORTS, SERVICE_NAMES, getService, type DataStoreName, type
 import { POSTGRES_PASSWORD, POSTGRES_USER } from "./postgres.js";
 import { RABBITMQ_PASSWORD, RABBITMQ_USER } from "./rabbitmq.js";
 import { serviceUrlVariable } from "../app-environment.js";
-import { APP_SHUTDOWN_TIMEOUT_MS } from "../workload-sizes.js";
+import { APP_SHUTDOWN_TIMEOUT_MS, WORKLOAD_SIZES, appNodeOptions } from "../workload-sizes.js";
 
 const run = promisify(execFile);
 
@@ -63,6 +63,7 @@ export function appEnvironment(
     LOG_LEVEL: options.logLevel,
     ZIPKIN_URL: `http://${pod}:${PORTS.zipkin}/api/v2/spans`,
     SHUTDOWN_TIMEOUT_MS: String(APP_SHUTDOWN_TIMEOUT_MS),
+    NODE_OPTIONS: appNodeOptions(WORKLOAD_SIZES.app),
   };
   for (const store of spec.dataStores) {
     const { name, value } = storeUrl(store, pod, options);

@@ -182,6 +182,14 @@ describe("kubernetes target", () => {
     expect(envoyConcurrency({ cpu: 2.5, memoryMiB: 1 })).toBe(2);
   });
 
+  it("bounds every app's V8 heap by half its container's memory limit", () => {
+    for (const service of SERVICE_NAMES) {
+      const env = secretValue(named(run, `mesh-${service}-env`).inputs.stringData) as Obj;
+      expect(env.NODE_OPTIONS).toBe(`--max-old-space-size=${WORKLOAD_SIZES.app.memoryMiB / 2}`);
+      expect(podSpec(named(run, `mesh-${service}-deployment`)).containers[0].resources.limits.memory).toBe(`${WORKLOAD_SIZES.app.memoryMiB}Mi`);
+    }
+  });
+
   it("keeps a stopping app serving until callers moved away, within a grace period that covers every step", () => {
     for (const service of SERVICE_NAMES) {
       const spec = podSpec(named(run, `mesh-${service}-deployment`));
