@@ -45,6 +45,9 @@ export function appNodeOptions(size: WorkloadSize): string {
 /** How long an app may drain in-flight requests before it must exit. */
 export const APP_SHUTDOWN_TIMEOUT_MS = 10_000;
 
+/** How long an app's process may take to stop before it is killed: its drain, and some to spare. */
+export const APP_STOP_GRACE_SECONDS = Math.ceil(APP_SHUTDOWN_TIMEOUT_MS / 1000) + 5;
+
 /**
  * How long a leaving replica keeps serving, still ready, before its app is told
  * to stop: long enough for its callers to stop choosing it (its address leaves
@@ -60,4 +63,4 @@ export const ENVOY_DRAIN_SECONDS = 5;
  * A pod's stop grace on Kubernetes: callers move away, the app drains and exits,
  * then its sidecar drains and exits; a few seconds to spare.
  */
-export const POD_STOP_GRACE_SECONDS = ENDPOINT_DRAIN_SECONDS + Math.ceil(APP_SHUTDOWN_TIMEOUT_MS / 1000) + ENVOY_DRAIN_SECONDS + 5;
+export const POD_STOP_GRACE_SECONDS = ENDPOINT_DRAIN_SECONDS + APP_STOP_GRACE_SECONDS + ENVOY_DRAIN_SECONDS;

@@ -9,7 +9,7 @@ import type { Addressing } from "../addressing.js";
 import type { AdminPort, EnvoyLogLevel } from "../config.js";
 import { type DataStoreName, type MeshModel, PORTS, type ServiceSpec, sidecarName } from "../model.js";
 import { IMAGES } from "../versions.js";
-import { WORKLOAD_SIZES } from "../workload-sizes.js";
+import { APP_STOP_GRACE_SECONDS, WORKLOAD_SIZES } from "../workload-sizes.js";
 import type { DataStore } from "./data-store.js";
 import { EnvoyProxy } from "./envoy-proxy.js";
 import { HEALTHCHECK_TIMING, containerOptions, hardened } from "./hardening.js";
@@ -78,7 +78,7 @@ export class ServiceWithSidecar extends pulumi.ComponentResource {
           envs,
           healthcheck: { tests: appHealthcheck(loopback), ...HEALTHCHECK_TIMING },
           // Longer than the app's own drain timeout, so it exits on its own terms.
-          stopTimeout: 15,
+          stopTimeout: APP_STOP_GRACE_SECONDS,
           ...hardened(IMAGES.node, WORKLOAD_SIZES.app, { readOnlyRoot: true, tmpfs: ["/tmp"] }),
         },
         containerOptions({ parent: this, dependsOn: [sidecar, ...stores.map((store) => store.container)] }),

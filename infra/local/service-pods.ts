@@ -5,7 +5,7 @@ import { join } from "node:path";
 import type { Addressing } from "../addressing.js";
 import { MAX_REPLICAS, type EnvoyLogLevel } from "../config.js";
 import { EDGE_PROXY, PORTS, SERVICE_NAMES, buildMeshModel, getService, sidecarName, type MeshModel, type ServiceName } from "../model.js";
-import { APP_SHUTDOWN_TIMEOUT_MS } from "../workload-sizes.js";
+import { APP_STOP_GRACE_SECONDS } from "../workload-sizes.js";
 import { appEntryPoint, appEnvironment } from "./apps.js";
 import type { Binaries } from "./binaries.js";
 import type { ServiceDns } from "./dns.js";
@@ -77,7 +77,7 @@ export class ServicePods {
       env: appEnvironment(this.model(), service, this.pod(service, replica), { vhost: ctx.vhost, redisPassword: ctx.redisPassword, logLevel: ctx.appLogLevel }),
       cwd: join(ctx.projectRoot, "apps", service),
       // Longer than the app's own drain timeout, so it exits on its own terms (as on Docker and Kubernetes).
-      graceMs: APP_SHUTDOWN_TIMEOUT_MS + 5_000,
+      graceMs: APP_STOP_GRACE_SECONDS * 1000,
     });
     // Ready through its sidecar: app, sidecar ingress and the app's backends all work.
     await waitUntil(`${service} replica ${replica} to be ready`, () => httpOk(`http://${this.pod(service, replica)}:${PORTS.sidecarIngress}/readyz`), {

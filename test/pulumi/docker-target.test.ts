@@ -12,6 +12,7 @@ import { buildMeshModel, DATA_STORES, PORTS, SERVICE_NAMES } from "../../infra/m
 import { POSTGRES_INIT_SCRIPT_NAME, postgresInitScript } from "../../infra/postgres-init.js";
 import { MOCK_SECRET_PREFIX, type MockRun, dependsOnName, named, ofType, runMesh, secretValue, visibleInputs } from "./support.js";
 import { captureResources, containsSecret, maskSecrets, type RawResource } from "../../tools/resource-graph.js";
+import { APP_SHUTDOWN_TIMEOUT_MS, APP_STOP_GRACE_SECONDS, WORKLOAD_SIZES, envoyConcurrency } from "../../infra/workload-sizes.js";
 
 type Port = { internal: number; external: number; ip?: string };
 type Network = { name: string; aliases?: string[]; ipv4Address?: string; gwPriority?: number };
@@ -215,6 +216,16 @@ describe("docker target", () => {
     for (const seed of seeds) {
       expect(seed.inputs, seed.name).toMatchObject({ start: false, mustRun: false, restart: "no", networkMode: "none", capabilities: { drops: ["ALL"] } });
       expect(seed.inputs.ports, seed.name).toBeUndefined();
+    }
+  });
+
+  it("lets every app drain before Docker kills it, and gives every Envoy the workers its CPU limit allows", () => {
+    for (const service of SERVICE_NAMES) {
+      const app = named(run, `mesh-${service}-app-0`);
+      expect(app.inputs.stopTimeout, app.name).toBe(APP_STOP_GRACE_SECONDS);
+      expect(APP_STOP_GRACE_SECONDS * 1000).toBeGreaterThan(APP_SHUTDOWN_TIMEOUT_MS);
+      const command = named(run, `mesh-${service}-sidecar-0-envoy`).inputs.command as string[];
+      expect(command[command.indexOf("--concurrency") + 1]).toBe(String(envoyConcurrency(WORKLOAD_SIZES.envoy)));
     }
   });
 
