@@ -6,6 +6,7 @@
 #   etcd          etcd, the control plane's store
 #   control-plane kube-apiserver, kube-controller-manager, kube-scheduler
 #   kwok          a simulated node on which pods turn Running/Ready
+#   node          a real node: kubelet, kube-proxy, pause, crictl, CoreDNS, kube-router
 #   dockerd       Docker Engine (dockerd + docker-proxy), for the opt-in Docker lane
 # Usage: deploy-tools.sh [tool...]   (default: every tool but dockerd)
 # A tool already on PATH at the pinned version is used as it is. Cold builds
@@ -120,31 +121,65 @@ build_kwok() {
   install_into "$dest" "$work"
 }
 
-build_control_plane() {
-  local dest="$MESH_CACHE/kubernetes-$KUBERNETES_VERSION"
-  [[ -x "$dest/kube-apiserver" && -x "$dest/kube-controller-manager" && -x "$dest/kube-scheduler" ]] && return 0
-  log "building kube-apiserver, kube-controller-manager, kube-scheduler v$KUBERNETES_VERSION (cold: ~20 min)"
-  local work; work="$(scratch kubernetes-cp)"
+# Builds commands of k8s.io/kubernetes ($2...) into $1 from a scratch module.
+# k8s.io/kubernetes's own go.mod replaces every staging module with ./staging,
+# which its published zip lacks: each is pointed at the published module instead.
+build_kubernetes_commands() {
+  local dest="$1"; shift
+  local work; work="$(scratch "kubernetes-$(basename "$dest")")"
   local staging_version="v0.${KUBERNETES_VERSION#1.}"
   (
     cd "$work"
-    go mod init mesh.local/control-plane >/dev/null 2>&1
+    go mod init mesh.local/kubernetes >/dev/null 2>&1
     GOFLAGS=-modcacherw go mod download -json "k8s.io/kubernetes@v$KUBERNETES_VERSION" >download.json
-    # k8s.io/kubernetes's own go.mod replaces every staging module with ./staging,
-    # which its published zip lacks: point each at the published module instead.
     local kmod; kmod="$(jq -r .GoMod download.json)"
     go mod edit -require "k8s.io/kubernetes@v$KUBERNETES_VERSION"
     grep -oE '^\s*k8s.io/[a-z0-9-]+ => ./staging' "$kmod" | awk '{print $1}' | while read -r m; do
       case "$m" in k8s.io/sample-cli-plugin | k8s.io/sample-controller) continue ;; esac
       go mod edit -replace "$m=$m@$staging_version"
     done
-    REQUIRE="" tools_module k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler
-    for c in kube-apiserver kube-controller-manager kube-scheduler; do
+    local pkgs=(); for c in "$@"; do pkgs+=("k8s.io/kubernetes/cmd/$c"); done
+    REQUIRE="" tools_module "${pkgs[@]}"
+    for c in "$@"; do
       go build -trimpath -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=v$KUBERNETES_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=${KUBERNETES_VERSION#1.}" \
         -o "out/$c" "k8s.io/kubernetes/cmd/$c"
     done
   )
   install_into "$dest" "$work"
+}
+
+build_control_plane() {
+  local dest="$MESH_CACHE/kubernetes-$KUBERNETES_VERSION"
+  [[ -x "$dest/kube-apiserver" && -x "$dest/kube-controller-manager" && -x "$dest/kube-scheduler" ]] && return 0
+  log "building kube-apiserver, kube-controller-manager, kube-scheduler v$KUBERNETES_VERSION (cold: ~20 min)"
+  build_kubernetes_commands "$dest" kube-apiserver kube-controller-manager kube-scheduler
+}
+
+# The real node's own programs: kubelet and kube-proxy (same release as the
+# control plane; the Go build cache makes this a few minutes once it is warm),
+# the sandbox ("pause") program, crictl, CoreDNS and kube-router.
+build_node() {
+  local dest="$MESH_CACHE/kubernetes-node-$KUBERNETES_VERSION"
+  if ! [[ -x "$dest/kubelet" && -x "$dest/kube-proxy" && -x "$dest/pause" ]]; then
+    log "building kubelet, kube-proxy and pause v$KUBERNETES_VERSION"
+    build_kubernetes_commands "$dest.build" kubelet kube-proxy
+    # The sandbox container's program is one C file in the same module, linked statically.
+    local src; src="$(go mod download -json "k8s.io/kubernetes@v$KUBERNETES_VERSION" | jq -r .Dir)"
+    gcc -Os -static -DVERSION="v$KUBERNETES_VERSION" -o "$dest.build/pause" "$src/build/pause/linux/pause.c"
+    rm -rf "$dest" && mv "$dest.build" "$dest"
+  fi
+  local tools="$MESH_CACHE/node-tools-$CRI_TOOLS_VERSION-$COREDNS_VERSION-$KUBE_ROUTER_VERSION"
+  [[ -x "$tools/crictl" && -x "$tools/coredns" && -x "$tools/kube-router" ]] && return 0
+  log "building crictl v$CRI_TOOLS_VERSION, CoreDNS v$COREDNS_VERSION, kube-router v$KUBE_ROUTER_VERSION"
+  local work; work="$(scratch node-tools)"
+  mkdir -p "$work/out"
+  # Static binaries: CoreDNS's image then holds nothing but the binary.
+  local m
+  for m in "sigs.k8s.io/cri-tools/cmd/crictl@v$CRI_TOOLS_VERSION" "github.com/coredns/coredns@v$COREDNS_VERSION" \
+    "github.com/cloudnativelabs/kube-router/v2/cmd/kube-router@v$KUBE_ROUTER_VERSION"; do
+    CGO_ENABLED=0 GOBIN="$work/out" go install -trimpath -ldflags "-s -w" "$m"
+  done
+  install_into "$tools" "$work"
 }
 
 build_dockerd() {
@@ -171,7 +206,7 @@ build_dockerd() {
 }
 
 tools=("$@")
-((${#tools[@]})) || tools=(pulumi kubernetes etcd kwok control-plane)
+((${#tools[@]})) || tools=(pulumi kubernetes etcd kwok control-plane node)
 for t in "${tools[@]}"; do
   case "$t" in
     pulumi) build_pulumi ;;
@@ -179,7 +214,8 @@ for t in "${tools[@]}"; do
     etcd) build_etcd ;;
     kwok) build_kwok ;;
     control-plane) build_control_plane ;;
+    node) build_node ;;
     dockerd) build_dockerd ;;
-    *) echo "deploy-tools: unknown tool '$t' (expected pulumi, kubernetes, etcd, kwok, control-plane or dockerd)" >&2; exit 2 ;;
+    *) echo "deploy-tools: unknown tool '$t' (expected pulumi, kubernetes, etcd, kwok, control-plane, node or dockerd)" >&2; exit 2 ;;
   esac
 done

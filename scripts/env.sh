@@ -6,7 +6,8 @@ export MESH_TOOLS="$MESH_ROOT/.tools"
 # every clone on this machine reuses them.
 export MESH_CACHE="${MESH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/envoy-mesh}"
 for _mesh_dir in "pulumi-$PULUMI_VERSION" "pulumi-resource-kubernetes-$PULUMI_KUBERNETES_PROVIDER_VERSION" \
-  "kubernetes-$KUBERNETES_VERSION" "etcd-$ETCD_VERSION" "kwok-$KWOK_VERSION" "docker-$DOCKER_ENGINE_VERSION"; do
+  "kubernetes-$KUBERNETES_VERSION" "etcd-$ETCD_VERSION" "kwok-$KWOK_VERSION" "docker-$DOCKER_ENGINE_VERSION" \
+  "kubernetes-node-$KUBERNETES_VERSION" "node-tools-$CRI_TOOLS_VERSION-$COREDNS_VERSION-$KUBE_ROUTER_VERSION"; do
   [[ -d "$MESH_CACHE/$_mesh_dir" && ":$PATH:" != *":$MESH_CACHE/$_mesh_dir:"* ]] && PATH="$MESH_CACHE/$_mesh_dir:$PATH"
 done
 unset _mesh_dir

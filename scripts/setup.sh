@@ -9,7 +9,9 @@ mkdir -p "$MESH_TOOLS"
 log() { printf '[setup] %s\n' "$*"; }
 
 # --- Debian packages -------------------------------------------------------
-APT_PACKAGES=(postgresql redis-server rabbitmq-server prometheus dnsmasq-base python3-venv maven iproute2 curl jq openssl)
+APT_PACKAGES=(postgresql redis-server rabbitmq-server prometheus dnsmasq-base python3-venv maven iproute2 curl jq openssl
+  # The deploy lane's real node (scripts/control-plane.sh) and its images (scripts/images.sh).
+  containerd runc containernetworking-plugins iptables nftables ipset conntrack socat buildah debootstrap)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

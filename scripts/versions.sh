@@ -19,3 +19,10 @@ KUBERNETES_VERSION=1.34.4
 ETCD_VERSION=3.6.16
 KWOK_VERSION=0.8.0
 DOCKER_ENGINE_VERSION=28.5.2
+# The real node of the deploy lane (scripts/node.sh): kubelet and kube-proxy come
+# from the Kubernetes release above; containerd, runc and the CNI plugins are
+# Debian's; the rest are built from the Go module proxy.
+CRI_TOOLS_VERSION=1.37.0
+COREDNS_VERSION=1.15.0
+# The only v2 served; it runs inside the test cluster only (its firewall).
+KUBE_ROUTER_VERSION=2.1.0
