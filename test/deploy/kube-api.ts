@@ -57,7 +57,9 @@ export class KubeApi {
           let text = "";
           res.setEncoding("utf8");
           res.on("data", (chunk: string) => (text += chunk));
-          res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text === "" ? undefined : JSON.parse(text) }));
+          // Most answers are JSON; a pod's log is plain text.
+          const json = (res.headers["content-type"] ?? "").includes("json");
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text === "" ? undefined : json ? JSON.parse(text) : text }));
         },
       );
       req.on("timeout", () => req.destroy(new Error(`${method} ${path}: no answer within 15 s`)));

@@ -126,14 +126,19 @@ describe("the kubernetes target through the real Pulumi engine", () => {
 
   it("on a config change (replicas, log level) updates only what the change touches", async () => {
     const change = { replicas: { catalog: 2 }, envoyLogLevel: "debug" };
-    const touched = changedBetween(expected, declaredFor(change));
+    const after = declaredFor(change);
+    const touched = changedBetween(expected, after);
     expect(touched.length).toBeGreaterThan(0);
+    // A second catalog replica brings catalog's disruption budget, and nothing else new.
+    const added = after.filter((r) => !expected.some((e) => resourceKey(e) === resourceKey(r))).map(resourceKey);
+    expect(added).toEqual(["kubernetes:policy/v1:PodDisruptionBudget::mesh-catalog-disruption-budget"]);
     await stack.setAllConfig(stackConfig(settings(change), passwords));
     const events: EngineEvent[] = [];
     const up = await stack.up({ onEvent: (e) => events.push(e), color: "never" });
     expect(up.summary.result).toBe("succeeded");
-    const changed = [...operations(events)].filter(([, op]) => op !== "same");
+    const changed = [...operations(events)].filter(([, op]) => op !== "same" && op !== "create");
     expect(changed.map(([name]) => name).sort()).toEqual(touched);
+    expect([...operations(events)].filter(([, op]) => op === "create").map(([name]) => name)).toEqual(added);
     // The provider replaces a ConfigMap or Secret whose data changes (a new autoname), which changes the
     // pod template that refers to it by name: the pods roll onto the new environment.
     for (const [name, op] of changed) expect(op, name).toBe(name.startsWith("kubernetes:core/v1:Secret::") ? "replace" : "update");
@@ -144,7 +149,8 @@ describe("the kubernetes target through the real Pulumi engine", () => {
   it("destroys everything: the namespace and all in it gone, then the stack removed", async () => {
     const destroy = await stack.destroy({ color: "never" });
     expect(destroy.summary.result).toBe("succeeded");
-    expect(destroy.summary.resourceChanges?.delete).toBe(expected.length + 1);
+    // What the first up created, the disruption budget the second catalog replica brought, and the stack.
+    expect(destroy.summary.resourceChanges?.delete).toBe(expected.length + 2);
     expect((await api.send("GET", `/api/v1/namespaces/${NAMESPACE}`)).status).toBe(404);
     const leftovers = (await api.list("/api/v1/namespaces")).filter((n: KubeObject) => n.metadata.labels?.["app.kubernetes.io/part-of"] === "envoy-mesh");
     expect(leftovers).toEqual([]);

@@ -32,3 +32,11 @@ export function requireDeployTools(): void {
   );
   if (missing.length > 0) throw new Error(`the deploy lane needs ${missing.join(", ")} on PATH: ${fix}`);
 }
+
+/** What the real node (kubelet and its runtime, networking, DNS, policy enforcer) and the image builds need. */
+export function requireRealNodeTools(): void {
+  const fix = "run 'bash scripts/setup.sh' (Debian packages, and the node's programs built into ~/.cache/envoy-mesh), then 'source scripts/env.sh'";
+  const tools = ["kubelet", "kube-proxy", "coredns", "kube-router", "containerd", "containerd-shim-runc-v2", "runc", "ctr", "iptables", "nft", "ipset", "buildah", "debootstrap"];
+  const missing = tools.filter((tool) => versionOf("sh", ["-c", `command -v ${tool}`]) === undefined);
+  if (missing.length > 0) throw new Error(`the real-node lane needs ${missing.join(", ")} on PATH: ${fix}`);
+}

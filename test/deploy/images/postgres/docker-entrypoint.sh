@@ -21,7 +21,7 @@ if [ "$(id -u)" = 0 ]; then
   mkdir -p "$PGDATA" /var/run/postgresql
   chown -R postgres:postgres "$PGDATA" /var/run/postgresql
   chmod 700 "$PGDATA"
-  exec setpriv --reuid=postgres --regid=postgres --init-groups "$BASH_SOURCE" "$@"
+  exec setpriv --reuid=postgres --regid=postgres --init-groups "${BASH_SOURCE[0]}" "$@"
 fi
 
 export POSTGRES_USER="${POSTGRES_USER:-postgres}"
@@ -33,7 +33,11 @@ run_init_file() {
   case "$f" in
     *.sh)
       if [ -x "$f" ]; then log "running $f"; "$f"
-      else log "sourcing $f"; . "$f"; fi ;;
+      else
+        log "sourcing $f"
+        # shellcheck source=/dev/null # a file the user mounts
+        . "$f"
+      fi ;;
     *.sql) log "running $f"; psql -v ON_ERROR_STOP=1 --no-password --no-psqlrc --username "$POSTGRES_USER" --dbname "$POSTGRES_DB" -f "$f" ;;
     *.sql.gz) log "running $f"; gzip -dc "$f" | psql -v ON_ERROR_STOP=1 --no-password --no-psqlrc --username "$POSTGRES_USER" --dbname "$POSTGRES_DB" ;;
     *) log "ignoring $f" ;;
