@@ -14,7 +14,6 @@
 # Usage:
 #   scripts/images.sh build [name...]   build (default: everything) and write the manifest
 #   scripts/images.sh manifest          print the manifest of what is built
-#   scripts/images.sh import <address>  import every archive into the containerd at <address>
 #   --json (with build): print the manifest on stdout too
 # Names: base envoy postgres redis rabbitmq prometheus zipkin node catalog cart
 # orders order-worker coredns pause probe.
@@ -747,28 +746,6 @@ cmd_manifest() {
   cat "$MANIFEST"
 }
 
-# Imports each archive of the manifest into the containerd at ADDRESS, in the
-# namespace the kubelet's CRI uses, unless an image of that name is there.
-cmd_import() {
-  local address="${1:-}" archive ref present
-  [[ -n "$address" ]] || die "usage: images.sh import <containerd-socket-address>"
-  [[ -s "$MANIFEST" ]] || die "no manifest yet: run scripts/images.sh build"
-  present="$(ctr --address "$address" -n k8s.io images ls -q)"
-  while IFS=$'\t' read -r ref archive; do
-    [[ -s "$archive" ]] || die "archive $archive of $ref is missing: run scripts/images.sh build"
-    if grep -qxF "$ref" <<<"$present"; then
-      log "present: $ref"
-      continue
-    fi
-    log "importing $ref"
-    ctr --address "$address" -n k8s.io images import "$archive" >/dev/null
-    # The list is read whole first: grep -q would stop reading early, and
-    # under pipefail ctr's broken pipe would count as a failure.
-    present="$(ctr --address "$address" -n k8s.io images ls -q)"
-    grep -qxF "$ref" <<<"$present" || die "$ref is not named after importing $archive"
-  done < <(jq -r '.archiveOf as $of | [.images[], .appImages[], .coredns, .pause, .probe][] | select(. != null) | [., $of[.]] | @tsv' "$MANIFEST")
-}
-
 UNVERIFIED=""
 # shellcheck disable=SC2329 # run by the EXIT trap
 on_exit() {
@@ -793,9 +770,8 @@ main() {
   case "$command" in
     build) cmd_build "$@"; if $json; then cat "$MANIFEST"; fi ;;
     manifest) cmd_manifest ;;
-    import) cmd_import "$@" ;;
     -h|--help|help) sed -n '2,/^set -euo/p' "$0" | sed '$d' ;;
-    *) die "unknown command $command (build, manifest, import)" ;;
+    *) die "unknown command $command (build, manifest)" ;;
   esac
 }
 
