@@ -37,11 +37,18 @@ export function restrictedPod(fsGroup?: number): k8s.types.input.core.v1.PodSecu
   return { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" }, ...(fsGroup === undefined ? {} : { fsGroup }) };
 }
 
-/** Requests a quarter of the CPU limit (bursty demo load) and the full memory (no overcommit). */
+/**
+ * Requests a tenth of the CPU limit and the full memory (no overcommit). The
+ * limits of the whole mesh add up to about 9.5 cores; a quarter of that asked
+ * for 2.4, more than a 2-core node (a laptop's kind cluster) offers, and a real
+ * node left pods Pending for "Insufficient cpu". A tenth asks for about one.
+ */
+export const CPU_REQUEST_SHARE = 0.1;
+
 export function resources(size: WorkloadSize): k8s.types.input.core.v1.ResourceRequirements {
   const memory = `${size.memoryMiB}Mi`;
   return {
-    requests: { cpu: `${Math.round(size.cpu * 250)}m`, memory },
+    requests: { cpu: `${Math.round(size.cpu * CPU_REQUEST_SHARE * 1000)}m`, memory },
     limits: { cpu: `${Math.round(size.cpu * 1000)}m`, memory },
   };
 }

@@ -182,6 +182,13 @@ describe("kubernetes target", () => {
     expect(envoyConcurrency({ cpu: 2.5, memoryMiB: 1 })).toBe(2);
   });
 
+  it("asks the scheduler for about one core in all, so the whole mesh fits a 2-core node beside the cluster's own pods", () => {
+    const millicores = (cpu: string) => Number(cpu.replace(/m$/, ""));
+    const requested = workloads().reduce((sum, w) => sum + allContainers(w).reduce((s, c) => s + millicores(c.resources.requests.cpu), 0) * ((w.inputs as Obj).spec.replicas ?? 1), 0);
+    // A real 2-core node left pods Pending for "Insufficient cpu" when each container asked for a quarter of its limit.
+    expect(requested).toBe(1050);
+  });
+
   it("bounds every app's V8 heap by half its container's memory limit", () => {
     for (const service of SERVICE_NAMES) {
       const env = secretValue(named(run, `mesh-${service}-env`).inputs.stringData) as Obj;
