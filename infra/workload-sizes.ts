@@ -16,7 +16,8 @@ export const WORKLOAD_SIZES = {
   rabbitmq: { cpu: 1, memoryMiB: 512 },
   prometheus: { cpu: 1, memoryMiB: 512 },
   grafana: { cpu: 0.5, memoryMiB: 256 },
-  zipkin: { cpu: 1, memoryMiB: 512 },
+  // Its JVM's heap and capped pools (infra/zipkin-storage.ts) with room to spare.
+  zipkin: { cpu: 1, memoryMiB: 768 },
 } as const satisfies Record<string, WorkloadSize>;
 
 /**
@@ -49,10 +50,10 @@ export const APP_SHUTDOWN_TIMEOUT_MS = 10_000;
 export const APP_STOP_GRACE_SECONDS = Math.ceil(APP_SHUTDOWN_TIMEOUT_MS / 1000) + 5;
 
 /**
- * How long a leaving replica keeps serving, still ready, before its app is told
- * to stop: long enough for its callers to stop choosing it (its address leaves
- * the Service's DNS at once; CoreDNS answers with a 5 s TTL and the callers'
- * Envoys re-resolve every 5 s).
+ * How long a leaving replica keeps serving, failing its callers' health checks,
+ * before its app is told to stop: long enough for every caller to mark it
+ * unhealthy (two failed checks, 3 s then 2 s apart) and for its address to leave
+ * DNS (CoreDNS's 5 s TTL, the callers' 5 s re-resolution).
  */
 export const ENDPOINT_DRAIN_SECONDS = 10;
 

@@ -312,11 +312,9 @@ node_start() {
   # Pods with dnsPolicy Default (CoreDNS itself) get this file: the cluster DNS,
   # never the host's resolver.
   printf 'nameserver %s\noptions ndots:5\n' "$CLUSTER_DNS" >"$NODE_DIR/resolv.conf"
-  # (Each zone of a server block names its port; the kubernetes plugin's zones do not.)
   local pod_zone svc_zone
   pod_zone="$(reverse_zone "$POD_CIDR")" svc_zone="$(reverse_zone "$SERVICE_CIDR")"
-  REVERSE_ZONES="$pod_zone $svc_zone" REVERSE_ZONES_1053="$pod_zone:1053 $svc_zone:1053" \
-    render "$NODE_CONFIG/Corefile" "$NODE_DIR/Corefile"
+  REVERSE_ZONES="$pod_zone $svc_zone" render "$NODE_CONFIG/Corefile" "$NODE_DIR/Corefile"
   COREFILE_JSON="$(jq -Rs . "$NODE_DIR/Corefile")" render "$NODE_CONFIG/coredns.json" "$NODE_DIR/coredns.json"
   # CoreDNS's objects go in now: its pod is scheduled as soon as the node is Ready.
   api_apply_list "$server" "$NODE_DIR/coredns.json"

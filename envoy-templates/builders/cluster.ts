@@ -84,13 +84,11 @@ export function makeCluster(options: ClusterOptions): EnvoyObject {
     // instead of being spread over known-broken hosts once half of them fail.
     common_lb_config: { healthy_panic_threshold: { value: 0 } },
   };
-  if (options.healthCheck) {
-    cluster.health_checks = [makeHealthCheck(options.healthCheck, options.protocol)];
-    // A replica that leaves DNS (stopping, its pod deleted) is dropped at once. By
-    // default Envoy keeps a removed host for as long as it still passes its checks,
-    // and a stopping replica passes them until its app is told to stop.
-    if (cluster.type === "STRICT_DNS") cluster.ignore_health_on_host_removal = true;
-  }
+  // A host that leaves DNS stays while it passes its checks (Envoy's default, kept on
+  // purpose): a rollout of one replica swaps the old host for the new one in one DNS
+  // answer, and dropping the old one at once left no healthy host until the new one
+  // passed its first check (503 "no healthy upstream" for 7 % of requests on a real node).
+  if (options.healthCheck) cluster.health_checks = [makeHealthCheck(options.healthCheck, options.protocol)];
   if (options.outlierDetection) cluster.outlier_detection = OUTLIER_DETECTION;
   if (options.protocol === "tcp") {
     cluster.upstream_connection_options = TCP_KEEPALIVE;

@@ -7,7 +7,7 @@ import { containerBinding } from "../addressing.js";
 import type { EnvoyLogLevel } from "../config.js";
 import { PORTS } from "../model.js";
 import type { PinnedImage } from "../versions.js";
-import { ENVOY_DRAIN_SECONDS, WORKLOAD_SIZES, envoyConcurrency } from "../workload-sizes.js";
+import { ENDPOINT_DRAIN_SECONDS, ENVOY_DRAIN_SECONDS, WORKLOAD_SIZES, envoyConcurrency } from "../workload-sizes.js";
 import { type Container, componentLabels, resources, restrictedContainer } from "./workload.js";
 
 export const ENVOY_CONFIG_DIR = "/etc/envoy";
@@ -29,6 +29,19 @@ export function envoyDrainCommand(): string[] {
   const { address, port } = containerBinding.admin;
   const request = `POST /drain_listeners?graceful HTTP/1.1\\r\\nHost: ${address}\\r\\nContent-Length: 0\\r\\nConnection: close\\r\\n\\r\\n`;
   return ["/bin/bash", "-c", `exec 3<>/dev/tcp/${address}/${port} && printf '${request}' >&3 && cat <&3 >/dev/null; sleep ${ENVOY_DRAIN_SECONDS}`];
+}
+
+/**
+ * The app container's preStop: tell its sidecar to fail the callers' health
+ * checks (Envoy's /healthcheck/fail: the health_check filter then answers 503,
+ * pass-through or not), then keep serving while the callers' Envoys mark this
+ * replica unhealthy and move to the others. Only then does the app get SIGTERM.
+ * Run by the app image's own node (the pod shares one loopback).
+ */
+export function sidecarHealthFailCommand(): string[] {
+  const { address, port } = containerBinding.admin;
+  const script = `fetch("http://${address}:${port}/healthcheck/fail",{method:"POST",signal:AbortSignal.timeout(2000)}).catch(()=>{}).finally(()=>setTimeout(()=>{},${ENDPOINT_DRAIN_SECONDS * 1000}))`;
+  return ["node", "-e", script];
 }
 
 export function envoyContainer(image: PinnedImage, logLevel: EnvoyLogLevel, ports: Container["ports"]): Container {

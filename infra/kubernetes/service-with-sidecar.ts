@@ -11,8 +11,8 @@ import type { Addressing } from "../addressing.js";
 import type { EnvoyLogLevel } from "../config.js";
 import { type MeshModel, PORTS, type ServiceSpec, sidecarName } from "../model.js";
 import type { PinnedImage } from "../versions.js";
-import { ENDPOINT_DRAIN_SECONDS, POD_STOP_GRACE_SECONDS, WORKLOAD_SIZES } from "../workload-sizes.js";
-import { ENVOY_CONFIG_VOLUME, ENVOY_SCRATCH_VOLUME, envoyConfigMap, envoyContainer } from "./envoy-container.js";
+import { POD_STOP_GRACE_SECONDS, WORKLOAD_SIZES } from "../workload-sizes.js";
+import { ENVOY_CONFIG_VOLUME, ENVOY_SCRATCH_VOLUME, envoyConfigMap, envoyContainer, sidecarHealthFailCommand } from "./envoy-container.js";
 import { componentLabels, resources, restrictedContainer, restrictedPod, scratchVolume, selectorFor } from "./workload.js";
 
 /** Pod-template annotation carrying the app image's ID: a rebuilt image rolls the pods. */
@@ -109,10 +109,10 @@ export class ServiceWithSidecar extends pulumi.ComponentResource {
                   readinessProbe: throughSidecar("/readyz"),
                   // Tolerates a sidecar restart before restarting the app.
                   livenessProbe: { ...throughSidecar("/healthz"), failureThreshold: 6, initialDelaySeconds: 10 },
-                  // The pod has left the Service's DNS when this starts; the app keeps serving
-                  // until callers stop choosing it, then gets SIGTERM and drains. Its sidecar
-                  // stops only after it (a native sidecar), draining in its own preStop.
-                  lifecycle: { preStop: { sleep: { seconds: ENDPOINT_DRAIN_SECONDS } } },
+                  // Callers' health checks fail first while the app keeps serving, so they move
+                  // away; then the app gets SIGTERM and drains. Its sidecar stops only after it
+                  // (a native sidecar), draining in its own preStop.
+                  lifecycle: { preStop: { exec: { command: sidecarHealthFailCommand() } } },
                   resources: resources(WORKLOAD_SIZES.app),
                   securityContext: restrictedContainer(args.nodeImage),
                   volumeMounts: [{ name: "app-tmp", mountPath: "/tmp" }],

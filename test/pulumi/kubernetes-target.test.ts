@@ -200,7 +200,10 @@ describe("kubernetes target", () => {
   it("keeps a stopping app serving until callers moved away, within a grace period that covers every step", () => {
     for (const service of SERVICE_NAMES) {
       const spec = podSpec(named(run, `mesh-${service}-deployment`));
-      expect(spec.containers[0].lifecycle.preStop).toEqual({ sleep: { seconds: ENDPOINT_DRAIN_SECONDS } });
+      const [node, flag, script] = spec.containers[0].lifecycle.preStop.exec.command as string[];
+      expect([node, flag]).toEqual(["node", "-e"]);
+      expect(script).toContain(`fetch("http://127.0.0.1:${PORTS.envoyAdmin}/healthcheck/fail",{method:"POST"`);
+      expect(script).toContain(`setTimeout(()=>{},${ENDPOINT_DRAIN_SECONDS * 1000})`);
       expect(spec.terminationGracePeriodSeconds).toBe(POD_STOP_GRACE_SECONDS);
       expect(POD_STOP_GRACE_SECONDS).toBeGreaterThan(ENDPOINT_DRAIN_SECONDS + APP_SHUTDOWN_TIMEOUT_MS / 1000 + ENVOY_DRAIN_SECONDS);
     }
