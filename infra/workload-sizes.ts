@@ -50,15 +50,6 @@ export const APP_SHUTDOWN_TIMEOUT_MS = 10_000;
 export const APP_STOP_GRACE_SECONDS = Math.ceil(APP_SHUTDOWN_TIMEOUT_MS / 1000) + 5;
 
 /**
- * How long a new replica must have been ready before a rollout stops an old one
- * (a Deployment's minReadySeconds): long enough for every caller to find it (DNS
- * with a 5 s TTL, re-resolved every 5 s) and see it pass a health check. Without
- * it, a one-replica service's old pod started failing its checks before callers
- * knew the new one, and a real node answered 2.5 % of requests 503 during a rollout.
- */
-export const REPLICA_DISCOVERY_SECONDS = 10;
-
-/**
  * How long a leaving replica keeps serving, failing its callers' health checks,
  * before its app is told to stop: long enough for every caller to mark it
  * unhealthy (two failed checks, 3 s then 2 s apart) and for its address to leave

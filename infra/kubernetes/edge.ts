@@ -7,7 +7,7 @@ import type { Addressing } from "../addressing.js";
 import type { EnvoyLogLevel } from "../config.js";
 import { EDGE_PROXY, type MeshModel, PORTS } from "../model.js";
 import type { PinnedImage } from "../versions.js";
-import { ENVOY_DRAIN_SECONDS, REPLICA_DISCOVERY_SECONDS } from "../workload-sizes.js";
+import { ENVOY_DRAIN_SECONDS } from "../workload-sizes.js";
 import { ENVOY_CONFIG_VOLUME, ENVOY_SCRATCH_VOLUME, envoyConfigMap, envoyContainer } from "./envoy-container.js";
 import { NODE_PORTS } from "./node-ports.js";
 import { componentLabels, restrictedPod, scratchVolume, selectorFor } from "./workload.js";
@@ -60,8 +60,6 @@ export class EdgeProxy extends pulumi.ComponentResource {
         metadata: { name: EDGE_PROXY, namespace, labels },
         spec: {
           replicas: 1,
-          // The new edge takes connections (kube-proxy) a while before the old one drains.
-          minReadySeconds: REPLICA_DISCOVERY_SECONDS,
           selector: { matchLabels: selectorFor(EDGE_PROXY) },
           template: {
             metadata: { labels },

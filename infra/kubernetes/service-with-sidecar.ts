@@ -11,7 +11,7 @@ import type { Addressing } from "../addressing.js";
 import type { EnvoyLogLevel } from "../config.js";
 import { type MeshModel, PORTS, type ServiceSpec, sidecarName } from "../model.js";
 import type { PinnedImage } from "../versions.js";
-import { POD_STOP_GRACE_SECONDS, REPLICA_DISCOVERY_SECONDS, WORKLOAD_SIZES } from "../workload-sizes.js";
+import { POD_STOP_GRACE_SECONDS, WORKLOAD_SIZES } from "../workload-sizes.js";
 import { ENVOY_CONFIG_VOLUME, ENVOY_SCRATCH_VOLUME, envoyConfigMap, envoyContainer, sidecarHealthFailCommand } from "./envoy-container.js";
 import { componentLabels, resources, restrictedContainer, restrictedPod, scratchVolume, selectorFor } from "./workload.js";
 
@@ -73,7 +73,6 @@ export class ServiceWithSidecar extends pulumi.ComponentResource {
         metadata: { name: service.name, namespace, labels },
         spec: {
           replicas: service.replicas,
-          minReadySeconds: REPLICA_DISCOVERY_SECONDS,
           selector: { matchLabels: selectorFor(service.name) },
           template: {
             metadata: { labels, annotations: { [IMAGE_ID_ANNOTATION]: args.appImageId } },

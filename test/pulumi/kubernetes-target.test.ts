@@ -7,7 +7,7 @@ import { NODE_PORTS } from "../../infra/kubernetes/node-ports.js";
 import { buildMeshModel, DATA_STORES, PORTS, SERVICE_NAMES } from "../../infra/model.js";
 import { PASSWORD_NAMES, parseStackSettings, passwordKey } from "../../infra/config.js";
 import { deployMesh } from "../../infra/mesh-program.js";
-import { APP_SHUTDOWN_TIMEOUT_MS, ENDPOINT_DRAIN_SECONDS, REPLICA_DISCOVERY_SECONDS, ENVOY_DRAIN_SECONDS, POD_STOP_GRACE_SECONDS, WORKLOAD_SIZES, envoyConcurrency } from "../../infra/workload-sizes.js";
+import { APP_SHUTDOWN_TIMEOUT_MS, ENDPOINT_DRAIN_SECONDS, ENVOY_DRAIN_SECONDS, POD_STOP_GRACE_SECONDS, WORKLOAD_SIZES, envoyConcurrency } from "../../infra/workload-sizes.js";
 import { captureResources, containsSecret, type RawResource } from "../../tools/resource-graph.js";
 import { MOCK_SECRET_PREFIX, type MockRun, dependsOnName, named, ofType, runMesh, secretValue, visibleInputs } from "./support.js";
 
@@ -205,8 +205,6 @@ describe("kubernetes target", () => {
       expect(script).toContain(`fetch("http://127.0.0.1:${PORTS.envoyAdmin}/healthcheck/fail",{method:"POST"`);
       expect(script).toContain(`setTimeout(()=>{},${ENDPOINT_DRAIN_SECONDS * 1000})`);
       expect(spec.terminationGracePeriodSeconds).toBe(POD_STOP_GRACE_SECONDS);
-      // A new replica is found by every caller before a rollout stops an old one.
-      expect((named(run, `mesh-${service}-deployment`).inputs as Obj).spec.minReadySeconds).toBe(REPLICA_DISCOVERY_SECONDS);
       expect(POD_STOP_GRACE_SECONDS).toBeGreaterThan(ENDPOINT_DRAIN_SECONDS + APP_SHUTDOWN_TIMEOUT_MS / 1000 + ENVOY_DRAIN_SECONDS);
     }
     expect(podSpec(named(run, "mesh-edge-deployment")).terminationGracePeriodSeconds).toBeGreaterThan(ENVOY_DRAIN_SECONDS);
