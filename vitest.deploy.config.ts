@@ -2,7 +2,7 @@ import { defineConfig } from "vitest/config";
 
 // The real deploy lane: the Pulumi engine through the Automation API, for the
 // Kubernetes target against a real API server (scripts/control-plane.sh, the
-// default and what CI runs, with a simulated node; MESH_REAL_NODE=1 adds a real one),
+// default and what CI runs: with a simulated node, then with a real one),
 // or, with MESH_DEPLOY_TARGET=docker, for the Docker target on the Docker Engine
 // of this machine (opt-in: it builds and pulls images).
 const target = process.env.MESH_DEPLOY_TARGET ?? "kubernetes";
@@ -12,12 +12,8 @@ if (target !== "kubernetes" && target !== "docker") {
 
 export default defineConfig({
   test: {
-    // Kubernetes: the objects on a simulated node (kwok); with MESH_REAL_NODE=1, then the mesh in
-    // real pods on a real node (opt-in until its rollout check is stable: see README, Real deploys).
-    include:
-      target === "docker"
-        ? ["test/deploy/docker.test.ts"]
-        : ["test/deploy/kubernetes.test.ts", ...(process.env.MESH_REAL_NODE === "1" ? ["test/deploy/kubernetes-node.test.ts"] : [])],
+    // Kubernetes: the objects on a simulated node (kwok), then the mesh in real pods on a real node.
+    include: target === "docker" ? ["test/deploy/docker.test.ts"] : ["test/deploy/kubernetes.test.ts", "test/deploy/kubernetes-node.test.ts"],
     globalSetup: target === "kubernetes" ? ["test/deploy/global-setup.ts"] : [],
     testTimeout: 900_000,
     hookTimeout: 900_000,

@@ -44,7 +44,7 @@ export function edgeBootstrap(model: MeshModel, addressing: Addressing): EnvoyOb
     admin: binding.admin,
     listeners: [
       makeListener(LISTENER.edgeHttp, { address: binding.listenAddress, port: PORTS.edgeHttp }, "INBOUND", [http]),
-      metricsListener(binding.listenAddress),
+      metricsListener(binding.listenAddress, publicServices(model).map((s) => serviceCluster(s.name))),
     ],
     clusters: [
       ...publicServices(model).map((s) => serviceClusterFor(s, addressing)),

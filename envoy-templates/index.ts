@@ -5,3 +5,4 @@ export { sidecarBootstrap, SIDECAR_MAX_HEAP_BYTES } from "./sidecar.js";
 export { checkEnvoyConfig, assertEnvoyConfig } from "./check.js";
 export { envoyYaml, proxyBootstrap, renderProxyConfig, renderEnvoyArtifacts } from "./render.js";
 export * from "./names.js";
+export { UPSTREAMS_READY_PATH } from "./metrics-listener.js";

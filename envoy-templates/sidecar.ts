@@ -68,7 +68,7 @@ export function sidecarBootstrap(model: MeshModel, serviceName: ServiceName, add
   });
   const listeners = [
     makeListener(LISTENER.ingress, { address: binding.listenAddress, port: PORTS.sidecarIngress }, "INBOUND", [ingress]),
-    metricsListener(binding.listenAddress),
+    metricsListener(binding.listenAddress, service.calls.map(serviceCluster)),
     ...service.dataStores.map((store) => {
       const name = dataStoreEgressListener(store);
       return makeListener(name, { address: pod, port: DATA_STORES[store].port }, "OUTBOUND", [makeTcpProxy(name, dataStoreCluster(store))]);

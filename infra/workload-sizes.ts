@@ -1,6 +1,8 @@
 // CPU and memory per workload, shared by both targets: Docker turns them into
-// limits, Kubernetes into requests (a quarter of the CPU) and limits. Also the
+// limits, Kubernetes into requests (a share of the CPU) and limits. Also the
 // rules derived from them: Envoy's worker count and how long a pod takes to stop.
+
+import { ENDPOINT_DRAIN_SECONDS } from "./endpoint-discovery.js";
 
 export interface WorkloadSize {
   /** CPU limit in cores. */
@@ -48,14 +50,6 @@ export const APP_SHUTDOWN_TIMEOUT_MS = 10_000;
 
 /** How long an app's process may take to stop before it is killed: its drain, and some to spare. */
 export const APP_STOP_GRACE_SECONDS = Math.ceil(APP_SHUTDOWN_TIMEOUT_MS / 1000) + 5;
-
-/**
- * How long a leaving replica keeps serving, failing its callers' health checks,
- * before its app is told to stop: long enough for every caller to mark it
- * unhealthy (two failed checks, 3 s then 2 s apart) and for its address to leave
- * DNS (CoreDNS's 5 s TTL, the callers' 5 s re-resolution).
- */
-export const ENDPOINT_DRAIN_SECONDS = 10;
 
 /** How long an Envoy drains its listeners (Connection: close, HTTP/2 GOAWAY) before it exits. */
 export const ENVOY_DRAIN_SECONDS = 5;

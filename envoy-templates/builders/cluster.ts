@@ -2,6 +2,7 @@
 // outlier detection, protocol options and active health checks.
 import { isIP } from "node:net";
 import type { HostPort } from "../../infra/addressing.js";
+import { HEALTH_CHECK_TIMING } from "../../infra/endpoint-discovery.js";
 import { type EnvoyObject, HTTP2_LIMITS, CONNECTION_BUFFER_LIMIT_BYTES, UPSTREAM_IDLE_TIMEOUT_MS, duration, socketAddress, typed } from "./common.js";
 
 export type UpstreamProtocol = "tcp" | "http1" | "http2";
@@ -106,9 +107,10 @@ function discovery(endpoint: HostPort, dnsResolver: HostPort | undefined): Envoy
   if (isIP(endpoint.address) !== 0) return { type: "STATIC" };
   const dns: EnvoyObject = {
     type: "STRICT_DNS",
-    // Re-resolved at Envoy's default 5 s refresh (Envoy 1.40 deprecates setting
-    // dns_refresh_rate here). Not respect_dns_ttl: Docker's embedded DNS answers with a
-    // 600 s TTL, which would hide scaling for ten minutes.
+    // Re-resolved at Envoy's default refresh, DNS_REFRESH_SECONDS in
+    // infra/endpoint-discovery.ts (Envoy 1.40 deprecates setting dns_refresh_rate
+    // here). Not respect_dns_ttl: Docker's embedded DNS answers with a 600 s TTL,
+    // which would hide scaling for ten minutes.
     respect_dns_ttl: false,
     dns_lookup_family: "V4_ONLY",
   };
@@ -125,15 +127,16 @@ function discovery(endpoint: HostPort, dnsResolver: HostPort | undefined): Envoy
 }
 
 function makeHealthCheck(check: HealthCheck, protocol: UpstreamProtocol): EnvoyObject {
+  const t = HEALTH_CHECK_TIMING;
   const timing = {
-    timeout: "1s",
-    interval: "3s",
+    timeout: `${t.timeoutSeconds}s`,
+    interval: `${t.intervalSeconds}s`,
     // A cluster that has not had traffic yet is otherwise checked only once a minute,
     // which would keep a freshly started mesh unhealthy for that long.
-    no_traffic_interval: "3s",
-    unhealthy_interval: "2s",
-    unhealthy_threshold: 2,
-    healthy_threshold: 1,
+    no_traffic_interval: `${t.intervalSeconds}s`,
+    unhealthy_interval: `${t.unhealthyIntervalSeconds}s`,
+    unhealthy_threshold: t.unhealthyThreshold,
+    healthy_threshold: t.healthyThreshold,
   };
   if (check.kind === "tcp") return { ...timing, tcp_health_check: {} };
   return {

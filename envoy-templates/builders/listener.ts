@@ -41,6 +41,11 @@ export interface HttpConnectionManagerOptions {
    * which callers' health checks verify.
    */
   readonly healthCheckedPath?: string;
+  /**
+   * A path this proxy answers itself: 200 once each of `clusters` has a healthy
+   * host (and the proxy is not failing its health checks), 503 until then.
+   */
+  readonly upstreamsReady?: { readonly path: string; readonly clusters: readonly string[] };
 }
 
 function healthCheckFilter(path: string): EnvoyObject {
@@ -49,6 +54,23 @@ function healthCheckFilter(path: string): EnvoyObject {
     typed_config: typed("envoy.extensions.filters.http.health_check.v3.HealthCheck", {
       pass_through_mode: true,
       headers: [{ name: ":path", string_match: { exact: path } }],
+    }),
+  };
+}
+
+/**
+ * The smallest healthy share that still means "a healthy host": 1 % is one host
+ * in up to a hundred (a service runs at most 20 replicas).
+ */
+const ANY_HEALTHY_HOST_PERCENT = 1;
+
+function upstreamsReadyFilter(gate: NonNullable<HttpConnectionManagerOptions["upstreamsReady"]>): EnvoyObject {
+  return {
+    name: "envoy.filters.http.health_check",
+    typed_config: typed("envoy.extensions.filters.http.health_check.v3.HealthCheck", {
+      pass_through_mode: false,
+      headers: [{ name: ":path", string_match: { exact: gate.path } }],
+      cluster_min_healthy_percentages: Object.fromEntries(gate.clusters.map((c) => [c, { value: ANY_HEALTHY_HOST_PERCENT }])),
     }),
   };
 }
@@ -63,6 +85,7 @@ export function makeHttpConnectionManager(options: HttpConnectionManagerOptions)
     },
     http_filters: [
       ...(options.healthCheckedPath ? [healthCheckFilter(options.healthCheckedPath)] : []),
+      ...(options.upstreamsReady ? [upstreamsReadyFilter(options.upstreamsReady)] : []),
       {
         name: "envoy.filters.http.router",
         typed_config: typed("envoy.extensions.filters.http.router.v3.Router", options.edge ? { suppress_envoy_headers: true } : {}),

@@ -8,7 +8,7 @@ import type { EnvoyLogLevel } from "../config.js";
 import { EDGE_PROXY, type MeshModel, PORTS } from "../model.js";
 import type { PinnedImage } from "../versions.js";
 import { ENVOY_DRAIN_SECONDS } from "../workload-sizes.js";
-import { ENVOY_CONFIG_VOLUME, ENVOY_SCRATCH_VOLUME, envoyConfigMap, envoyContainer } from "./envoy-container.js";
+import { ENVOY_CONFIG_VOLUME, ENVOY_SCRATCH_VOLUME, edgeDrainCommand, envoyConfigMap, envoyContainer } from "./envoy-container.js";
 import { NODE_PORTS } from "./node-ports.js";
 import { componentLabels, restrictedPod, scratchVolume, selectorFor } from "./workload.js";
 
@@ -72,7 +72,7 @@ export class EdgeProxy extends pulumi.ComponentResource {
                 envoyContainer(args.envoyImage, args.logLevel, [
                   { name: "http", containerPort: PORTS.edgeHttp },
                   { name: "http-metrics", containerPort: PORTS.envoyMetrics },
-                ]),
+                ], edgeDrainCommand()),
               ],
               volumes: [{ name: ENVOY_CONFIG_VOLUME, configMap: { name: config.metadata.name } }, scratchVolume(ENVOY_SCRATCH_VOLUME)],
             },

@@ -7,7 +7,9 @@ import { containerBinding } from "../addressing.js";
 import type { EnvoyLogLevel } from "../config.js";
 import { PORTS } from "../model.js";
 import type { PinnedImage } from "../versions.js";
-import { ENDPOINT_DRAIN_SECONDS, ENVOY_DRAIN_SECONDS, WORKLOAD_SIZES, envoyConcurrency } from "../workload-sizes.js";
+import { CALLER_DISCOVERY_SECONDS, CALLER_HEALTH_NOTICE_SECONDS, ENDPOINT_DRAIN_SECONDS } from "../endpoint-discovery.js";
+import { UPSTREAMS_READY_PATH } from "../../envoy-templates/index.js";
+import { ENVOY_DRAIN_SECONDS, WORKLOAD_SIZES, envoyConcurrency } from "../workload-sizes.js";
 import { type Container, componentLabels, resources, restrictedContainer } from "./workload.js";
 
 export const ENVOY_CONFIG_DIR = "/etc/envoy";
@@ -19,32 +21,54 @@ export function envoyConfigMap(name: string, component: string, namespace: pulum
 }
 
 /**
- * Before the kubelet stops Envoy: drain every listener (each HTTP/1.1 response
- * then carries Connection: close and HTTP/2 clients get a GOAWAY, so clients
- * reconnect to a replica that stays) and wait out the drain. The admin listens
- * on the pod loopback only, which the kubelet's httpGet cannot reach; the
- * image's bash can, through /dev/tcp.
+ * An Envoy's preStop: after `waitSeconds`, drain its listeners (each HTTP/1.1
+ * response then carries Connection: close and HTTP/2 clients get a GOAWAY, so
+ * clients reconnect to a replica that stays) and wait out the drain. The admin
+ * listens on the pod loopback only, which the kubelet's httpGet cannot reach;
+ * the image's bash can, through /dev/tcp.
  */
-export function envoyDrainCommand(): string[] {
+function envoyDrainCommand(waitSeconds: number, inboundOnly: boolean): string[] {
   const { address, port } = containerBinding.admin;
-  const request = `POST /drain_listeners?graceful HTTP/1.1\\r\\nHost: ${address}\\r\\nContent-Length: 0\\r\\nConnection: close\\r\\n\\r\\n`;
-  return ["/bin/bash", "-c", `exec 3<>/dev/tcp/${address}/${port} && printf '${request}' >&3 && cat <&3 >/dev/null; sleep ${ENVOY_DRAIN_SECONDS}`];
+  const path = `/drain_listeners?graceful${inboundOnly ? "&inboundonly" : ""}`;
+  const request = `POST ${path} HTTP/1.1\\r\\nHost: ${address}\\r\\nContent-Length: 0\\r\\nConnection: close\\r\\n\\r\\n`;
+  const drain = `exec 3<>/dev/tcp/${address}/${port} && printf '${request}' >&3 && cat <&3 >/dev/null; sleep ${ENVOY_DRAIN_SECONDS}`;
+  return ["/bin/bash", "-c", waitSeconds > 0 ? `sleep ${waitSeconds}; ${drain}` : drain];
+}
+
+/** The edge drains at once: its callers, kube-proxy's NodePort rules, drop a terminating pod within a second. */
+export function edgeDrainCommand(): string[] {
+  return envoyDrainCommand(0, false);
 }
 
 /**
- * The app container's preStop: tell its sidecar to fail the callers' health
- * checks (Envoy's /healthcheck/fail: the health_check filter then answers 503,
- * pass-through or not), then keep serving while the callers' Envoys mark this
- * replica unhealthy and move to the others. Only then does the app get SIGTERM.
+ * A native sidecar's preStop runs when the pod starts terminating, beside the
+ * app's (measured on the real node: a sidecar that drained at once refused its
+ * callers' connections 5 s later, while they still sent it requests). So it keeps
+ * every listener while the callers move away (the app's preStop), then drains
+ * the inbound ones only: the egress listeners stay until the sidecar stops, after
+ * its app, whose last requests still need them.
+ */
+export function sidecarDrainCommand(): string[] {
+  return envoyDrainCommand(ENDPOINT_DRAIN_SECONDS, true);
+}
+
+/**
+ * The app container's preStop: keep serving while the callers re-resolve the
+ * service and find the replicas that stay, then tell the sidecar to fail their
+ * health checks (Envoy's /healthcheck/fail: the health_check filter answers 503,
+ * pass-through or not) and keep serving until they have moved away. Only then
+ * does the app get SIGTERM (infra/endpoint-discovery.ts says why in this order).
  * Run by the app image's own node (the pod shares one loopback).
  */
-export function sidecarHealthFailCommand(): string[] {
+export function sidecarLeaveCommand(): string[] {
   const { address, port } = containerBinding.admin;
-  const script = `fetch("http://${address}:${port}/healthcheck/fail",{method:"POST",signal:AbortSignal.timeout(2000)}).catch(()=>{}).finally(()=>setTimeout(()=>{},${ENDPOINT_DRAIN_SECONDS * 1000}))`;
+  const failHealthChecks = `fetch("http://${address}:${port}/healthcheck/fail",{method:"POST",signal:AbortSignal.timeout(2000)}).catch(()=>{})`;
+  const script = `setTimeout(()=>${failHealthChecks}.finally(()=>setTimeout(()=>{},${CALLER_HEALTH_NOTICE_SECONDS * 1000})),${CALLER_DISCOVERY_SECONDS * 1000})`;
   return ["node", "-e", script];
 }
 
-export function envoyContainer(image: PinnedImage, logLevel: EnvoyLogLevel, ports: Container["ports"]): Container {
+/** An Envoy container; `preStop` is its drain (edgeDrainCommand or sidecarDrainCommand). */
+export function envoyContainer(image: PinnedImage, logLevel: EnvoyLogLevel, ports: Container["ports"], preStop: string[]): Container {
   return {
     name: "envoy",
     image: image.ref,
@@ -60,10 +84,11 @@ export function envoyContainer(image: PinnedImage, logLevel: EnvoyLogLevel, port
     ports,
     // The admin (and its /ready) stays on the pod loopback, out of the kubelet's
     // reach; the probes use the listeners the mesh uses.
-    startupProbe: { tcpSocket: { port: PORTS.envoyMetrics }, periodSeconds: 2, failureThreshold: 30 },
+    // Started once every service it routes to has a healthy host (UPSTREAMS_READY_PATH says why).
+    startupProbe: { httpGet: { path: UPSTREAMS_READY_PATH, port: PORTS.envoyMetrics }, periodSeconds: 1, failureThreshold: 60 },
     readinessProbe: { httpGet: { path: "/stats/prometheus", port: PORTS.envoyMetrics }, periodSeconds: 10, timeoutSeconds: 5 },
     livenessProbe: { tcpSocket: { port: PORTS.envoyMetrics }, periodSeconds: 10, failureThreshold: 6 },
-    lifecycle: { preStop: { exec: { command: envoyDrainCommand() } } },
+    lifecycle: { preStop: { exec: { command: preStop } } },
     resources: resources(WORKLOAD_SIZES.envoy),
     securityContext: restrictedContainer(image),
     volumeMounts: [

@@ -12,7 +12,7 @@ import type { EnvoyLogLevel } from "../config.js";
 import { type MeshModel, PORTS, type ServiceSpec, sidecarName } from "../model.js";
 import type { PinnedImage } from "../versions.js";
 import { POD_STOP_GRACE_SECONDS, WORKLOAD_SIZES } from "../workload-sizes.js";
-import { ENVOY_CONFIG_VOLUME, ENVOY_SCRATCH_VOLUME, envoyConfigMap, envoyContainer, sidecarHealthFailCommand } from "./envoy-container.js";
+import { ENVOY_CONFIG_VOLUME, ENVOY_SCRATCH_VOLUME, envoyConfigMap, envoyContainer, sidecarDrainCommand, sidecarLeaveCommand } from "./envoy-container.js";
 import { componentLabels, resources, restrictedContainer, restrictedPod, scratchVolume, selectorFor } from "./workload.js";
 
 /** Pod-template annotation carrying the app image's ID: a rebuilt image rolls the pods. */
@@ -95,7 +95,7 @@ export class ServiceWithSidecar extends pulumi.ComponentResource {
                   ...envoyContainer(args.envoyImage, args.logLevel, [
                     { name: "http-mesh", containerPort: PORTS.sidecarIngress },
                     { name: "http-metrics", containerPort: PORTS.envoyMetrics },
-                  ]),
+                  ], sidecarDrainCommand()),
                   restartPolicy: "Always",
                 },
               ],
@@ -109,10 +109,10 @@ export class ServiceWithSidecar extends pulumi.ComponentResource {
                   readinessProbe: throughSidecar("/readyz"),
                   // Tolerates a sidecar restart before restarting the app.
                   livenessProbe: { ...throughSidecar("/healthz"), failureThreshold: 6, initialDelaySeconds: 10 },
-                  // Callers' health checks fail first while the app keeps serving, so they move
-                  // away; then the app gets SIGTERM and drains. Its sidecar stops only after it
-                  // (a native sidecar), draining in its own preStop.
-                  lifecycle: { preStop: { exec: { command: sidecarHealthFailCommand() } } },
+                  // The app keeps serving while its callers find the other replicas and then
+                  // move away; then it gets SIGTERM and drains. Its sidecar stops only after it
+                  // (a native sidecar), draining its inbound listeners in its own preStop.
+                  lifecycle: { preStop: { exec: { command: sidecarLeaveCommand() } } },
                   resources: resources(WORKLOAD_SIZES.app),
                   securityContext: restrictedContainer(args.nodeImage),
                   volumeMounts: [{ name: "app-tmp", mountPath: "/tmp" }],

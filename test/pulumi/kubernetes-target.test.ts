@@ -7,7 +7,9 @@ import { NODE_PORTS } from "../../infra/kubernetes/node-ports.js";
 import { buildMeshModel, DATA_STORES, PORTS, SERVICE_NAMES } from "../../infra/model.js";
 import { PASSWORD_NAMES, parseStackSettings, passwordKey } from "../../infra/config.js";
 import { deployMesh } from "../../infra/mesh-program.js";
-import { APP_SHUTDOWN_TIMEOUT_MS, ENDPOINT_DRAIN_SECONDS, ENVOY_DRAIN_SECONDS, POD_STOP_GRACE_SECONDS, WORKLOAD_SIZES, envoyConcurrency } from "../../infra/workload-sizes.js";
+import { UPSTREAMS_READY_PATH } from "../../envoy-templates/index.js";
+import { CALLER_HEALTH_NOTICE_SECONDS, CLUSTER_DNS_TTL_SECONDS, DNS_REFRESH_SECONDS, ENDPOINT_DRAIN_SECONDS, HEALTH_CHECK_TIMING } from "../../infra/endpoint-discovery.js";
+import { APP_SHUTDOWN_TIMEOUT_MS, ENVOY_DRAIN_SECONDS, POD_STOP_GRACE_SECONDS, WORKLOAD_SIZES, envoyConcurrency } from "../../infra/workload-sizes.js";
 import { captureResources, containsSecret, type RawResource } from "../../tools/resource-graph.js";
 import { MOCK_SECRET_PREFIX, type MockRun, dependsOnName, named, ofType, runMesh, secretValue, visibleInputs } from "./support.js";
 
@@ -165,7 +167,7 @@ describe("kubernetes target", () => {
     expect(flows.filter((f) => f.from === "outside").map((f) => f.to).sort()).toEqual(["edge", "grafana", "prometheus", "zipkin"]);
   });
 
-  it("gives every Envoy the workers its CPU limit allows, and drains it before it stops", () => {
+  it("gives every Envoy the workers its CPU limit allows, starts it once its upstreams are healthy, and drains it before it stops", () => {
     const envoys = [podSpec(named(run, "mesh-edge-deployment")).containers[0], ...SERVICE_NAMES.map((s) => podSpec(named(run, `mesh-${s}-deployment`)).initContainers[0])] as Obj[];
     for (const envoy of envoys) {
       const args = envoy.args as string[];
@@ -177,6 +179,14 @@ describe("kubernetes target", () => {
       expect(drain.slice(0, 2)).toEqual(["/bin/bash", "-c"]);
       expect(drain[2]).toContain(`/dev/tcp/127.0.0.1/${PORTS.envoyAdmin}`);
       expect(drain[2]).toContain("POST /drain_listeners?graceful");
+      // Not started (so not Ready) until every service it routes to has a healthy host.
+      expect(envoy.startupProbe.httpGet).toEqual({ path: UPSTREAMS_READY_PATH, port: PORTS.envoyMetrics });
+    }
+    // The edge drains everything at once. A sidecar's preStop runs as the pod starts terminating, beside the
+    // app's: it waits until callers moved away, then drains only its inbound listeners (the app still needs egress).
+    expect((envoys[0]?.lifecycle.preStop.exec.command as string[])[2]).toMatch(/^exec 3<>.*POST \/drain_listeners\?graceful HTTP/);
+    for (const sidecar of envoys.slice(1)) {
+      expect((sidecar.lifecycle.preStop.exec.command as string[])[2]).toMatch(new RegExp(`^sleep ${ENDPOINT_DRAIN_SECONDS}; exec 3<>.*POST /drain_listeners\\?graceful&inboundonly HTTP`));
     }
     expect(envoyConcurrency({ cpu: 0.25, memoryMiB: 1 })).toBe(1);
     expect(envoyConcurrency({ cpu: 2.5, memoryMiB: 1 })).toBe(2);
@@ -197,13 +207,17 @@ describe("kubernetes target", () => {
     }
   });
 
-  it("keeps a stopping app serving until callers moved away, within a grace period that covers every step", () => {
+  it("keeps a stopping app serving until callers found the other replicas, then failing their checks until they moved away, within a grace period that covers every step", () => {
     for (const service of SERVICE_NAMES) {
       const spec = podSpec(named(run, `mesh-${service}-deployment`));
-      const [node, flag, script] = spec.containers[0].lifecycle.preStop.exec.command as string[];
+      const [node, flag, script] = spec.containers[0].lifecycle.preStop.exec.command as [string, string, string];
       expect([node, flag]).toEqual(["node", "-e"]);
-      expect(script).toContain(`fetch("http://127.0.0.1:${PORTS.envoyAdmin}/healthcheck/fail",{method:"POST"`);
-      expect(script).toContain(`setTimeout(()=>{},${ENDPOINT_DRAIN_SECONDS * 1000})`);
+      // First wait until callers have re-resolved the service, then fail their health checks, then wait until they noticed.
+      const [, discoveryMs] = /,(\d+)\)$/.exec(script) ?? [];
+      expect(Number(discoveryMs) / 1000).toBeGreaterThanOrEqual(CLUSTER_DNS_TTL_SECONDS + DNS_REFRESH_SECONDS + HEALTH_CHECK_TIMING.intervalSeconds);
+      expect(script).toMatch(new RegExp(`^setTimeout\\(\\(\\)=>fetch\\("http://127\\.0\\.0\\.1:${PORTS.envoyAdmin}/healthcheck/fail",\\{method:"POST"`));
+      expect(script).toContain(`setTimeout(()=>{},${CALLER_HEALTH_NOTICE_SECONDS * 1000})`);
+      expect(Number(discoveryMs) / 1000 + CALLER_HEALTH_NOTICE_SECONDS).toBe(ENDPOINT_DRAIN_SECONDS);
       expect(spec.terminationGracePeriodSeconds).toBe(POD_STOP_GRACE_SECONDS);
       expect(POD_STOP_GRACE_SECONDS).toBeGreaterThan(ENDPOINT_DRAIN_SECONDS + APP_SHUTDOWN_TIMEOUT_MS / 1000 + ENVOY_DRAIN_SECONDS);
     }
