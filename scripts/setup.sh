@@ -67,6 +67,12 @@ command -v go >/dev/null || { echo "setup: Go (1.26 or newer) is needed to build
 bash "$ROOT/scripts/deploy-tools.sh"
 source "$ROOT/scripts/env.sh"
 
+# --- the real node's images ---------------------------------------------------
+# Built here (no registry is reachable) into $MESH_CACHE/images, cached by
+# content: cold about 20 minutes, then seconds. After the engines: CoreDNS's and
+# the pause image's binaries come from the node build.
+bash "$ROOT/scripts/images.sh" build
+
 # --- npm dependencies -------------------------------------------------------
 if [[ ! -d "$ROOT/node_modules" || "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ]]; then
   log "npm ci"

@@ -51,6 +51,15 @@ describe("the kubernetes target on a real node", () => {
   };
   const pods = () => podStates(api, NAMESPACE);
   /**
+   * Waits until none of `names` is left, terminating ones included: a leaving pod
+   * drains after `up` returns, and the load must run until it has gone.
+   */
+  const waitGone = (names: readonly string[]) =>
+    waitFor(`pods ${names.join(", ")} gone`, async () => {
+      const left = new Set(((await api.list(`/api/v1/namespaces/${NAMESPACE}/pods`)) as Array<{ metadata: { name: string } }>).map((p) => p.metadata.name));
+      return names.every((name) => !left.has(name));
+    }, 180_000, 500);
+  /**
    * Reads of a product and a cart through the gateway, bounded in count and time.
    * The first failures are printed (when, which path, the answer) when it stops.
    */
@@ -219,12 +228,7 @@ describe("the kubernetes target on a real node", () => {
     const rolled = new Set<string>([...SERVICE_NAMES, "edge"]);
     const leaving = before.filter((p) => rolled.has(p.component)).map((p) => p.name);
     await deploy({ envoyLogLevel: "warning" });
-    // `up` returns once the new pods are available; the old ones drain after that,
-    // and the load keeps running until the last of them has gone.
-    await waitFor("every old pod of the services gone", async () => {
-      const names = new Set(((await api.list(`/api/v1/namespaces/${NAMESPACE}/pods`)) as Array<{ metadata: { name: string } }>).map((p) => p.metadata.name));
-      return leaving.every((name) => !names.has(name));
-    }, 180_000, 500);
+    await waitGone(leaving);
     const result = await load.stop();
     console.log(`[node] ${formatLoad("rollout of every service", result)}`);
     const after = await pods();
@@ -239,8 +243,12 @@ describe("the kubernetes target on a real node", () => {
   it("scales catalog 2 → 3 → 2 under traffic without one failed request", async () => {
     for (const replicas of [3, 2]) {
       const load = steadyLoad(300_000);
+      const before = (await pods()).filter((p) => p.component === "catalog").map((p) => p.name);
       await deploy({ envoyLogLevel: "warning", replicas: { catalog: replicas } });
       await waitFor(`${replicas} catalog pods`, async () => (await pods()).filter((p) => p.component === "catalog" && p.ready).length === replicas, 120_000, 500);
+      // Scaling down: until the removed replica has drained and gone.
+      const now = new Set((await pods()).map((p) => p.name));
+      await waitGone(before.filter((name) => !now.has(name)));
       const result = await load.stop();
       console.log(`[node] ${formatLoad(`catalog scaled to ${replicas}`, result)}`);
       expect(result.errors, JSON.stringify(result.statuses)).toBe(0);
@@ -252,6 +260,7 @@ describe("the kubernetes target on a real node", () => {
     const victim = (await pods()).find((p) => p.component === "catalog") as PodState;
     await api.send("DELETE", `/api/v1/namespaces/${NAMESPACE}/pods/${victim.name}`);
     await waitFor("two catalog pods Ready again", async () => (await pods()).filter((p) => p.component === "catalog" && p.ready && p.name !== victim.name).length === 2, 120_000, 500);
+    await waitGone([victim.name]);
     const deleted = await load.stop();
     console.log(`[node] ${formatLoad("a catalog pod deleted", deleted)}`);
     expect(deleted.ratio).toBeLessThan(0.001);
