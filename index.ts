@@ -6,7 +6,10 @@ import { readStackSettings } from "./infra/stack-config.js";
 const mesh = deployMesh(readStackSettings());
 
 export const gatewayUrl = mesh.gatewayUrl;
+/** Docker only: the admin interfaces on 127.0.0.1. */
 export const adminUrls = mesh.adminUrls;
+/** Kubernetes only: per proxy, the `kubectl port-forward` that serves its admin, and where. */
+export const adminPortForwards = mesh.adminPortForwards;
 export const prometheusUrl = mesh.prometheusUrl;
 export const grafanaUrl = mesh.grafanaUrl;
 export const zipkinUrl = mesh.zipkinUrl;

@@ -5,8 +5,13 @@ import type { StackSettings } from "./config.js";
 export interface MeshEndpoints {
   /** Public entry: the edge proxy's HTTP listener. */
   readonly gatewayUrl: pulumi.Input<string>;
-  /** Envoy admin interfaces on the host's 127.0.0.1, per proxy, one per replica. */
-  readonly adminUrls: pulumi.Input<Record<string, string[]>>;
+  /** Docker: the Envoy admin interfaces published on the host's 127.0.0.1, per proxy, one per replica. */
+  readonly adminUrls: Record<string, string[]> | undefined;
+  /**
+   * Kubernetes: per proxy, the command that serves its admin interface (which
+   * stays on the pod loopback) on the host's 127.0.0.1, and the URL it is then at.
+   */
+  readonly adminPortForwards: Record<string, { command: string; url: string }> | undefined;
   readonly prometheusUrl: pulumi.Input<string>;
   /** Absent where the stack runs no Grafana. */
   readonly grafanaUrl: pulumi.Input<string> | undefined;
@@ -39,16 +44,17 @@ export function hostEndpoints(settings: Pick<StackSettings, "gatewayPort" | "pro
 /** The top-level component of a target: where to reach what it stood up. */
 export abstract class MeshComponent extends pulumi.ComponentResource implements MeshEndpoints {
   gatewayUrl!: string;
-  adminUrls!: Record<string, string[]>;
+  adminUrls!: Record<string, string[]> | undefined;
+  adminPortForwards!: Record<string, { command: string; url: string }> | undefined;
   prometheusUrl!: string;
   grafanaUrl!: string | undefined;
   zipkinUrl!: string;
   grafanaAdminPassword!: pulumi.Output<string> | undefined;
 
   /** Records the endpoints and registers them as outputs (the password stays out: it is a secret output of the stack). */
-  protected publish(endpoints: MeshEndpoints & { gatewayUrl: string; adminUrls: Record<string, string[]>; prometheusUrl: string; grafanaUrl: string | undefined; zipkinUrl: string }): void {
+  protected publish(endpoints: MeshEndpoints & { gatewayUrl: string; prometheusUrl: string; grafanaUrl: string | undefined; zipkinUrl: string }): void {
     Object.assign(this, endpoints);
-    const { gatewayUrl, adminUrls, prometheusUrl, grafanaUrl, zipkinUrl } = endpoints;
-    this.registerOutputs({ gatewayUrl, adminUrls, prometheusUrl, grafanaUrl, zipkinUrl });
+    const { gatewayUrl, adminUrls, adminPortForwards, prometheusUrl, grafanaUrl, zipkinUrl } = endpoints;
+    this.registerOutputs({ gatewayUrl, adminUrls, adminPortForwards, prometheusUrl, grafanaUrl, zipkinUrl });
   }
 }

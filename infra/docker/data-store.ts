@@ -10,7 +10,7 @@ import { IMAGES } from "../versions.js";
 import { WORKLOAD_SIZES } from "../workload-sizes.js";
 import { type ConfigDir, configVolumes } from "./config-volumes.js";
 import { dockerEnv } from "./env.js";
-import { HEALTHCHECK_TIMING, containerOptions, hardened } from "./hardening.js";
+import { HEALTHCHECK_TIMING, HEALTHY_WAIT_SECONDS, containerOptions, hardened } from "./hardening.js";
 
 export interface DataStoreArgs {
   readonly store: DataStoreName;
@@ -54,7 +54,7 @@ export class DataStore extends pulumi.ComponentResource {
         healthcheck: { tests: ["CMD", ...plan.probe], ...HEALTHCHECK_TIMING },
         // Creation waits for the health check, so dependents start against a ready store.
         wait: true,
-        waitTimeout: 180,
+        waitTimeout: HEALTHY_WAIT_SECONDS,
         stopTimeout: 30,
         ...hardened(image, WORKLOAD_SIZES[args.store], { readOnlyRoot: plan.readOnlyRoot, tmpfs: plan.scratch.map((s) => s.path) }),
       },

@@ -4,13 +4,13 @@
 // (see operator-network.ts).
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { renderProxyConfig } from "../../envoy-templates/index.js";
+import { UPSTREAMS_READY_PATH, renderProxyConfig } from "../../envoy-templates/index.js";
 import type { Addressing } from "../addressing.js";
 import type { EnvoyLogLevel } from "../config.js";
-import type { MeshModel } from "../model.js";
+import { PORTS, type MeshModel } from "../model.js";
 import { IMAGES } from "../versions.js";
 import { WORKLOAD_SIZES, envoyConcurrency } from "../workload-sizes.js";
-import { HEALTHCHECK_TIMING, containerOptions, hardened } from "./hardening.js";
+import { HEALTHCHECK_TIMING, HEALTHY_WAIT_SECONDS, containerOptions, hardened } from "./hardening.js";
 import { type NetworkAttachment, PodNetwork } from "./pod-network.js";
 
 /** Linux refuses a single argument of 128 KiB (MAX_ARG_STRLEN) or more; keep a margin. */
@@ -33,12 +33,13 @@ export interface EnvoyProxyArgs {
 }
 
 /**
- * Bash's /dev/tcp asks admin /ready, which answers LIVE once Envoy serves traffic.
- * HTTP/1.1 with a Host: Envoy's admin refuses HTTP/1.0 with 426 Upgrade Required.
+ * Bash's /dev/tcp asks the proxy's metrics listener for UPSTREAMS_READY_PATH,
+ * which answers 200 once every service the proxy routes to has a healthy host.
+ * The pod loopback reaches it: it listens on every address of the pod.
  */
-export function readinessProbe(admin: { address: string; port: number }): string {
-  const request = `GET /ready HTTP/1.1\\r\\nHost: ${admin.address}\\r\\nConnection: close\\r\\n\\r\\n`;
-  return `exec 3<>/dev/tcp/${admin.address}/${admin.port} && printf '${request}' >&3 && grep -q LIVE <&3`;
+export function upstreamsReadyProbe(loopback: string): string {
+  const request = `GET ${UPSTREAMS_READY_PATH} HTTP/1.1\\r\\nHost: ${loopback}\\r\\nConnection: close\\r\\n\\r\\n`;
+  return `exec 3<>/dev/tcp/${loopback}/${PORTS.envoyMetrics} && printf '${request}' >&3 && read -r status <&3 && [[ $status == "HTTP/1.1 200 "* ]]`;
 }
 
 export class EnvoyProxy extends pulumi.ComponentResource {
@@ -53,7 +54,8 @@ export class EnvoyProxy extends pulumi.ComponentResource {
     super("mesh:docker:EnvoyProxy", name, {}, opts);
     const { proxy, replica, addressing } = args;
     this.proxy = proxy;
-    const admin = addressing.binding(proxy, replica).admin;
+    const binding = addressing.binding(proxy, replica);
+    const admin = binding.admin;
     const bootstrap = renderProxyConfig(args.model, proxy, addressing, replica);
     if (Buffer.byteLength(bootstrap) > MAX_BOOTSTRAP_BYTES) {
       throw new Error(`${name}: Envoy bootstrap of ${Buffer.byteLength(bootstrap)} bytes is too long for --config-yaml`);
@@ -86,7 +88,10 @@ export class EnvoyProxy extends pulumi.ComponentResource {
         // The command is part of the container's inputs: a changed config replaces this container only.
         command: ["--config-yaml", bootstrap, "--log-level", args.logLevel, "--concurrency", String(envoyConcurrency(WORKLOAD_SIZES.envoy))],
         networkMode: this.pod.networkMode,
-        healthcheck: { tests: ["CMD", "bash", "-c", readinessProbe(admin)], ...HEALTHCHECK_TIMING },
+        healthcheck: { tests: ["CMD", "bash", "-c", upstreamsReadyProbe(binding.podLoopback)], ...HEALTHCHECK_TIMING },
+        // `pulumi up` returns once the proxy can route: for the edge, once the gateway serves.
+        wait: true,
+        waitTimeout: HEALTHY_WAIT_SECONDS,
         // Envoy exits on SIGTERM without draining; Docker waits this long before SIGKILL.
         stopTimeout: 15,
         ...hardened(IMAGES.envoy, WORKLOAD_SIZES.envoy, { readOnlyRoot: true, tmpfs: ["/tmp"] }),

@@ -42,6 +42,13 @@ export function hardened(image: PinnedImage, size: WorkloadSize, options: Harden
 export const HEALTHCHECK_TIMING = { interval: "10s", timeout: "5s", retries: 5, startPeriod: "20s" } as const;
 
 /**
+ * How long `pulumi up` waits for a container that is waited for (wait: true) to
+ * turn healthy: a first start pulls nothing here but may wait on what it depends
+ * on (a store's first initialisation, the services a proxy routes to).
+ */
+export const HEALTHY_WAIT_SECONDS = 180;
+
+/**
  * A CPU limit spelled exactly as the Docker provider reads it back from the
  * daemon's NanoCPUs: nine decimals; if those hold exactly nine zeros, one decimal
  * ("1.0", "0.5"), else without trailing zeros ("0.25"). Spelled otherwise ("1"),

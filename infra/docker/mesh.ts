@@ -103,6 +103,7 @@ export class DockerMesh extends MeshComponent {
         { proxy: EDGE_PROXY, url: edge.adminUrl },
         ...services.flatMap((s) => s.sidecars.map((sidecar) => ({ proxy: sidecar.proxy, url: sidecar.adminUrl }))),
       ]),
+      adminPortForwards: undefined,
       grafanaAdminPassword: secrets.grafanaAdminPassword,
     });
   }

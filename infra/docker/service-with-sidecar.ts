@@ -12,7 +12,7 @@ import { IMAGES } from "../versions.js";
 import { APP_STOP_GRACE_SECONDS, WORKLOAD_SIZES } from "../workload-sizes.js";
 import type { DataStore } from "./data-store.js";
 import { EnvoyProxy } from "./envoy-proxy.js";
-import { HEALTHCHECK_TIMING, containerOptions, hardened } from "./hardening.js";
+import { HEALTHCHECK_TIMING, HEALTHY_WAIT_SECONDS, containerOptions, hardened } from "./hardening.js";
 
 export interface ServiceWithSidecarArgs {
   readonly model: MeshModel;
@@ -77,6 +77,8 @@ export class ServiceWithSidecar extends pulumi.ComponentResource {
           networkMode: sidecar.pod.networkMode,
           envs,
           healthcheck: { tests: appHealthcheck(loopback), ...HEALTHCHECK_TIMING },
+          wait: true,
+          waitTimeout: HEALTHY_WAIT_SECONDS,
           // Longer than the app's own drain timeout, so it exits on its own terms.
           stopTimeout: APP_STOP_GRACE_SECONDS,
           ...hardened(IMAGES.node, WORKLOAD_SIZES.app, { readOnlyRoot: true, tmpfs: ["/tmp"] }),

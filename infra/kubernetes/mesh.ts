@@ -5,8 +5,8 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { kubernetesAddressing } from "./addressing.js";
 import { type StackSettings, adminPorts } from "../config.js";
-import { MeshComponent, adminUrlsByProxy, hostEndpoints } from "../mesh-endpoints.js";
-import type { MeshModel } from "../model.js";
+import { MeshComponent, hostEndpoints } from "../mesh-endpoints.js";
+import { EDGE_PROXY, PORTS, SERVICE_NAMES, sidecarName, type MeshModel } from "../model.js";
 import { appImage } from "../app-images.js";
 import { DataStore } from "./data-store.js";
 import { EdgeProxy } from "./edge.js";
@@ -107,8 +107,23 @@ export class KubernetesMesh extends MeshComponent {
     // interfaces stay on pod loopbacks, reached with `kubectl port-forward`.
     this.publish({
       ...hostEndpoints(settings),
-      adminUrls: adminUrlsByProxy(adminPorts(settings).filter((p) => p.replica === 0).map((p) => ({ proxy: p.proxy, url: `http://127.0.0.1:${p.port}` }))),
+      adminUrls: undefined,
+      adminPortForwards: adminPortForwards(settings),
       grafanaAdminPassword: secrets.grafanaAdminPassword,
     });
   }
+}
+
+/**
+ * Per proxy, the port-forward that serves its admin on 127.0.0.1 at its slot's
+ * port (the Deployment picks a replica; `pod/<name>` reaches a given one).
+ */
+export function adminPortForwards(settings: StackSettings): Record<string, { command: string; url: string }> {
+  const context = settings.kubeContext === "" ? "" : `--context ${settings.kubeContext} `;
+  const deployments: Record<string, string> = Object.fromEntries([[EDGE_PROXY, EDGE_PROXY], ...SERVICE_NAMES.map((s) => [sidecarName(s), s])]);
+  return Object.fromEntries(
+    adminPorts(settings)
+      .filter((p) => p.replica === 0)
+      .map((p) => [p.proxy, { command: `kubectl ${context}-n ${settings.namespace} port-forward deployment/${deployments[p.proxy]} ${p.port}:${PORTS.envoyAdmin}`, url: `http://127.0.0.1:${p.port}` }]),
+  );
 }

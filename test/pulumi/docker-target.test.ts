@@ -6,7 +6,8 @@ import { dockerAddressing } from "../../infra/docker/addressing.js";
 import { renderArtifacts } from "../../infra/artifacts/index.js";
 import { adminPorts, parseStackSettings } from "../../infra/config.js";
 import { deployMesh } from "../../infra/mesh-program.js";
-import { dockerCpus } from "../../infra/docker/hardening.js";
+import { upstreamsReadyProbe } from "../../infra/docker/envoy-proxy.js";
+import { HEALTHY_WAIT_SECONDS, dockerCpus } from "../../infra/docker/hardening.js";
 import { operatorSubnet } from "../../infra/docker/operator-network.js";
 import { buildMeshModel, DATA_STORES, PORTS, SERVICE_NAMES } from "../../infra/model.js";
 import { POSTGRES_INIT_SCRIPT_NAME, postgresInitScript } from "../../infra/postgres-init.js";
@@ -371,11 +372,17 @@ describe("docker target", () => {
     for (const c of checked) expect(c.replaceOnChanges, c.name).toContain("healthcheck");
   });
 
-  it("probes Envoy's admin with HTTP/1.1 (admin answers HTTP/1.0 with 426)", () => {
-    const envoy = named(run, "mesh-cart-sidecar-0-envoy");
-    const probe = (envoy.inputs.healthcheck as { tests: string[] }).tests;
-    expect(probe.slice(0, 3)).toEqual(["CMD", "bash", "-c"]);
-    expect(probe[3]).toContain("GET /ready HTTP/1.1\\r\\nHost: ");
+  it("checks each Envoy on its metrics listener's upstreams-ready path, and waits for every Envoy and app to be healthy", () => {
+    const envoys = running().filter((c) => c.name.endsWith("-envoy"));
+    const apps = running().filter((c) => /-app-\d+$/.test(c.name));
+    expect([envoys.length, apps.length]).toEqual([1 + 2 + 3 + 1 + 1, 2 + 3 + 1 + 1]);
+    for (const envoy of envoys) {
+      const probe = (envoy.inputs.healthcheck as { tests: string[] }).tests;
+      expect(probe.slice(0, 3)).toEqual(["CMD", "bash", "-c"]);
+      expect(probe[3]).toBe(upstreamsReadyProbe("127.0.0.1"));
+    }
+    // So `pulumi up` returns once the gateway serves, not while the edge still answers 503.
+    for (const c of [...envoys, ...apps]) expect(c.inputs, c.name).toMatchObject({ wait: true, waitTimeout: HEALTHY_WAIT_SECONDS });
   });
 });
 

@@ -27,7 +27,8 @@ describe("the Pulumi program (index.ts)", () => {
   it("stands the Docker target up from stack config and exports where to reach it", async () => {
     const program = await importProgram({ "mesh:target": "docker", "mesh:gatewayPort": "18080", "mesh:replicas": '{"catalog":2}' });
     expect(await outputValue(program.gatewayUrl)).toBe("http://127.0.0.1:18080");
-    const admin = await outputValue(program.adminUrls);
+    const admin = (await outputValue(program.adminUrls)) ?? {};
+    expect(program.adminPortForwards).toBeUndefined();
     expect(admin["catalog-sidecar"]).toEqual(["http://127.0.0.1:9921", "http://127.0.0.1:9922"]);
     expect(admin.edge).toEqual(["http://127.0.0.1:9901"]);
     expect(await outputValue(program.prometheusUrl)).toBe("http://127.0.0.1:9090");
@@ -42,10 +43,15 @@ describe("the Pulumi program (index.ts)", () => {
     expect(await outputValue(program.prometheusUrl)).toBe("http://127.0.0.1:9090");
   });
 
-  it("stands the Kubernetes target up from stack config", async () => {
+  it("stands the Kubernetes target up from stack config and exports how to reach each admin", async () => {
     const program = await importProgram({ "mesh:target": "kubernetes", "mesh:kubeContext": "kind-mesh" });
     expect(await outputValue(program.grafanaUrl)).toBe("http://127.0.0.1:3000");
-    expect(Object.keys(await outputValue(program.adminUrls))).toEqual(["edge", "catalog-sidecar", "cart-sidecar", "orders-sidecar", "order-worker-sidecar"]);
+    // The admins stay on pod loopbacks: no URL that nothing serves, but the port-forward that serves it.
+    expect(program.adminUrls).toBeUndefined();
+    const forwards = (await outputValue(program.adminPortForwards)) ?? {};
+    expect(Object.keys(forwards)).toEqual(["edge", "catalog-sidecar", "cart-sidecar", "orders-sidecar", "order-worker-sidecar"]);
+    expect(forwards["catalog-sidecar"]).toEqual({ command: "kubectl --context kind-mesh -n mesh port-forward deployment/catalog 9921:9901", url: "http://127.0.0.1:9921" });
+    expect(forwards.edge).toEqual({ command: "kubectl --context kind-mesh -n mesh port-forward deployment/edge 9901:9901", url: "http://127.0.0.1:9901" });
   });
 
   it.each([
