@@ -1,26 +1,65 @@
-// The environment of every app container, on both targets. Data-store and
-// service URLs point at the pod loopback: the sidecar's egress listeners.
-import * as pulumi from "@pulumi/pulumi";
-import { type Addressing } from "./addressing.js";
+// The environment of every app, on every target: Docker, Kubernetes and the local
+// runner. Data-store and service URLs point at the pod loopback: the sidecar's
+// egress listeners. Plain strings in and out, so one function serves all three:
+// the Pulumi targets call it inside an apply over their secret passwords
+// (infra/plan/mesh-plan.ts), the local runner with the credentials of its run.
 import { type EnvoyLogLevel } from "./config.js";
-import { POSTGRES_APP_USER, POSTGRES_DATABASE, RABBITMQ_USER, type MeshSecrets } from "./mesh-secrets.js";
-import { DATA_STORES, type DataStoreName, type MeshModel, PORTS, type ServiceSpec, getService, sidecarName } from "./model.js";
+import { POSTGRES_APP_USER, POSTGRES_DATABASE } from "./mesh-secrets.js";
+import { DATA_STORES, type DataStoreName, type MeshModel, PORTS, type ServiceSpec, getService } from "./model.js";
 import { APP_SHUTDOWN_TIMEOUT_MS, WORKLOAD_SIZES, appNodeOptions } from "./workload-sizes.js";
 
-const APP_LOG_LEVELS: Record<EnvoyLogLevel, string> = {
+/** The apps' level names (pino's), as apps/shared/src/env.ts accepts them in LOG_LEVEL. */
+export type AppLogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+
+const APP_LOG_LEVELS: Record<EnvoyLogLevel, AppLogLevel> = {
   trace: "trace", debug: "debug", info: "info", warning: "warn", error: "error", critical: "fatal", off: "silent",
 };
 
-function dataStoreUrl(store: DataStoreName, loopback: string, secrets: MeshSecrets): [string, pulumi.Output<string>] {
-  const at = `${loopback}:${DATA_STORES[store].port}`;
+/** The apps' level that matches the stack's Envoy log level. */
+export function appLogLevel(envoy: EnvoyLogLevel): AppLogLevel {
+  return APP_LOG_LEVELS[envoy];
+}
+
+export interface RabbitmqCredentials {
+  readonly user: string;
+  readonly password: string;
+  /** The broker's default vhost ("/") when absent. */
+  readonly vhost?: string;
+}
+
+/**
+ * What the apps log in with: the Postgres app role (POSTGRES_APP_USER, never the
+ * superuser), Redis's default user and a RabbitMQ user.
+ */
+export interface AppCredentials {
+  readonly postgresAppPassword: string;
+  readonly redisPassword: string;
+  readonly rabbitmq: RabbitmqCredentials;
+}
+
+function required<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`no ${what} given for an app that uses it`);
+  return value;
+}
+
+/**
+ * The URL an app connects to `store` with, at `at` (host:port); only that store's
+ * credentials need be given. User names and passwords are letters, digits and
+ * hyphens on every target, so they go in unescaped; the vhost is a path segment.
+ */
+export function dataStoreUrl(store: DataStoreName, at: string, credentials: Partial<AppCredentials>): string {
   switch (store) {
-    case "postgres":
-      return ["DATABASE_URL", pulumi.interpolate`postgres://${POSTGRES_APP_USER}:${secrets.postgresAppPassword}@${at}/${POSTGRES_DATABASE}`];
+    case "postgres": {
+      const password = required(credentials.postgresAppPassword, "Postgres app password");
+      return `postgres://${POSTGRES_APP_USER}:${password}@${at}/${POSTGRES_DATABASE}`;
+    }
     case "redis":
       // No user name: the password is the default user's (requirepass).
-      return ["REDIS_URL", pulumi.interpolate`redis://:${secrets.redisPassword}@${at}`];
-    case "rabbitmq":
-      return ["AMQP_URL", pulumi.interpolate`amqp://${RABBITMQ_USER}:${secrets.rabbitmqPassword}@${at}`];
+      return `redis://:${required(credentials.redisPassword, "Redis password")}@${at}`;
+    case "rabbitmq": {
+      const { user, password, vhost } = required(credentials.rabbitmq, "RabbitMQ credentials");
+      return `amqp://${user}:${password}@${at}${vhost === undefined ? "" : `/${encodeURIComponent(vhost)}`}`;
+    }
   }
 }
 
@@ -29,33 +68,35 @@ export function serviceUrlVariable(service: string): string {
   return `${service.toUpperCase().replace(/-/g, "_")}_URL`;
 }
 
+/** The variable that carries an app's URL of each data store. */
+export const STORE_URL_VARIABLES: Record<DataStoreName, string> = { postgres: "DATABASE_URL", redis: "REDIS_URL", rabbitmq: "AMQP_URL" };
+
 /**
- * The app's variables; the whole map is secret when any value is (connection
- * URLs carry passwords), so targets must hand it on as one Output.
+ * The app's variables, for the app that shares `loopback` with its sidecar. Its
+ * connection URLs carry passwords: a target must keep the whole map secret.
+ * `credentials` needs only the stores the service uses.
  */
 export function appEnvironment(
   model: MeshModel,
   service: ServiceSpec,
-  addressing: Addressing,
-  secrets: MeshSecrets,
-  logLevel: EnvoyLogLevel,
-): pulumi.Output<Record<string, string>> {
-  const loopback = addressing.binding(sidecarName(service.name), 0).podLoopback;
-  const plain: Record<string, string> = {
+  loopback: string,
+  credentials: Partial<AppCredentials>,
+  logLevel: AppLogLevel,
+): Record<string, string> {
+  const env: Record<string, string> = {
     PORT: String(PORTS.app),
     HOST: loopback,
     SERVICE_NAME: service.name,
-    LOG_LEVEL: APP_LOG_LEVELS[logLevel],
+    LOG_LEVEL: logLevel,
     ZIPKIN_URL: `http://${loopback}:${PORTS.zipkin}/api/v2/spans`,
     SHUTDOWN_TIMEOUT_MS: String(APP_SHUTDOWN_TIMEOUT_MS),
     NODE_OPTIONS: appNodeOptions(WORKLOAD_SIZES.app),
   };
   for (const callee of service.calls) {
-    plain[serviceUrlVariable(callee)] = `http://${loopback}:${getService(model, callee).egressPort}`;
+    env[serviceUrlVariable(callee)] = `http://${loopback}:${getService(model, callee).egressPort}`;
   }
-  const urls = service.dataStores.map((store) => dataStoreUrl(store, loopback, secrets));
-  return pulumi.all(urls.map(([, url]) => url)).apply((values) => ({
-    ...plain,
-    ...Object.fromEntries(urls.map(([key], i) => [key, values[i] as string])),
-  }));
+  for (const store of service.dataStores) {
+    env[STORE_URL_VARIABLES[store]] = dataStoreUrl(store, `${loopback}:${DATA_STORES[store].port}`, credentials);
+  }
+  return env;
 }

@@ -6,6 +6,7 @@ import { chmodSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Addressing } from "../addressing.js";
+import { type AppCredentials, type AppLogLevel, dataStoreUrl } from "../app-environment.js";
 import type { EnvoyLogLevel } from "../config.js";
 import {
   DATA_STORES,
@@ -19,7 +20,7 @@ import {
   type ServiceName,
 } from "../model.js";
 import { localAddressing } from "./addressing.js";
-import { LOCAL_DATABASE, buildApps, missingEntryPoints } from "./apps.js";
+import { buildApps, missingEntryPoints } from "./apps.js";
 import { findBinaries, type Binaries } from "./binaries.js";
 import { ServiceDns } from "./dns.js";
 import { ENDPOINTS_FILE, type LocalMeshEndpoints, localEndpoints, writeEndpointsFile } from "./endpoints.js";
@@ -45,7 +46,7 @@ export interface LocalMeshOptions {
   /** First three octets of the run's loopback block, e.g. "127.0.1"; default: a random free one. */
   readonly addressBlock?: string;
   readonly envoyLogLevel?: EnvoyLogLevel;
-  readonly appLogLevel?: string;
+  readonly appLogLevel?: AppLogLevel;
   /** Build the apps first (incremental); default true. */
   readonly build?: boolean;
   readonly onProgress?: (message: string) => void;
@@ -64,8 +65,12 @@ export interface LocalMesh {
   readonly endpoints: LocalMeshEndpoints;
   readonly model: MeshModel;
   readonly addressing: Addressing;
-  /** The private Redis's password, generated for this run (never written to endpoints.json). */
-  readonly redisPassword: string;
+  /**
+   * The URL an app of this run connects to `store` with, as the app's own
+   * credentials (generated for the run, never written to endpoints.json): straight
+   * to the store, or through the sidecar egress of the pod at address `via`.
+   */
+  appDataStoreUrl(store: DataStoreName, via?: string): string;
   /** Runs `service` with `replicas` replicas: new ones start and join DNS; removed ones leave DNS, then stop. */
   scale(service: ServiceName, replicas: number): Promise<void>;
   /** SIGKILLs a replica's app and sidecar, as a crash would; DNS still names it. */
@@ -159,6 +164,7 @@ export async function startLocalMesh(options: LocalMeshOptions = {}): Promise<Lo
   const postgres = new PrivatePostgres(binaries.postgresBin, binaries.setpriv, runDir, layout.dataStore("postgres"));
   const redis = new PrivateRedis(binaries.redisServer, runDir, layout.dataStore("redis"));
   const prometheus = new LocalPrometheus(binaries.prometheus, runDir, layout.prometheus);
+  const credentials: AppCredentials = { postgresAppPassword: postgres.appPassword, redisPassword: redis.password, rabbitmq: vhost.credentials };
   const envoyLogLevel = options.envoyLogLevel ?? "warning";
   const envoyDir = join(runDir, "envoy");
   const endpointsFile = join(stateDir, ENDPOINTS_FILE);
@@ -173,8 +179,7 @@ export async function startLocalMesh(options: LocalMeshOptions = {}): Promise<Lo
       envoyDir,
       envoyLogLevel,
       appLogLevel: options.appLogLevel ?? "warn",
-      vhost: vhost.vhost,
-      redisPassword: redis.password,
+      credentials,
       activeServices,
     },
     initialReplicas,
@@ -187,7 +192,7 @@ export async function startLocalMesh(options: LocalMeshOptions = {}): Promise<Lo
     stopped = true;
     progress("stopping");
     await supervisor.stopAll();
-    await vhost.remove().catch((err: Error) => progress(`could not delete RabbitMQ vhost ${vhost.vhost}: ${err.message}`));
+    await vhost.remove().catch((err: Error) => progress(`could not delete RabbitMQ vhost ${vhost.vhost} or its user: ${err.message}`));
     rmSync(endpointsFile, { force: true });
     // Throwaway data; the logs stay for a look after the run.
     for (const dir of ["postgres", "redis", "prometheus-data"]) rmSync(join(runDir, dir), { recursive: true, force: true });
@@ -205,12 +210,12 @@ export async function startLocalMesh(options: LocalMeshOptions = {}): Promise<Lo
   let endpoints: LocalMeshEndpoints;
   try {
     progress(`address block ${layout.prefix}.0/24, state in ${stateDir}`);
-    progress("starting dnsmasq, Postgres, Redis, Zipkin; creating the RabbitMQ vhost");
+    progress("starting dnsmasq, Postgres, Redis, Zipkin; creating the RabbitMQ vhost and user");
     const zipkinStarted = startZipkin(supervisor, binaries.java, binaries.zipkinJar, layout.zipkin);
     // Settle Zipkin's promise even when an earlier step throws, so its failure never goes unhandled.
     zipkinStarted.catch(() => {});
     await dns.start(supervisor);
-    await postgres.start(supervisor, [LOCAL_DATABASE]);
+    await postgres.start(supervisor);
     await redis.start(supervisor);
     await vhost.create();
     checkAbort();
@@ -255,7 +260,7 @@ export async function startLocalMesh(options: LocalMeshOptions = {}): Promise<Lo
       return model();
     },
     addressing,
-    redisPassword: redis.password,
+    appDataStoreUrl: (store, via) => dataStoreUrl(store, `${via ?? dataStoreHost(store)}:${DATA_STORES[store].port}`, credentials),
     async scale(service, replicas) {
       await pods.scale(service, replicas);
       prometheus.writeConfig(model(), addressing);

@@ -1,19 +1,25 @@
 // A private Postgres instance for one run: its own data directory, listening on
-// the run's Postgres address at the well-known port, superuser "mesh". Private so
-// that tests can stop and restart it without disturbing anything else.
+// the run's Postgres address at the well-known port. Private so that tests can
+// stop and restart it without disturbing anything else. As on Docker and
+// Kubernetes, the apps log in as the unprivileged role that owns the mesh
+// database (postgres-init.ts), with a password generated for the run; the
+// superuser "mesh" only administers.
 import { execFile } from "node:child_process";
 import { chmodSync, chownSync, mkdirSync, writeFileSync } from "node:fs";
 import { userInfo } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { POSTGRES_DATABASE } from "../mesh-secrets.js";
 import { DATA_STORES } from "../model.js";
+import { APP_ROLE_SQL } from "../postgres-init.js";
 import { tcpAccepts, waitUntil } from "./readiness.js";
+import { runPassword } from "./run-password.js";
 import type { ManagedProcess, Supervisor } from "./supervisor.js";
 
 const run = promisify(execFile);
 
-export const POSTGRES_USER = "mesh";
-export const POSTGRES_PASSWORD = "mesh";
+const SUPERUSER = "mesh";
+const SUPERUSER_PASSWORD = "mesh";
 const PROCESS_NAME = "postgres";
 
 /** Postgres refuses to run as root; as root we run it as the Debian "postgres" user. */
@@ -35,16 +41,15 @@ export class PrivatePostgres {
   }
 
   readonly port = DATA_STORES.postgres.port;
+  /** The apps' role's password; the same across restarts of this instance. */
+  readonly appPassword = runPassword();
 
-  /** initdb (once), start, and create `databases`. */
-  async start(supervisor: Supervisor, databases: readonly string[]): Promise<void> {
+  /** initdb, start, then create the mesh database and the apps' role that owns it. */
+  async start(supervisor: Supervisor): Promise<void> {
     await this.initialise();
     await this.launch(supervisor);
-    for (const db of databases) {
-      await run(join(this.binDir, "createdb"), ["-h", this.address, "-p", String(this.port), "-U", POSTGRES_USER, db], {
-        env: { ...process.env, PGPASSWORD: POSTGRES_PASSWORD },
-      });
-    }
+    await run(join(this.binDir, "createdb"), [...this.asSuperuser(), POSTGRES_DATABASE], { env: this.superuserEnv() });
+    await this.createAppRole();
   }
 
   /** Starts the server again on the same data (after `stop` or a crash). */
@@ -57,11 +62,29 @@ export class PrivatePostgres {
     await this.process?.stop();
   }
 
+  private asSuperuser(): string[] {
+    return ["-h", this.address, "-p", String(this.port), "-U", SUPERUSER];
+  }
+
+  private superuserEnv(): NodeJS.ProcessEnv {
+    return { ...process.env, PGPASSWORD: SUPERUSER_PASSWORD };
+  }
+
+  /**
+   * The deploys' own SQL. psql reads the password from its standard input (\set, as
+   * -v would set it), so it is on no command line that ps shows.
+   */
+  private async createAppRole(): Promise<void> {
+    const psql = run(join(this.binDir, "psql"), ["-X", "-q", "-v", "ON_ERROR_STOP=1", ...this.asSuperuser(), "-d", POSTGRES_DATABASE], { env: this.superuserEnv() });
+    psql.child.stdin?.end(`\\set app_password '${this.appPassword}'\n${APP_ROLE_SQL}`);
+    await psql;
+  }
+
   private async initialise(): Promise<void> {
     const user = serverUser();
     mkdirSync(this.dataDir, { recursive: true, mode: 0o700 });
     const pwFile = join(this.dataDir, "..", "postgres-password");
-    writeFileSync(pwFile, `${POSTGRES_PASSWORD}\n`, { mode: 0o644 });
+    writeFileSync(pwFile, `${SUPERUSER_PASSWORD}\n`, { mode: 0o644 });
     if (user) {
       const { stdout } = await run("id", ["-u", user]);
       const uid = Number(stdout.trim());
@@ -74,7 +97,7 @@ export class PrivatePostgres {
       ...privileges,
       join(this.binDir, "initdb"),
       "-D", this.dataDir,
-      "-U", POSTGRES_USER,
+      "-U", SUPERUSER,
       `--pwfile=${pwFile}`,
       "--auth=scram-sha-256",
       "--encoding=UTF8",

@@ -2,20 +2,20 @@
 // well-known port, without persistence (throwaway data), requiring a password
 // generated for the run. It starts with the containers' command (redis-auth.ts),
 // so the password stays out of its argv here too.
-import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { DATA_STORES } from "../model.js";
 import { REDIS_PASSWORD_ENV, redisServerCommand } from "../redis-auth.js";
 import { tcpAccepts, waitUntil } from "./readiness.js";
+import { runPassword } from "./run-password.js";
 import type { ManagedProcess, Supervisor } from "./supervisor.js";
 
 export class PrivateRedis {
   private readonly dir: string;
   private process: ManagedProcess | undefined;
   readonly port = DATA_STORES.redis.port;
-  /** Hex: goes into REDIS_URL unescaped. The same across restarts of this instance. */
-  readonly password = randomBytes(18).toString("hex");
+  /** The same across restarts of this instance. */
+  readonly password = runPassword();
 
   constructor(
     private readonly redisServer: string,

@@ -3,10 +3,11 @@
 // Envoy that routes to a service sees exactly its pods.
 import { join } from "node:path";
 import type { Addressing } from "../addressing.js";
+import { type AppCredentials, type AppLogLevel, appEnvironment } from "../app-environment.js";
 import { MAX_REPLICAS, type EnvoyLogLevel } from "../config.js";
 import { EDGE_PROXY, PORTS, SERVICE_NAMES, buildMeshModel, getService, sidecarName, type MeshModel, type ServiceName } from "../model.js";
 import { APP_STOP_GRACE_SECONDS } from "../workload-sizes.js";
-import { appEntryPoint, appEnvironment } from "./apps.js";
+import { appEntryPoint } from "./apps.js";
 import type { Binaries } from "./binaries.js";
 import type { ServiceDns } from "./dns.js";
 import { adminUrl, envoyProcessName, startEnvoy, upstreamHosts } from "./envoy.js";
@@ -23,9 +24,9 @@ export interface ServicePodsContext {
   readonly dns: ServiceDns;
   readonly envoyDir: string;
   readonly envoyLogLevel: EnvoyLogLevel;
-  readonly appLogLevel: string;
-  readonly vhost: string;
-  readonly redisPassword: string;
+  readonly appLogLevel: AppLogLevel;
+  /** What the apps log in to the data stores with, generated for this run. */
+  readonly credentials: AppCredentials;
   /** Services whose pods run; the others' routes answer 503. */
   readonly activeServices: ReadonlySet<ServiceName>;
 }
@@ -74,7 +75,7 @@ export class ServicePods {
       name: `${service}-${replica}`,
       command: ctx.binaries.node,
       args: [appEntryPoint(ctx.projectRoot, service)],
-      env: appEnvironment(this.model(), service, this.pod(service, replica), { vhost: ctx.vhost, redisPassword: ctx.redisPassword, logLevel: ctx.appLogLevel }),
+      env: this.appEnv(service, replica),
       cwd: join(ctx.projectRoot, "apps", service),
       // Longer than the app's own drain timeout, so it exits on its own terms (as on Docker and Kubernetes).
       graceMs: APP_STOP_GRACE_SECONDS * 1000,
@@ -85,6 +86,21 @@ export class ServicePods {
       timeoutMs: 60_000,
       intervalMs: 200,
     });
+  }
+
+  /**
+   * The app's environment on every target, plus what its image gives it there: a
+   * bare process gets no variable but those given here (the supervisor passes no
+   * other), so PATH, and NODE_ENV=production as apps/Dockerfile sets it.
+   */
+  private appEnv(service: ServiceName, replica: number): NodeJS.ProcessEnv {
+    const { ctx } = this;
+    const model = this.model();
+    return {
+      ...appEnvironment(model, getService(model, service), this.pod(service, replica), ctx.credentials, ctx.appLogLevel),
+      PATH: process.env.PATH,
+      NODE_ENV: "production",
+    };
   }
 
   /** Stops (or SIGKILLs, as a crash would) a replica's app and sidecar. */

@@ -3,13 +3,13 @@
 // and per service its spec and its app's environment. A target's components only
 // map this onto its resources; what differs between targets is their own choice
 // (addressing, how images reach the runtime, networking).
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import type { Addressing } from "../addressing.js";
-import { appEnvironment } from "../app-environment.js";
+import { type AppCredentials, appEnvironment, appLogLevel } from "../app-environment.js";
 import { renderArtifacts } from "../artifacts/index.js";
-import type { StackSettings } from "../config.js";
-import { MeshSecrets } from "../mesh-secrets.js";
-import type { MeshModel, ServiceSpec } from "../model.js";
+import type { EnvoyLogLevel, StackSettings } from "../config.js";
+import { MeshSecrets, RABBITMQ_USER } from "../mesh-secrets.js";
+import { type DataStoreName, type MeshModel, type ServiceSpec, sidecarName } from "../model.js";
 import { type ImageKey, type PinnedImage, resolveImages } from "../versions.js";
 
 export interface ServicePlan {
@@ -29,6 +29,30 @@ export interface MeshPlan {
   readonly services: readonly ServicePlan[];
 }
 
+/** One store's part of the apps' credentials, from the stack's secret passwords. */
+function storeCredentials(store: DataStoreName, secrets: MeshSecrets): pulumi.Output<Partial<AppCredentials>> {
+  switch (store) {
+    case "postgres":
+      return secrets.postgresAppPassword.apply((postgresAppPassword) => ({ postgresAppPassword }));
+    case "redis":
+      return secrets.redisPassword.apply((redisPassword) => ({ redisPassword }));
+    case "rabbitmq":
+      return secrets.rabbitmqPassword.apply((password) => ({ rabbitmq: { user: RABBITMQ_USER, password } }));
+  }
+}
+
+/**
+ * The app's environment as one Output, secret through its passwords. It depends on
+ * the passwords of the stores the service uses and no others: a new password for
+ * another store (unknown until applied) must not make this environment unknown.
+ */
+function serviceEnvironment(model: MeshModel, spec: ServiceSpec, addressing: Addressing, secrets: MeshSecrets, logLevel: EnvoyLogLevel): pulumi.Output<Record<string, string>> {
+  const loopback = addressing.binding(sidecarName(spec.name), 0).podLoopback;
+  return pulumi
+    .all(spec.dataStores.map((store) => storeCredentials(store, secrets)))
+    .apply((parts) => appEnvironment(model, spec, loopback, parts.reduce((all, part) => ({ ...all, ...part }), {}), appLogLevel(logLevel)));
+}
+
 /** The plan for a mesh component `name`; its credentials (provided or generated) are children of `parent`. */
 export function planMesh(name: string, model: MeshModel, settings: StackSettings, addressing: Addressing, parent: pulumi.Resource): MeshPlan {
   const secrets = new MeshSecrets(`${name}-secrets`, settings.passwords, settings.grafana, { parent });
@@ -39,6 +63,6 @@ export function planMesh(name: string, model: MeshModel, settings: StackSettings
     artifacts: renderArtifacts(model, addressing),
     secrets,
     images: resolveImages(settings.images),
-    services: model.services.map((spec) => ({ spec, environment: appEnvironment(model, spec, addressing, secrets, settings.envoyLogLevel) })),
+    services: model.services.map((spec) => ({ spec, environment: serviceEnvironment(model, spec, addressing, secrets, settings.envoyLogLevel) })),
   };
 }

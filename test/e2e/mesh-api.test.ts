@@ -1,15 +1,26 @@
 // End to end through the real mesh (local runner): every public route through the
 // edge, the order flow to fulfilment by the worker, admin interfaces on loopback
-// only, Prometheus scraping every target, and one order's whole trace in Zipkin.
+// only, Prometheus scraping every target, one order's whole trace in Zipkin, and
+// the apps logging in to the data stores as unprivileged users, as on a deploy.
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import amqplib from "amqplib";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { STORE_URL_VARIABLES } from "../../infra/app-environment.js";
 import { ENDPOINTS_FILE, startLocalMesh, type LocalMesh } from "../../infra/local/mesh.js";
+import { POSTGRES_APP_USER } from "../../infra/mesh-secrets.js";
 import { PORTS } from "../../infra/model.js";
 import { waitFor } from "../support/net.js";
 import { prometheusQuery, prometheusTargets, request, upstreamRequestCounts, zipkinTraces, type ZipkinSpan } from "./support.js";
+
+/** A running process's environment, as the kernel holds it. */
+function environmentOf(pid: number): Record<string, string> {
+  const pairs = readFileSync(`/proc/${pid}/environ`, "latin1").split("\0").filter(Boolean);
+  return Object.fromEntries(pairs.map((pair) => [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)]));
+}
 
 interface Product {
   id: string;
@@ -42,6 +53,33 @@ describe("the mesh end to end", () => {
     expect(written.prometheus).toBe(mesh.endpoints.prometheus);
     expect(written.zipkin).toBe(mesh.endpoints.zipkin);
     expect(Object.keys(written.admin).sort()).toEqual(["cart-sidecar-0", "catalog-sidecar-0", "edge-0", "order-worker-sidecar-0", "orders-sidecar-0"]);
+  });
+
+  it("runs the apps logged in as on a deploy: the unprivileged Postgres role, the run's own RabbitMQ user", async () => {
+    const pids = mesh.processPids();
+    for (const spec of mesh.model.services) {
+      const env = environmentOf(pids[`${spec.name}-0`] as number);
+      const pod = mesh.endpoints.replicas.find((r) => r.service === spec.name && r.replica === 0)?.pod;
+      for (const store of spec.dataStores) expect(env[STORE_URL_VARIABLES[store]], `${spec.name} ${store}`).toBe(mesh.appDataStoreUrl(store, pod));
+      if (env.DATABASE_URL) {
+        expect(new URL(env.DATABASE_URL).username, spec.name).toBe(POSTGRES_APP_USER);
+        // With the app's own URL, through its sidecar.
+        const client = new pg.Client({ connectionString: env.DATABASE_URL });
+        await client.connect();
+        try {
+          expect((await client.query("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")).rows, spec.name).toEqual([{ rolsuper: false }]);
+        } finally {
+          await client.end();
+        }
+      }
+      if (env.AMQP_URL) {
+        expect(new URL(env.AMQP_URL).username, spec.name).not.toBe("guest");
+        await (await amqplib.connect(env.AMQP_URL)).close();
+      }
+    }
+    const stores = mesh.model.services.flatMap((s) => s.dataStores);
+    expect(stores).toContain("postgres");
+    expect(stores).toContain("rabbitmq");
   });
 
   describe("catalog through the edge", () => {

@@ -1,6 +1,6 @@
 // The local runner's life cycle: `npm run mesh:local` comes up, writes its
 // endpoints, and on SIGTERM stops everything; an interrupted start-up leaves
-// nothing behind either (no process, no RabbitMQ vhost, no endpoints.json).
+// nothing behind either (no process, no RabbitMQ vhost or user, no endpoints.json).
 import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -32,9 +32,14 @@ function processesMentioning(needle: string): number[] {
   return pids;
 }
 
-async function vhosts(): Promise<string[]> {
-  const { stdout } = await run(findBinaries().rabbitmqctl, ["-q", "list_vhosts", "name"]);
-  return stdout.split("\n").map((l) => l.trim()).filter(Boolean);
+/** The shared broker's vhosts and users whose names mention the run's address block (the runner names both after it). */
+async function brokerEntriesOf(block: string): Promise<string[]> {
+  const names = async (what: "vhosts" | "users") => {
+    const { stdout } = await run(findBinaries().rabbitmqctl, ["-q", `list_${what}`, "--no-table-headers"]);
+    return stdout.split("\n").map((l) => `${what}: ${l.split("\t")[0]?.trim()}`);
+  };
+  const all = [...(await names("vhosts")), ...(await names("users"))];
+  return all.filter((entry) => entry.includes(block.replace(/\./g, "-")));
 }
 
 /** A free address block (its edge listener ports are checked; the runner checks the rest). */
@@ -75,7 +80,7 @@ describe("local runner life cycle", () => {
     expect(progress).toContain("stopping");
     expect(processesMentioning(`${block}.`)).toEqual([]);
     expect(processesMentioning(stateDir)).toEqual([]);
-    expect((await vhosts()).filter((v) => v.includes(block.replace(/\./g, "-")))).toEqual([]);
+    expect(await brokerEntriesOf(block)).toEqual([]);
     expect(existsSync(join(stateDir, ENDPOINTS_FILE))).toBe(false);
   }, 120_000);
 
@@ -95,6 +100,9 @@ describe("local runner life cycle", () => {
     for (const url of [endpoints.gateway, endpoints.prometheus, endpoints.zipkin, ...Object.values(endpoints.admin)]) {
       expect(cli.output(), "printed URLs").toContain(url);
     }
+    const ofBroker = await brokerEntriesOf(block);
+    expect(ofBroker.filter((e) => e.startsWith("vhosts: "))).toHaveLength(1);
+    expect(ofBroker.filter((e) => e.startsWith("users: "))).toHaveLength(1);
     const products = await fetch(`${endpoints.gateway}/api/products`);
     expect(products.status).toBe(200);
     await products.arrayBuffer();
@@ -119,7 +127,7 @@ describe("local runner life cycle", () => {
     expect(lastLine).toMatch(/^\[mesh\] stopped 14 processes \(.*\); nothing is left running$/);
     await waitFor("every process of the run to be gone", async () => ofRun().size === 0, 15_000);
     expect(existsSync(endpointsFile)).toBe(false);
-    expect((await vhosts()).filter((v) => v.includes(block.replace(/\./g, "-")))).toEqual([]);
+    expect(await brokerEntriesOf(block)).toEqual([]);
   }, 240_000);
 
   it("names the setup script when a required binary is missing", () => {

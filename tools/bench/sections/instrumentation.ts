@@ -1,9 +1,7 @@
 // Instrumentation cost: the catalog app with metrics and tracing on and off, side by side.
 import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
-import { LOCAL_DATABASE } from "../../../infra/local/apps.js";
 import { PROJECT_ROOT, type LocalMesh } from "../../../infra/local/mesh.js";
-import { POSTGRES_PASSWORD, POSTGRES_USER } from "../../../infra/local/postgres.js";
 import { freePort, get, get2, log, mergeHttp, mergeRuns, stopChild, usageFigures, waitForHttp, type Json } from "../common.js";
 import { interleave } from "../interleave.js";
 import { closedLoopHttp, keepAliveAgent, openLoop, type HttpLoadResult, type OpenLoopResult } from "../load.js";
@@ -25,7 +23,8 @@ const TENTH_SAMPLED = Array.from({ length: 10 }, (_, i) => ({
 export async function instrumentationCost(mesh: LocalMesh, o: Options, productId: string) {
   const slice = (o.durationS * 1000) / o.rounds;
   const host = "127.0.0.1";
-  const databaseUrl = `postgres://${POSTGRES_USER}:${POSTGRES_PASSWORD}@${mesh.endpoints.dataStores.postgres}/${LOCAL_DATABASE}`;
+  // Straight to Postgres, as the catalog app logs in.
+  const databaseUrl = mesh.appDataStoreUrl("postgres");
   const base = { PATH: process.env.PATH, NODE_ENV: "production", HOST: host, SERVICE_NAME: "catalog", LOG_LEVEL: "warn", DATABASE_URL: databaseUrl, SHUTDOWN_TIMEOUT_MS: "5000", DB_POOL_MAX: String(POOL_SIZE) };
   const zipkin = `${mesh.endpoints.zipkin}/api/v2/spans`;
   // Both on (as deployed) and both off are the comparison; the two halves show which switch costs what.

@@ -3,10 +3,7 @@
 import { randomUUID } from "node:crypto";
 import amqp from "amqplib";
 import pg from "pg";
-import { LOCAL_DATABASE } from "../../../infra/local/apps.js";
 import type { LocalMesh, ReplicaEndpoints } from "../../../infra/local/mesh.js";
-import { POSTGRES_PASSWORD, POSTGRES_USER } from "../../../infra/local/postgres.js";
-import { RABBITMQ_PASSWORD, RABBITMQ_USER } from "../../../infra/local/rabbitmq.js";
 import { comparison, get, get2, log, pidsOf, replicaOf, type Json } from "../common.js";
 import { interleave } from "../interleave.js";
 import { closedLoop, closedLoopHttp, type HttpLoadResult, type RunResult } from "../load.js";
@@ -25,11 +22,10 @@ export async function ordersThroughput(mesh: LocalMesh, o: Options, productId: s
   const slice = (o.durationS * 1000) / o.rounds;
   const c = o.concurrency;
   const orders = replicaOf(mesh, "orders");
-  const dbUrl = `postgres://${POSTGRES_USER}:${POSTGRES_PASSWORD}@${mesh.endpoints.dataStores.postgres}/${LOCAL_DATABASE}`;
+  // Straight to the stores, as the orders app logs in: the raw publisher stands in for its outbox relay.
+  const dbUrl = mesh.appDataStoreUrl("postgres");
   const results: Record<string, unknown> = {};
-  const vhost = /\(vhost ([^)]+)\)/.exec(mesh.endpoints.dataStores.rabbitmq)?.[1];
-  if (!vhost) throw new Error(`cannot read the RabbitMQ vhost from "${mesh.endpoints.dataStores.rabbitmq}"`);
-  const amqpUrl = `amqp://${RABBITMQ_USER}:${RABBITMQ_PASSWORD}@${mesh.endpoints.dataStores.rabbitmq.split(" ")[0]}/${encodeURIComponent(vhost)}`;
+  const amqpUrl = mesh.appDataStoreUrl("rabbitmq");
   const orderBody = { items: [{ productId, quantity: 1 }] };
   {
     log(`orders: POST vs raw confirm-channel publishes, concurrency ${c}`);

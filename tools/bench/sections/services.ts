@@ -4,10 +4,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Redis } from "ioredis";
 import pg from "pg";
-import { LOCAL_DATABASE } from "../../../infra/local/apps.js";
 import { PROJECT_ROOT, type LocalMesh } from "../../../infra/local/mesh.js";
-import { POSTGRES_PASSWORD, POSTGRES_USER } from "../../../infra/local/postgres.js";
-import { DATA_STORES } from "../../../infra/model.js";
 import { comparison, get, log, pidsOf, replicaOf, type Json } from "../common.js";
 import { interleave } from "../interleave.js";
 import { closedLoop, closedLoopHttp, type HttpLoadResult, type RunResult } from "../load.js";
@@ -29,17 +26,16 @@ async function cartScripts(redis: Redis) {
 export async function serviceEfficiency(mesh: LocalMesh, o: Options, productId: string) {
   const slice = (o.durationS * 1000) / o.rounds;
   const c = o.concurrency;
-  const pgHost = mesh.endpoints.dataStores.postgres;
   const catalog = replicaOf(mesh, "catalog");
   const cart = replicaOf(mesh, "cart");
-  const dbUrl = (hostPort: string) => `postgres://${POSTGRES_USER}:${POSTGRES_PASSWORD}@${hostPort}/${LOCAL_DATABASE}`;
   const results: Record<string, unknown> = {};
 
   // catalog GET by id vs the same SELECT from a pg Pool, straight to Postgres and through the catalog's sidecar TCP proxy.
   {
     log(`services: catalog GET vs raw pg, concurrency ${c}`);
-    const direct = new pg.Pool({ connectionString: dbUrl(pgHost), max: c });
-    const viaSidecar = new pg.Pool({ connectionString: dbUrl(`${catalog.pod}:${DATA_STORES.postgres.port}`), max: c });
+    // The raw clients log in as the catalog app does.
+    const direct = new pg.Pool({ connectionString: mesh.appDataStoreUrl("postgres"), max: c });
+    const viaSidecar = new pg.Pool({ connectionString: mesh.appDataStoreUrl("postgres", catalog.pod), max: c });
     const select = "SELECT id, sku, name, price_cents FROM products WHERE id = $1";
     const check = async (pool: pg.Pool) => {
       const r = await pool.query(select, [productId]);
@@ -65,8 +61,7 @@ export async function serviceEfficiency(mesh: LocalMesh, o: Options, productId: 
   // cart item update vs the cart's own Lua script (cap check, HSET, EXPIRE, HGETALL), run by EVALSHA from ioredis.
   {
     log(`services: cart PUT vs its Lua script from a raw ioredis client, concurrency ${c}`);
-    const [host, port] = mesh.endpoints.dataStores.redis.split(":");
-    const redis = new Redis({ host, port: Number(port), password: mesh.redisPassword, maxRetriesPerRequest: 1, lazyConnect: true });
+    const redis = new Redis(mesh.appDataStoreUrl("redis"), { maxRetriesPerRequest: 1, lazyConnect: true });
     redis.on("error", () => {});
     const scripted = await cartScripts(redis);
     const cartId = `bench-${process.pid}`;
