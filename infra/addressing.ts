@@ -19,7 +19,10 @@ export interface ProxyBinding {
 
 export interface Addressing {
   readonly target: "docker" | "kubernetes" | "local";
-  /** Binding of the edge proxy, or of one replica's sidecar (all replicas share it except locally). */
+  /**
+   * Binding of the edge proxy, or of one replica's sidecar. Replicas differ on Docker
+   * (each admin binds its own operator address) and locally (each has its own pod address).
+   */
   binding(proxy: string, replica: number): ProxyBinding;
   /** DNS name resolving to every replica's sidecar of a service (STRICT_DNS). */
   serviceHost(service: ServiceName): string;

@@ -1,11 +1,12 @@
-// The configurations every validation runs on: each stack's proxies (Docker and Kubernetes
-// addressing from Pulumi.<stack>.yaml) and a local-runner style loopback addressing,
-// including a second replica's sidecar (the only target where replicas differ).
+// The configurations every validation runs on: every replica of each stack's proxies
+// (Docker and Kubernetes addressing from Pulumi.<stack>.yaml) and of a local-runner style
+// loopback addressing. Replicas differ on Docker (each admin binds its own operator
+// address) and locally (each replica has its own pod address); on Kubernetes they do not.
 import { fileURLToPath } from "node:url";
 import type { Addressing } from "../../infra/addressing.js";
 import { targetAddressing, stackNames } from "../../tools/render-stack.js";
 import { meshModelFor } from "../../infra/config.js";
-import { buildMeshModel, proxyNames, type MeshModel } from "../../infra/model.js";
+import { EDGE_PROXY, buildMeshModel, sidecarName, type MeshModel } from "../../infra/model.js";
 import { readStackFile } from "../../infra/stack-config.js";
 import { envoyYaml, proxyBootstrap, type EnvoyObject } from "../../envoy-templates/index.js";
 import { loopbackAddressing } from "./loopback.js";
@@ -24,17 +25,24 @@ function render(label: string, model: MeshModel, addressing: Addressing, proxy: 
   return { label: `${label}/${proxy}${replica > 0 ? `#${replica}` : ""}`, bootstrap, yaml: envoyYaml(bootstrap) };
 }
 
+/** The edge, and each replica of every service's sidecar. */
+function everyReplica(model: MeshModel): Array<{ proxy: string; replica: number }> {
+  return [
+    { proxy: EDGE_PROXY, replica: 0 },
+    ...model.services.flatMap((s) => Array.from({ length: s.replicas }, (_, replica) => ({ proxy: sidecarName(s.name), replica }))),
+  ];
+}
+
 export function everyRenderedConfig(): RenderedConfig[] {
   const configs: RenderedConfig[] = [];
   for (const stack of stackNames(PROJECT_DIR)) {
     const settings = readStackFile(PROJECT_DIR, stack);
     const model = meshModelFor(settings);
     const addressing = targetAddressing(settings);
-    configs.push(...proxyNames(model).map((proxy) => render(stack, model, addressing, proxy)));
+    configs.push(...everyReplica(model).map(({ proxy, replica }) => render(stack, model, addressing, proxy, replica)));
   }
   const model = buildMeshModel({ catalog: 2 });
   const local = loopbackAddressing("127.0.90", { dnsResolver: { address: "127.0.90.249", port: 1053 }, dataStoreHost: () => "127.0.0.1" });
-  configs.push(...proxyNames(model).map((proxy) => render("local", model, local, proxy)));
-  configs.push(render("local", model, local, "catalog-sidecar", 1));
+  configs.push(...everyReplica(model).map(({ proxy, replica }) => render("local", model, local, proxy, replica)));
   return configs;
 }
