@@ -1,40 +1,36 @@
-// A local-runner style addressing for tests: every proxy replica on its own 127.A.B.x address
-// (so rendered configs keep the model's fixed ports and still never clash), and a DNS
-// resolver of its own. Hosts default to DNS names; tests that start Envoy pass IP literals.
+// The local runner's own layout and addressing (infra/local), for tests that run
+// rendered configs on a block of loopback addresses of their own: every proxy
+// replica on its own 127.A.B.x address, so configs keep the model's fixed ports
+// and never clash. Tests that start Envoy without DNS pass IP literals for hosts.
 import type { Addressing, HostPort } from "../../infra/addressing.js";
-import { EDGE_PROXY, PORTS, SERVICE_NAMES, type DataStoreName, type ServiceName } from "../../infra/model.js";
+import { localAddressing } from "../../infra/local/addressing.js";
+import { LocalLayout, randomBlockPrefix } from "../../infra/local/layout.js";
+import type { DataStoreName, ServiceName } from "../../infra/model.js";
 
 export interface LoopbackOptions {
+  /** Where callers find a service; the local runner's DNS names when absent. */
   serviceHost?: (service: ServiceName) => string;
+  /** Where a store listens; the layout's address for it when absent. */
   dataStoreHost?: (store: DataStoreName) => string;
   zipkin?: HostPort;
-  dnsResolver?: HostPort;
 }
 
-/** A random 127.A.B block, far from 127.0.0.x where the machine's shared services listen. */
+/** A random 127.A.B block, as the local runner picks one. */
 export function randomLoopbackBlock(): string {
-  const octet = (min: number, max: number) => min + Math.floor(Math.random() * (max - min + 1));
-  return `127.${octet(100, 199)}.${octet(1, 254)}`;
+  return randomBlockPrefix();
 }
 
-/** The pod address of a proxy replica in `block`: the edge at .1, sidecars from .10 up. */
+/** The pod address of a proxy replica in `block`, as the local runner lays it out. */
 export function loopbackPod(block: string, proxy: string, replica: number): string {
-  if (proxy === EDGE_PROXY) return `${block}.1`;
-  const index = SERVICE_NAMES.findIndex((s) => `${s}-sidecar` === proxy);
-  if (index < 0) throw new Error(`unknown proxy "${proxy}"`);
-  return `${block}.${10 + index * 20 + replica}`;
+  return new LocalLayout(block).proxyPod(proxy, replica);
 }
 
 export function loopbackAddressing(block: string, options: LoopbackOptions = {}): Addressing {
+  const layout = new LocalLayout(block);
+  const addressing = localAddressing(layout, options.dataStoreHost ?? ((store) => layout.dataStore(store)));
   return {
-    target: "local",
-    binding: (proxy, replica) => {
-      const pod = loopbackPod(block, proxy, replica);
-      return { listenAddress: pod, podLoopback: pod, admin: { address: pod, port: PORTS.envoyAdmin } };
-    },
-    serviceHost: options.serviceHost ?? ((service) => `${service}.mesh.test`),
-    dataStoreHost: options.dataStoreHost ?? ((store) => `${store}.mesh.test`),
-    zipkin: options.zipkin ?? { address: `${block}.253`, port: PORTS.zipkin },
-    ...(options.dnsResolver ? { dnsResolver: options.dnsResolver } : {}),
+    ...addressing,
+    ...(options.serviceHost ? { serviceHost: options.serviceHost } : {}),
+    ...(options.zipkin ? { zipkin: options.zipkin } : {}),
   };
 }

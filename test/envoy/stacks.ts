@@ -1,6 +1,6 @@
 // The configurations every validation runs on: every replica of each stack's proxies
-// (Docker and Kubernetes addressing from Pulumi.<stack>.yaml) and of a local-runner style
-// loopback addressing. Replicas differ on Docker (each admin binds its own operator
+// (Docker and Kubernetes addressing from Pulumi.<stack>.yaml) and of the local runner's
+// addressing. Replicas differ on Docker (each admin binds its own operator
 // address) and locally (each replica has its own pod address); on Kubernetes they do not.
 import { fileURLToPath } from "node:url";
 import type { Addressing } from "../../infra/addressing.js";
@@ -9,7 +9,8 @@ import { meshModelFor } from "../../infra/config.js";
 import { EDGE_PROXY, buildMeshModel, sidecarName, type MeshModel } from "../../infra/model.js";
 import { readStackFile } from "../../infra/stack-config.js";
 import { envoyYaml, proxyBootstrap, type EnvoyObject } from "../../envoy-templates/index.js";
-import { loopbackAddressing } from "./loopback.js";
+import { localAddressing } from "../../infra/local/addressing.js";
+import { LocalLayout } from "../../infra/local/layout.js";
 
 export const PROJECT_DIR = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -42,7 +43,8 @@ export function everyRenderedConfig(): RenderedConfig[] {
     configs.push(...everyReplica(model).map(({ proxy, replica }) => render(stack, model, addressing, proxy, replica)));
   }
   const model = buildMeshModel({ catalog: 2 });
-  const local = loopbackAddressing("127.0.90", { dnsResolver: { address: "127.0.90.249", port: 1053 }, dataStoreHost: () => "127.0.0.1" });
+  // The local runner's addressing itself, with the machine's shared stores on 127.0.0.1.
+  const local = localAddressing(new LocalLayout("127.0.90"), () => "127.0.0.1");
   configs.push(...everyReplica(model).map(({ proxy, replica }) => render("local", model, local, proxy, replica)));
   return configs;
 }
