@@ -3,6 +3,7 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SERVICE_NAMES, type ServiceName } from "../../../infra/model.js";
 import { buildApps, entryPoint, startBuiltApp, type StartedApp } from "./support/apps.js";
 import { createTestDatabase, createTestVhost, SHARED_REDIS_URL, type TestDatabase, type TestVhost } from "./support/backends.js";
 
@@ -21,7 +22,7 @@ afterAll(async () => {
   await Promise.allSettled([database?.drop(), vhost?.remove()]);
 });
 
-function environments(): Record<string, Record<string, string>> {
+function environments(): Record<ServiceName, Record<string, string>> {
   return {
     catalog: { DATABASE_URL: database.url },
     cart: { REDIS_URL: SHARED_REDIS_URL, REDIS_KEY_PREFIX: "start-built-test:" },
@@ -30,9 +31,9 @@ function environments(): Record<string, Record<string, string>> {
   };
 }
 
-describe.each(["catalog", "cart", "orders", "order-worker"])("%s", (app) => {
+describe.each(SERVICE_NAMES)("%s", (app) => {
   it("starts from its built output with env vars only and answers /healthz, /readyz and /metrics", async () => {
-    const running = await startBuiltApp(app, environments()[app]!);
+    const running = await startBuiltApp(app, environments()[app]);
     started.push(running);
     expect(await (await fetch(`${running.baseUrl}/healthz`)).json()).toEqual({ status: "ok" });
     const metrics = await (await fetch(`${running.baseUrl}/metrics`)).text();
@@ -41,7 +42,7 @@ describe.each(["catalog", "cart", "orders", "order-worker"])("%s", (app) => {
   });
 
   it("names each missing required variable", async () => {
-    const env = environments()[app]!;
+    const env = environments()[app];
     for (const missing of Object.keys(env).filter((k) => !k.startsWith("REDIS_KEY"))) {
       const partial = Object.fromEntries(Object.entries(env).filter(([k]) => k !== missing));
       const failure = await run(process.execPath, [entryPoint(app)], { env: { PATH: process.env.PATH, ...partial }, timeout: 20_000 }).then(

@@ -1,22 +1,21 @@
 // Built apps for tests: the same `node apps/<name>/dist/main.js` the images run,
 // configured by environment variables only.
-import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
+import { appEntryPoint, buildApps as buildEveryApp } from "../../../../infra/local/apps.js";
+import type { ServiceName } from "../../../../infra/model.js";
 import { freePort, httpAnswers, waitFor } from "../../../../test/support/net.js";
 import { startProcess, type RunningProcess } from "../../../../test/support/process.js";
 import type { BaseConfig } from "../../src/env.js";
 
-const run = promisify(execFile);
 export const REPO_ROOT = fileURLToPath(new URL("../../../../", import.meta.url));
 
-/** Builds every app (tsc -b is incremental: near-instant when nothing changed). */
+/** Builds every app as the local runner does (tsc -b is incremental: near-instant when nothing changed). */
 export async function buildApps(): Promise<void> {
-  await run("npx", ["tsc", "-b", "apps/tsconfig.json"], { cwd: REPO_ROOT, timeout: 240_000 });
+  await buildEveryApp(REPO_ROOT);
 }
 
-export function entryPoint(app: string): string {
-  return `${REPO_ROOT}apps/${app}/dist/main.js`;
+export function entryPoint(app: ServiceName): string {
+  return appEntryPoint(REPO_ROOT, app);
 }
 
 export interface StartedApp {
@@ -25,7 +24,7 @@ export interface StartedApp {
 }
 
 /** Starts a built app with exactly `env` (plus PATH) and waits for /healthz. */
-export async function startBuiltApp(app: string, env: Record<string, string>): Promise<StartedApp> {
+export async function startBuiltApp(app: ServiceName, env: Record<string, string>): Promise<StartedApp> {
   const port = await freePort();
   const proc = startProcess(process.execPath, [entryPoint(app)], {
     env: { PATH: process.env.PATH, LOG_LEVEL: "warn", ...env, PORT: String(port), HOST: "127.0.0.1" },
