@@ -28,15 +28,23 @@ export interface Addressing {
   serviceHost(service: ServiceName): string;
   dataStoreHost(store: DataStoreName): string;
   zipkin: HostPort;
-  /** A DNS resolver to use instead of the system's (the local runner's dnsmasq). */
-  dnsResolver?: HostPort;
-  /** DNS name resolving to the edge proxy, for Prometheus's DNS discovery (docker, kubernetes). */
-  edgeHost?: string;
-  /** Where Grafana reaches Prometheus (and Prometheus scrapes itself); default 127.0.0.1:PORTS.prometheus. */
-  prometheus?: HostPort;
-  /** Grafana, where the target runs one: Prometheus then scrapes its metrics. */
-  grafana?: HostPort;
+  /** A DNS resolver to use instead of the system's (the local runner's dnsmasq); undefined: the system's. */
+  dnsResolver: HostPort | undefined;
+  /** How Prometheus finds every Envoy and app replica. */
+  scrapeDiscovery: ScrapeDiscovery;
+  /** Where Grafana reaches Prometheus, and Prometheus scrapes itself. */
+  prometheus: HostPort;
+  /** Grafana, where the target runs one (Prometheus then scrapes its metrics); undefined: none. */
+  grafana: HostPort | undefined;
 }
+
+/**
+ * How Prometheus finds the mesh's replicas: by the services' DNS names, where each
+ * replica is an A record (Docker's aliases, Kubernetes' headless Services), or from
+ * target files the runner writes (the local runner's dnsmasq serves the proxies, not
+ * Prometheus's DNS discovery).
+ */
+export type ScrapeDiscovery = { readonly kind: "dns"; readonly edgeHost: string } | { readonly kind: "files" };
 
 /** Where proxies bind in a container or pod: the mesh on every interface, the app on the shared loopback. */
 export const containerBinding: ProxyBinding = {

@@ -1,7 +1,7 @@
 // How proxies find each other on Docker: network aliases, and each proxy's admin on
 // its own operator network.
 import { type Addressing, containerBinding } from "../addressing.js";
-import { PORTS } from "../model.js";
+import { EDGE_PROXY, PORTS } from "../model.js";
 import { operatorSubnet } from "./operator-network.js";
 
 /**
@@ -20,8 +20,10 @@ export function dockerAddressing(options: { grafana: boolean } = { grafana: true
     serviceHost: (service) => service,
     dataStoreHost: (store) => store,
     zipkin: { address: "zipkin", port: PORTS.zipkin },
-    edgeHost: "edge",
+    dnsResolver: undefined,
+    // The edge's network alias (infra/docker/mesh.ts).
+    scrapeDiscovery: { kind: "dns", edgeHost: EDGE_PROXY },
     prometheus: { address: "prometheus", port: PORTS.prometheus },
-    ...(options.grafana ? { grafana: { address: "grafana", port: PORTS.grafana } } : {}),
+    grafana: options.grafana ? { address: "grafana", port: PORTS.grafana } : undefined,
   };
 }

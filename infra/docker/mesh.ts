@@ -76,7 +76,7 @@ export class DockerMesh extends MeshComponent {
         replica: 0,
         image: envoyImage,
         logLevel: settings.envoyLogLevel,
-        networks: [{ network: meshNetwork, aliases: [addressing.edgeHost ?? EDGE_PROXY] }],
+        networks: [{ network: meshNetwork, aliases: [EDGE_PROXY] }],
         adminHostPort: edgeAdmin.port,
         // The public gateway: every host interface, as a gateway should.
         publish: [{ internal: PORTS.edgeHttp, external: settings.gatewayPort }],

@@ -11,8 +11,9 @@ export function kubernetesAddressing(namespace: string, options: { grafana: bool
     serviceHost: (service) => fqdn(service),
     dataStoreHost: (store) => fqdn(store),
     zipkin: { address: fqdn("zipkin"), port: PORTS.zipkin },
-    edgeHost: fqdn("edge"),
+    dnsResolver: undefined,
+    scrapeDiscovery: { kind: "dns", edgeHost: fqdn("edge") },
     prometheus: { address: fqdn("prometheus"), port: PORTS.prometheus },
-    ...(options.grafana ? { grafana: { address: fqdn("grafana"), port: PORTS.grafana } } : {}),
+    grafana: options.grafana ? { address: fqdn("grafana"), port: PORTS.grafana } : undefined,
   };
 }

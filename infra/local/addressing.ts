@@ -27,6 +27,9 @@ export function localAddressing(layout: LocalLayout, dataStoreHost: (store: Data
     dataStoreHost,
     zipkin: { address: layout.zipkin, port: PORTS.zipkin },
     dnsResolver: { address: layout.dns, port: DNS_PORT },
+    scrapeDiscovery: { kind: "files" },
     prometheus: { address: layout.prometheus, port: PORTS.prometheus },
+    // The local runner runs no Grafana.
+    grafana: undefined,
   };
 }

@@ -33,7 +33,7 @@ export function renderPrometheusArtifacts(model: MeshModel, addressing: Addressi
   const files: Record<string, string> = {
     [PROMETHEUS_CONFIG_FILE]: toYaml(prometheusConfig(model, addressing)),
     [ALERT_RULES_FILE]: toYaml({ groups: meshAlertRules(model, LISTENER.edgeHttp) }),
-    ...(addressing.target === "local" ? renderLocalScrapeTargets(model, addressing) : {}),
+    ...(addressing.scrapeDiscovery.kind === "files" ? renderLocalScrapeTargets(model, addressing) : {}),
   };
   return Object.fromEntries(Object.entries(files).map(([path, text]) => [`${PROMETHEUS_DIR}/${path}`, text]));
 }

@@ -44,9 +44,7 @@ function escapeRegex(text: string): string {
 }
 
 /** Envoys and apps by DNS: `service` comes from the name queried, `replica` is the address it resolved to. */
-function dnsScrapeConfigs(model: MeshModel, addressing: Addressing): ScrapeConfig[] {
-  const edgeHost = addressing.edgeHost;
-  if (!edgeHost) throw new Error(`addressing for target "${addressing.target}" names no edgeHost for Prometheus to find the edge`);
+function dnsScrapeConfigs(model: MeshModel, addressing: Addressing, edgeHost: string): ScrapeConfig[] {
   const hosts = model.services.map((s) => ({ service: s.name as string, host: addressing.serviceHost(s.name) }));
   const serviceFromName = (entries: Array<{ service: string; host: string }>): RelabelConfig[] =>
     entries.map(({ service, host }) => ({
@@ -128,13 +126,14 @@ export function renderLocalScrapeTargets(model: MeshModel, addressing: Addressin
 
 /** Every scrape job for a target: the mesh (envoy, app), Prometheus itself and Grafana where it runs. */
 export function scrapeConfigs(model: MeshModel, addressing: Addressing): ScrapeConfig[] {
+  const discovery = addressing.scrapeDiscovery;
   const mesh: ScrapeConfig[] =
-    addressing.target === "local"
+    discovery.kind === "files"
       ? [
           { job_name: SCRAPE_JOBS.envoy, metrics_path: "/stats/prometheus", file_sd_configs: fileSdConfig(SCRAPE_JOBS.envoy) },
           { job_name: SCRAPE_JOBS.app, metrics_path: "/metrics", file_sd_configs: fileSdConfig(SCRAPE_JOBS.app) },
         ]
-      : dnsScrapeConfigs(model, addressing);
+      : dnsScrapeConfigs(model, addressing, discovery.edgeHost);
   const { prometheus, grafana } = observabilityEndpoints(addressing);
   const own = (job: string, at: { address: string; port: number }): ScrapeConfig => ({
     job_name: job,

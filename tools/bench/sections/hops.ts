@@ -58,8 +58,7 @@ interface Pair {
  * dnsmasq runs for the pairs) and Zipkin where the bench mesh runs it.
  */
 function pairAddressing(layout: LocalLayout, zipkin: HostPort): Addressing {
-  const { target, binding, dataStoreHost } = localAddressing(layout, () => "127.0.0.1");
-  return { target, binding, dataStoreHost, serviceHost: (service) => layout.servicePod(service, 0), zipkin };
+  return { ...localAddressing(layout, () => "127.0.0.1"), serviceHost: (service) => layout.servicePod(service, 0), zipkin, dnsResolver: undefined };
 }
 
 function meshPair(name: string, options: HopOptions, change: (config: EnvoyObject) => EnvoyObject = (c) => c): Pair {
