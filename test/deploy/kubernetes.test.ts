@@ -127,9 +127,11 @@ describe("the kubernetes target through the real Pulumi engine", () => {
   it("has every Deployment and StatefulSet available, with the apps' Envoys as native sidecars", async () => {
     const deployments = await api.list(`/apis/apps/v1/namespaces/${NAMESPACE}/deployments`);
     expect(deployments.map((d) => d.metadata.name).sort()).toEqual(expect.arrayContaining([...SERVICE_NAMES, "edge"]));
-    for (const d of deployments) {
-      expect(d.status?.availableReplicas, d.metadata.name).toBe((d.spec as { replicas: number }).replicas);
-    }
+    // `up` returns once the pods are available; the controller writes that into each
+    // Deployment's status on its next sync, which a busy machine delays for a moment
+    // (a CI run read one Deployment's status with nothing available yet).
+    const available = (d: KubeObject) => d.status?.availableReplicas === (d.spec as { replicas: number }).replicas;
+    await waitFor("every Deployment's status showing its replicas available", async () => (await api.list(`/apis/apps/v1/namespaces/${NAMESPACE}/deployments`)).every(available), 30_000, 250);
     const statefulSets = await api.list(`/apis/apps/v1/namespaces/${NAMESPACE}/statefulsets`);
     expect(statefulSets).toHaveLength(3);
     for (const s of statefulSets) expect(s.status?.availableReplicas, s.metadata.name).toBe(1);
@@ -174,8 +176,7 @@ describe("the kubernetes target through the real Pulumi engine", () => {
     // The provider replaces a ConfigMap or Secret whose data changes (a new autoname), which changes the
     // pod template that refers to it by name: the pods roll onto the new environment.
     for (const [name, op] of changed) expect(op, name).toBe(name.startsWith("kubernetes:core/v1:Secret::") ? "replace" : "update");
-    const catalog = await api.get(`/apis/apps/v1/namespaces/${NAMESPACE}/deployments/catalog`);
-    expect(catalog.status?.availableReplicas).toBe(2);
+    await waitFor("catalog's two replicas available", async () => (await api.get(`/apis/apps/v1/namespaces/${NAMESPACE}/deployments/catalog`)).status?.availableReplicas === 2, 30_000, 250);
     // Its two replicas run on two of the three nodes (the spread over nodes), under a budget of one down at a time.
     const replicaSets = await api.list(`/apis/apps/v1/namespaces/${NAMESPACE}/replicasets?labelSelector=app.kubernetes.io/name%3Dcatalog`);
     const current = replicaSets.find((rs) => (rs.spec as { replicas: number }).replicas === 2);

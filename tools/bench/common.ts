@@ -1,7 +1,6 @@
 // What the benchmark's sections share: the local mesh's processes, merging
-// rounds into figures, child processes, and reading figures back for printing.
-import type { ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
+// rounds into figures, and reading figures back for printing. (Child processes
+// and readiness polling come from the tests' kit: test/support.)
 import type { LocalMesh, ReplicaEndpoints } from "../../infra/local/mesh.js";
 import type { ServiceName } from "../../infra/model.js";
 import type { VariantRounds } from "./interleave.js";
@@ -53,42 +52,6 @@ export function mergeHttp(runs: readonly HttpLoadResult[]) {
   // autocannon reports per-run percentiles; the median round's value is shown (raw samples are not exposed).
   const mid = (pick: (r: HttpLoadResult) => number) => round([...runs.map(pick)].sort((a, b) => a - b)[runs.length >> 1] ?? Number.NaN, 3);
   return { ok, errors, throughput: round(ok / seconds, 1), p50: mid((r) => r.p50), p90: mid((r) => r.p90), p99: mid((r) => r.p99) };
-}
-
-export async function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, host, () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
-    });
-  });
-}
-
-export async function waitForHttp(url: string, child: ChildProcess, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`${url}: the process exited with code ${child.exitCode}`);
-    try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
-      await res.arrayBuffer();
-      if (res.ok) return;
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > deadline) throw new Error(`${url} did not answer within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-export async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), 8000);
-  await exited;
-  clearTimeout(timer);
 }
 
 export async function json<T>(res: Response): Promise<T> {

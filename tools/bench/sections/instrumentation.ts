@@ -1,8 +1,10 @@
 // Instrumentation cost: the catalog app with metrics and tracing on and off, side by side.
-import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { PROJECT_ROOT, type LocalMesh } from "../../../infra/local/mesh.js";
-import { freePort, get, get2, log, mergeHttp, mergeRuns, stopChild, usageFigures, waitForHttp, type Json } from "../common.js";
+import { httpOk } from "../../../infra/local/readiness.js";
+import { freePort, waitFor } from "../../../test/support/net.js";
+import { startProcess, type RunningProcess } from "../../../test/support/process.js";
+import { get, get2, log, mergeHttp, mergeRuns, usageFigures, type Json } from "../common.js";
 import { interleave } from "../interleave.js";
 import { closedLoopHttp, keepAliveAgent, openLoop, type HttpLoadResult, type OpenLoopResult } from "../load.js";
 import type { Options } from "../options.js";
@@ -34,22 +36,24 @@ export async function instrumentationCost(mesh: LocalMesh, o: Options, productId
     "tracing only": { ...base, METRICS_ENABLED: "false", ZIPKIN_URL: zipkin },
     "metrics+tracing off": { ...base, METRICS_ENABLED: "false" },
   };
-  const children: Record<string, { child: ChildProcess; url: string }> = {};
+  const children: Record<string, { proc: RunningProcess; url: string }> = {};
+  /** Starts one variant on a free port and waits until it is ready. */
+  const start = async (name: string, args: string[], env: NodeJS.ProcessEnv) => {
+    const port = await freePort(host);
+    const proc = startProcess(process.execPath, args, { env: { ...env, PORT: String(port) } });
+    const url = `http://${host}:${port}`;
+    children[name] = { proc, url };
+    await waitFor(`${name} ready`, async () => {
+      if (proc.child.exitCode !== null) throw new Error(`${name} exited: ${proc.output()}`);
+      return httpOk(`${url}/readyz`);
+    }, 60_000, 200);
+  };
   try {
-    for (const [name, env] of Object.entries(variants)) {
-      const port = await freePort(host);
-      const child = spawn(process.execPath, [join(PROJECT_ROOT, "apps", "catalog", "dist", "main.js")], { env: { ...env, PORT: String(port) }, stdio: ["ignore", "ignore", "inherit"] });
-      children[name] = { child, url: `http://${host}:${port}` };
-      await waitForHttp(`http://${host}:${port}/readyz`, child);
-    }
-    {
-      const port = await freePort(host);
-      const env = { PATH: process.env.PATH, NODE_ENV: "production", HOST: host, PORT: String(port), DATABASE_URL: databaseUrl, POOL_MAX: String(POOL_SIZE) };
-      const child = spawn(process.execPath, ["--import", "tsx", join(PROJECT_ROOT, "tools", "bench", "bare-fastify.ts")], { env, stdio: ["ignore", "ignore", "inherit"] });
-      children[BARE_FASTIFY] = { child, url: `http://${host}:${port}` };
-      await waitForHttp(`http://${host}:${port}/readyz`, child);
-    }
-    const pids = Object.fromEntries(Object.entries(children).map(([name, { child }]) => [name, child.pid!]));
+    for (const [name, env] of Object.entries(variants)) await start(name, [join(PROJECT_ROOT, "apps", "catalog", "dist", "main.js")], env);
+    await start(BARE_FASTIFY, ["--import", "tsx", join(PROJECT_ROOT, "tools", "bench", "bare-fastify.ts")], {
+      PATH: process.env.PATH, NODE_ENV: "production", HOST: host, DATABASE_URL: databaseUrl, POOL_MAX: String(POOL_SIZE),
+    });
+    const pids = Object.fromEntries(Object.entries(children).map(([name, { proc }]) => [name, proc.child.pid!]));
     log("instrumentation: warming up the apps");
     for (const { url } of Object.values(children)) await closedLoopHttp({ url: `${url}/products/${productId}`, connections: 4, durationMs: 1000 });
     // Every process at full load, and the fully instrumented one once more with a tenth of its requests traced.
@@ -103,7 +107,7 @@ export async function instrumentationCost(mesh: LocalMesh, o: Options, productId
       },
     };
   } finally {
-    await Promise.all(Object.values(children).map(({ child }) => stopChild(child)));
+    await Promise.all(Object.values(children).map(({ proc }) => proc.stop(8000)));
   }
 }
 
