@@ -11,6 +11,7 @@ import type { EngineEvent, Stack } from "@pulumi/pulumi/automation/index.js";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { SERVICE_NAMES } from "../../infra/model.js";
 import { REDIS_PASSWORD_ENV } from "../../infra/redis-auth.js";
+import { waitFor } from "../support/net.js";
 import { type KubeObject, KubeApi } from "./kube-api.js";
 import { changedBetween, declared, operations, providedPasswords, resourceKey, stackConfig, throwawayStack } from "./workspace.js";
 
@@ -38,6 +39,33 @@ async function offerVolumes(api: KubeApi, count: number): Promise<string[]> {
   return names;
 }
 
+/**
+ * More simulated nodes beside the control plane's own, as kwok manages them (the
+ * fake-node annotation), so the scheduler has somewhere to spread replicas to.
+ */
+async function addFakeNodes(api: KubeApi, names: readonly string[]): Promise<void> {
+  for (const name of names) {
+    const res = await api.send("POST", "/api/v1/nodes", {
+      apiVersion: "v1",
+      kind: "Node",
+      metadata: {
+        name,
+        annotations: { "kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0" },
+        labels: { "kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64", type: "kwok" },
+      },
+      status: { allocatable: { cpu: "32", memory: "256Gi", pods: "110" }, capacity: { cpu: "32", memory: "256Gi", pods: "110" } },
+    });
+    expect([201, 409], JSON.stringify(res.body)).toContain(res.status);
+  }
+  await waitFor("the fake nodes Ready", async () => {
+    const nodes = await api.list("/api/v1/nodes");
+    return names.every((name) => {
+      const node = nodes.find((n) => n.metadata.name === name) as (KubeObject & { status?: { conditions?: Array<{ type: string; status: string }> } }) | undefined;
+      return node?.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") === true;
+    });
+  }, 60_000, 500);
+}
+
 describe("the kubernetes target through the real Pulumi engine", () => {
   const kubeconfig = inject("kubeconfig");
   const api = new KubeApi(kubeconfig);
@@ -46,7 +74,10 @@ describe("the kubernetes target through the real Pulumi engine", () => {
   let volumes: string[] = [];
   const expected = declaredFor({});
 
+  const extraNodes = ["kwok-node-1", "kwok-node-2"];
+
   beforeAll(async () => {
+    await addFakeNodes(api, extraNodes);
     volumes = await offerVolumes(api, 3);
     // Its own PULUMI_HOME: the only plugin is the kubernetes provider on PATH.
     stack = await throwawayStack(STACK, work, { PULUMI_HOME: join(work, "home"), KUBECONFIG: kubeconfig });
@@ -58,6 +89,7 @@ describe("the kubernetes target through the real Pulumi engine", () => {
     await stack?.destroy({ color: "never" }).catch(() => undefined);
     await stack?.workspace.removeStack(STACK).catch(() => undefined);
     for (const name of volumes) await api.send("DELETE", `/api/v1/persistentvolumes/${name}`);
+    for (const name of extraNodes) await api.send("DELETE", `/api/v1/nodes/${name}`);
     rmSync(work, { recursive: true, force: true });
   });
 
@@ -95,9 +127,11 @@ describe("the kubernetes target through the real Pulumi engine", () => {
   it("has every Deployment and StatefulSet available, with the apps' Envoys as native sidecars", async () => {
     const deployments = await api.list(`/apis/apps/v1/namespaces/${NAMESPACE}/deployments`);
     expect(deployments.map((d) => d.metadata.name).sort()).toEqual(expect.arrayContaining([...SERVICE_NAMES, "edge"]));
-    for (const d of deployments) {
-      expect(d.status?.availableReplicas, d.metadata.name).toBe((d.spec as { replicas: number }).replicas);
-    }
+    // `up` returns once the pods are available; the controller writes that into each
+    // Deployment's status on its next sync, which a busy machine delays for a moment
+    // (a CI run read one Deployment's status with nothing available yet).
+    const available = (d: KubeObject) => d.status?.availableReplicas === (d.spec as { replicas: number }).replicas;
+    await waitFor("every Deployment's status showing its replicas available", async () => (await api.list(`/apis/apps/v1/namespaces/${NAMESPACE}/deployments`)).every(available), 30_000, 250);
     const statefulSets = await api.list(`/apis/apps/v1/namespaces/${NAMESPACE}/statefulsets`);
     expect(statefulSets).toHaveLength(3);
     for (const s of statefulSets) expect(s.status?.availableReplicas, s.metadata.name).toBe(1);
@@ -124,7 +158,7 @@ describe("the kubernetes target through the real Pulumi engine", () => {
     expect(up.summary.resourceChanges).toEqual({ same: expected.length + 1 });
   });
 
-  it("on a config change (replicas, log level) updates only what the change touches", async () => {
+  it("on a config change (replicas, log level) updates only what the change touches, and spreads catalog's replicas over nodes", async () => {
     const change = { replicas: { catalog: 2 }, envoyLogLevel: "debug" };
     const after = declaredFor(change);
     const touched = changedBetween(expected, after);
@@ -142,8 +176,16 @@ describe("the kubernetes target through the real Pulumi engine", () => {
     // The provider replaces a ConfigMap or Secret whose data changes (a new autoname), which changes the
     // pod template that refers to it by name: the pods roll onto the new environment.
     for (const [name, op] of changed) expect(op, name).toBe(name.startsWith("kubernetes:core/v1:Secret::") ? "replace" : "update");
-    const catalog = await api.get(`/apis/apps/v1/namespaces/${NAMESPACE}/deployments/catalog`);
-    expect(catalog.status?.availableReplicas).toBe(2);
+    await waitFor("catalog's two replicas available", async () => (await api.get(`/apis/apps/v1/namespaces/${NAMESPACE}/deployments/catalog`)).status?.availableReplicas === 2, 30_000, 250);
+    // Its two replicas run on two of the three nodes (the spread over nodes), under a budget of one down at a time.
+    const replicaSets = await api.list(`/apis/apps/v1/namespaces/${NAMESPACE}/replicasets?labelSelector=app.kubernetes.io/name%3Dcatalog`);
+    const current = replicaSets.find((rs) => (rs.spec as { replicas: number }).replicas === 2);
+    const hash = current?.metadata.labels?.["pod-template-hash"];
+    const pods = await api.list(`/api/v1/namespaces/${NAMESPACE}/pods?labelSelector=pod-template-hash%3D${hash}`);
+    expect(pods).toHaveLength(2);
+    expect(new Set(pods.map((p) => (p.spec as { nodeName: string }).nodeName)).size).toBe(2);
+    const budget = await api.list(`/apis/policy/v1/namespaces/${NAMESPACE}/poddisruptionbudgets`);
+    expect(budget.map((b) => [b.metadata.labels?.["app.kubernetes.io/name"], (b.spec as { maxUnavailable: number }).maxUnavailable])).toEqual([["catalog", 1]]);
   });
 
   it("destroys everything: the namespace and all in it gone, then the stack removed", async () => {
