@@ -6,6 +6,7 @@
 export const FAST_SUITES = [
   "infra/config.test.ts",
   "infra/docker/operator-network.test.ts",
+  "infra/pki/pki.test.ts",
   "test/envoy/check.test.ts",
   "test/envoy/golden.test.ts",
   "test/envoy/proto-json.test.ts",
