@@ -2,7 +2,8 @@
 // each API service, and each service to the services it calls), with request
 // rate and success ratio as the calling Envoy sees them.
 import { DashboardBuilder, RowBuilder } from "@grafana/grafana-foundation-sdk/dashboard";
-import { serviceCluster } from "../envoy-templates/names.js";
+import { LISTENER, serviceCluster } from "../envoy-templates/names.js";
+import { deniedCallsMetric } from "../infra/observability/alerts.js";
 import { EDGE_PROXY, type MeshModel, type ServiceName } from "../infra/model.js";
 import { PanelIds, RATE, stat, timeseries } from "./panels.js";
 
@@ -55,5 +56,12 @@ export function meshOverviewDashboard(model: MeshModel): DashboardBuilder {
   return dashboard
     .withRow(new RowBuilder("Over time"))
     .withPanel(timeseries(ids, "Request rate per edge", edges.map((e) => ({ expr: requestRate(e), legend: label(e) })), { unit: "reqps" }))
-    .withPanel(timeseries(ids, "Success ratio per edge", edges.map((e) => ({ expr: successRatio(e), legend: label(e) })), { unit: "percentunit" }));
+    .withPanel(timeseries(ids, "Success ratio per edge", edges.map((e) => ({ expr: successRatio(e), legend: label(e) })), { unit: "percentunit" }))
+    .withRow(new RowBuilder("Security"))
+    .withPanel(
+      timeseries(ids, "Calls denied by the mesh", [{ expr: `sum by (service) (rate(${deniedCallsMetric(LISTENER.ingress)}[${RATE}]))`, legend: "{{service}}" }], {
+        unit: "reqps",
+        description: "Requests each service's sidecars answered 403 because the caller's certificate names a workload the model does not allow to call it.",
+      }),
+    );
 }

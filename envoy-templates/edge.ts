@@ -47,7 +47,7 @@ export function edgeBootstrap(model: MeshModel, addressing: Addressing): EnvoyOb
       metricsListener(binding.listenAddress, publicServices(model).map((s) => serviceCluster(s.name))),
     ],
     clusters: [
-      ...publicServices(model).map((s) => serviceClusterFor(s, addressing)),
+      ...publicServices(model).map((s) => serviceClusterFor(model, s, addressing, binding.identityDir)),
       zipkinCluster(addressing),
       adminCluster(binding.admin),
     ],

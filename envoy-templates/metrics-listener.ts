@@ -17,13 +17,25 @@ const SCRAPE_TIMEOUT_MS = 5000;
  */
 export const UPSTREAMS_READY_PATH = "/upstreams-ready";
 
-/** `upstreamClusters`: the service clusters the proxy routes to (not data stores: an app's own readiness covers those). */
-export function metricsListener(listenAddress: string, upstreamClusters: readonly string[]): EnvoyObject {
+/** Paths of a sidecar's app served on the metrics listener too, and where they go. */
+export interface AppProbes {
+  readonly paths: readonly string[];
+  readonly cluster: string;
+  readonly timeoutMs: number;
+}
+
+/**
+ * `upstreamClusters`: the service clusters the proxy routes to (not data stores: an app's
+ * own readiness covers those). `appProbes`: a sidecar's app's probe paths.
+ */
+export function metricsListener(listenAddress: string, upstreamClusters: readonly string[], appProbes?: AppProbes): EnvoyObject {
+  // This listener traces nothing: probes and scrapes never start traces.
+  const probes = appProbes ? appProbes.paths.map((path) => makeRoute(`app${path.replace("/", "-")}`, { path }, appProbes.cluster, appProbes.timeoutMs)) : [];
   const hcm = makeHttpConnectionManager({
     statPrefix: LISTENER.metrics,
     virtualHostName: "metrics",
-    // Exact path only (query strings are not part of it); every other path 404s.
-    routes: [makeRoute("prometheus-stats", { path: "/stats/prometheus" }, CLUSTER.admin, SCRAPE_TIMEOUT_MS), notFoundRoute()],
+    // Exact paths only (query strings are not part of them); every other path 404s.
+    routes: [makeRoute("prometheus-stats", { path: "/stats/prometheus" }, CLUSTER.admin, SCRAPE_TIMEOUT_MS), ...probes, notFoundRoute()],
     edge: false,
     upstreamsReady: { path: UPSTREAMS_READY_PATH, clusters: upstreamClusters },
   });

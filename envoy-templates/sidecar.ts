@@ -2,7 +2,7 @@
 // app's way out (egress listeners on the pod loopback, one per data store and called service,
 // plus Zipkin), a metrics-only listener, and admin where the addressing puts it.
 import type { Addressing } from "../infra/addressing.js";
-import { DATA_STORES, PORTS, getService, sidecarName, type MeshModel, type ServiceName, type ServiceSpec } from "../infra/model.js";
+import { DATA_STORES, PORTS, callersOf, getService, sidecarName, workloadIdentity, type MeshModel, type ServiceName, type ServiceSpec } from "../infra/model.js";
 import {
   type EnvoyObject,
   makeBootstrap,
@@ -12,6 +12,7 @@ import {
   makeRetryingRoutes,
   makeRoute,
   makeTcpProxy,
+  meshServerTls,
 } from "./builders/index.js";
 import { adminCluster, metricsListener } from "./metrics-listener.js";
 import { CLUSTER, LISTENER, dataStoreCluster, dataStoreEgressListener, serviceCluster, serviceEgressListener } from "./names.js";
@@ -22,6 +23,12 @@ export const SIDECAR_MAX_HEAP_BYTES = 256 * 1024 * 1024;
 /** Timeout of a service's health, readiness and metrics endpoints, and of a worker's whole ingress. */
 const PROBE_TIMEOUT_MS = 5000;
 const PROBE_PATHS = ["/healthz", READINESS_PATH, "/metrics"];
+/**
+ * The app's probes and metrics, also on the plaintext metrics listener: the kubelet,
+ * the targets' start-up checks and Prometheus hold no mesh certificate, and these
+ * paths serve no data and change nothing.
+ */
+const APP_PROBES = { paths: PROBE_PATHS, cluster: CLUSTER.localApp, timeoutMs: PROBE_TIMEOUT_MS };
 
 /** The longest of a service's public route timeouts: the bound for any call into it. */
 function serviceTimeoutMs(service: ServiceSpec): number {
@@ -65,10 +72,15 @@ export function sidecarBootstrap(model: MeshModel, serviceName: ServiceName, add
     healthCheckedPath: READINESS_PATH,
     zipkinCluster: CLUSTER.zipkin,
     samplingPercent: model.traceSamplingPercent,
+    // Over mutual TLS, only the callers the model names get through.
+    ...(binding.identityDir !== undefined
+      ? { authorizedCallers: callersOf(model, service.name).map((caller) => ({ name: caller, identity: workloadIdentity(model, caller) })) }
+      : {}),
   });
+  const tls = binding.identityDir !== undefined ? meshServerTls(binding.identityDir) : undefined;
   const listeners = [
-    makeListener(LISTENER.ingress, { address: binding.listenAddress, port: PORTS.sidecarIngress }, "INBOUND", [ingress]),
-    metricsListener(binding.listenAddress, service.calls.map(serviceCluster)),
+    makeListener(LISTENER.ingress, { address: binding.listenAddress, port: PORTS.sidecarIngress }, "INBOUND", [ingress], tls),
+    metricsListener(binding.listenAddress, service.calls.map(serviceCluster), APP_PROBES),
     ...service.dataStores.map((store) => {
       const name = dataStoreEgressListener(store);
       return makeListener(name, { address: pod, port: DATA_STORES[store].port }, "OUTBOUND", [makeTcpProxy(name, dataStoreCluster(store))]);
@@ -82,7 +94,7 @@ export function sidecarBootstrap(model: MeshModel, serviceName: ServiceName, add
     // this very proxy, and marking it down here would also hide its /healthz and /metrics.
     makeCluster({ name: CLUSTER.localApp, endpoint: { address: pod, port: PORTS.app }, protocol: "http1", connectTimeoutMs: 1000, maxConnections: 1024 }),
     ...service.dataStores.map((store) => dataStoreClusterFor(store, addressing)),
-    ...service.calls.map((callee) => serviceClusterFor(getService(model, callee), addressing)),
+    ...service.calls.map((callee) => serviceClusterFor(model, getService(model, callee), addressing, binding.identityDir)),
     zipkinCluster(addressing),
     adminCluster(binding.admin),
   ];

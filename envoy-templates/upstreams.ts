@@ -1,15 +1,19 @@
 // Clusters for what proxies talk to: other services' sidecars, data stores, Zipkin.
 // Identical on every target except for the addresses, which come from the Addressing.
 import type { Addressing } from "../infra/addressing.js";
-import { DATA_STORES, PORTS, type DataStoreName, type ServiceSpec, sidecarName } from "../infra/model.js";
-import { type EnvoyObject, makeCluster } from "./builders/index.js";
+import { DATA_STORES, PORTS, type DataStoreName, type MeshModel, type ServiceSpec, sidecarName, workloadIdentity } from "../infra/model.js";
+import { type EnvoyObject, makeCluster, meshClientTls } from "./builders/index.js";
 import { CLUSTER, dataStoreCluster, serviceCluster } from "./names.js";
 
 /** The apps' readiness endpoint: what callers' proxies health-check. */
 export const READINESS_PATH = "/readyz";
 
-/** Every replica's sidecar ingress of `service`, health-checked through the sidecar on /readyz, which must be that service's. */
-export function serviceClusterFor(service: ServiceSpec, addressing: Addressing): EnvoyObject {
+/**
+ * Every replica's sidecar ingress of `service`, health-checked through the sidecar on /readyz,
+ * which must be that service's. With the caller's `identityDir`, over mutual TLS, the
+ * callee's certificate checked for the service's identity.
+ */
+export function serviceClusterFor(model: MeshModel, service: ServiceSpec, addressing: Addressing, identityDir: string | undefined): EnvoyObject {
   return makeCluster({
     name: serviceCluster(service.name),
     endpoint: { address: addressing.serviceHost(service.name), port: PORTS.sidecarIngress },
@@ -20,6 +24,7 @@ export function serviceClusterFor(service: ServiceSpec, addressing: Addressing):
     outlierDetection: true,
     maxConnections: 1024,
     dnsResolver: addressing.dnsResolver,
+    ...(identityDir !== undefined ? { transportSocket: meshClientTls(identityDir, workloadIdentity(model, service.name)) } : {}),
   });
 }
 

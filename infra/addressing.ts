@@ -15,6 +15,12 @@ export interface ProxyBinding {
   readonly podLoopback: string;
   /** Envoy admin; never reachable from the mesh. */
   readonly admin: HostPort;
+  /**
+   * The proxy's identity directory (its certificate, key and trust bundle, and the SDS
+   * files naming them: envoy-templates/builders/tls.ts): its mesh hops then run mutual
+   * TLS. Plaintext hops where the target provides none.
+   */
+  readonly identityDir?: string;
 }
 
 export interface Addressing {
@@ -45,6 +51,9 @@ export interface Addressing {
  * Prometheus's DNS discovery).
  */
 export type ScrapeDiscovery = { readonly kind: "dns"; readonly edgeHost: string } | { readonly kind: "files" };
+
+/** A container's or pod's identity directory: a Kubernetes Secret volume, a Docker volume. */
+export const CONTAINER_IDENTITY_DIR = "/etc/envoy-identity";
 
 /** Where proxies bind in a container or pod: the mesh on every interface, the app on the shared loopback. */
 export const containerBinding: ProxyBinding = {

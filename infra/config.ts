@@ -1,7 +1,8 @@
 // Stack settings: every `mesh:*` key, its default, and validation with errors
 // that name the key, what was expected and what was given. Pure: the Pulumi
 // program and the offline renderer both feed it raw values.
-import { buildMeshModel, EDGE_PROXY, type MeshModel, PORTS, SERVICE_NAMES, sidecarName, type ServiceName } from "./model.js";
+import { DEFAULT_CERTIFICATE_LIFETIME_HOURS, MAX_CERTIFICATE_LIFETIME_HOURS } from "./workload-credentials.js";
+import { buildMeshModel, DEFAULT_TRUST_DOMAIN, EDGE_PROXY, type MeshModel, PORTS, SERVICE_NAMES, sidecarName, type ServiceName } from "./model.js";
 import { IMAGES, type ImageKey } from "./versions.js";
 
 export const TARGETS = ["docker", "kubernetes"] as const;
@@ -27,6 +28,10 @@ export interface StackSettings {
   readonly envoyLogLevel: EnvoyLogLevel;
   /** Percentage of requests the edge starts a trace for (the decision travels with the request). */
   readonly traceSamplingPercent: number;
+  /** SPIFFE trust domain of every workload identity (spiffe://<trustDomain>/ns/<namespace>/sa/<workload>). */
+  readonly trustDomain: string;
+  /** Lifetime of workload certificates; `pulumi up` renews those past two thirds of it. */
+  readonly certificateLifetimeHours: number;
   /** Reference of every third-party image: the pinned one unless the stack names another. */
   readonly images: Readonly<Record<ImageKey, string>>;
   /** App images to run as they are (nothing built or loaded for these services). */
@@ -38,7 +43,7 @@ export interface StackSettings {
 }
 
 /** The credentials the mesh needs; each is generated unless the stack provides it. */
-export const PASSWORD_NAMES = ["postgresSuperuser", "postgresApp", "rabbitmq", "redis", "grafanaAdmin"] as const;
+export const PASSWORD_NAMES = ["postgresSuperuser", "postgresApp", "rabbitmq", "redis", "grafanaAdmin", "meshCa"] as const;
 export type PasswordName = (typeof PASSWORD_NAMES)[number];
 /** Stack key of a provided password, e.g. mesh:redisPassword. */
 export const passwordKey = (name: PasswordName) => `${name}Password` as const;
@@ -56,10 +61,12 @@ export const SETTING_KEYS = {
   zipkinPort: "host port of Zipkin",
   grafana: "whether the stack runs Grafana (true) or leaves it to your own (false: import the dashboards from dashboards/generated/ and point them at this Prometheus and Zipkin)",
   replicas: "replicas per service, e.g. { catalog: 2 }; services not named run 1",
-  namespace: "Kubernetes namespace for the mesh (kubernetes target)",
+  namespace: "Kubernetes namespace for the mesh (kubernetes target), and the namespace of every workload identity on every target",
   kubeContext: "kubeconfig context to deploy to (kubernetes target); empty means the current one",
   envoyLogLevel: `Envoy log level: ${ENVOY_LOG_LEVELS.join(", ")}`,
   traceSamplingPercent: "percentage of requests traced (0 to 100; 100 traces every request, lower it under load)",
+  trustDomain: "SPIFFE trust domain of the workload identities the sidecars authenticate each other by (spiffe://<trustDomain>/ns/<namespace>/sa/<workload>)",
+  certificateLifetimeHours: `lifetime of the workload certificates in hours (1 to ${MAX_CERTIFICATE_LIFETIME_HOURS}); pulumi up renews those past two thirds of it`,
   images: `image references replacing the pinned ones, e.g. { envoy: registry.example.com/envoy:v1.40.0 }; keys: ${Object.keys(IMAGES).join(", ")}`,
   appImages: "app images to run instead of building them, e.g. { catalog: registry.example.com/mesh-catalog:1.2.0 }",
   imageRegistry: "registry (and path) to push the app images built by pulumi up to, e.g. registry.example.com/mesh; empty: never pushed",
@@ -68,6 +75,7 @@ export const SETTING_KEYS = {
   rabbitmqPassword: "secret: RabbitMQ password; generated when not set",
   redisPassword: "secret: Redis password; generated when not set",
   grafanaAdminPassword: "secret: Grafana admin password; generated when not set",
+  meshCaPassword: "secret: the seed the mesh's own CA, and every workload's key and certificate, derive from (infra/pki); generated when not set. A new value re-keys the whole mesh",
 } as const satisfies Record<Exclude<keyof StackSettings, "passwords"> | ReturnType<typeof passwordKey>, string>;
 
 export const CONFIG_NAMESPACE = "mesh";
@@ -116,6 +124,8 @@ export function parseStackSettings(raw: Readonly<Record<string, unknown>>, secre
     kubeContext: optionalString("kubeContext", raw.kubeContext),
     envoyLogLevel: oneOf("envoyLogLevel", raw.envoyLogLevel, ENVOY_LOG_LEVELS, "info"),
     traceSamplingPercent: percentage("traceSamplingPercent", raw.traceSamplingPercent, 100),
+    trustDomain: trustDomain("trustDomain", raw.trustDomain),
+    certificateLifetimeHours: certificateLifetime("certificateLifetimeHours", raw.certificateLifetimeHours),
     images: { ...Object.fromEntries(Object.entries(IMAGES).map(([key, image]) => [key, image.ref])), ...imageMap("images", raw.images, Object.keys(IMAGES)) } as Record<ImageKey, string>,
     appImages: imageMap("appImages", raw.appImages, SERVICE_NAMES),
     imageRegistry: registry("imageRegistry", raw.imageRegistry),
@@ -169,7 +179,10 @@ export function adminPorts(settings: Pick<StackSettings, "adminPortBase" | "repl
 
 /** The mesh model a stack's settings describe. */
 export function meshModelFor(settings: StackSettings): MeshModel {
-  return buildMeshModel(settings.replicas, { traceSamplingPercent: settings.traceSamplingPercent });
+  return buildMeshModel(settings.replicas, {
+    traceSamplingPercent: settings.traceSamplingPercent,
+    identity: { trustDomain: settings.trustDomain, namespace: settings.namespace },
+  });
 }
 
 /** Every host port the stack publishes or reserves, by the key that sets it. */
@@ -235,6 +248,20 @@ function optionalString(key: string, value: unknown): string {
   if (value === undefined) return "";
   if (typeof value !== "string") throw new StackConfigError(key, "a string", value);
   return value;
+}
+
+/** SPIFFE's trust domain alphabet. */
+function trustDomain(key: string, value: unknown): string {
+  if (value === undefined) return DEFAULT_TRUST_DOMAIN;
+  if (typeof value === "string" && /^[a-z0-9._-]{1,255}$/.test(value)) return value;
+  throw new StackConfigError(key, "a SPIFFE trust domain: 1 to 255 lower-case letters, digits, '.', '-' and '_', such as cluster.local", value);
+}
+
+function certificateLifetime(key: string, value: unknown): number {
+  if (value === undefined) return DEFAULT_CERTIFICATE_LIFETIME_HOURS;
+  const n = integer(key, value);
+  if (n === undefined || n < 1 || n > MAX_CERTIFICATE_LIFETIME_HOURS) throw new StackConfigError(key, `a whole number of hours from 1 to ${MAX_CERTIFICATE_LIFETIME_HOURS}`, value);
+  return n;
 }
 
 function dnsLabel(key: string, value: unknown, fallback: string): string {

@@ -21,6 +21,8 @@ export class MeshSecrets extends pulumi.ComponentResource {
   readonly redisPassword: pulumi.Output<string>;
   /** Only where the stack runs Grafana. */
   readonly grafanaAdminPassword: pulumi.Output<string> | undefined;
+  /** The seed of the mesh's generated CA (infra/pki: everything about it derives from the seed). */
+  readonly meshCaSeed: pulumi.Output<string>;
 
   constructor(name: string, provided: StackSettings["passwords"], withGrafana: boolean, opts?: pulumi.ComponentResourceOptions) {
     super("mesh:index:Secrets", name, {}, opts);
@@ -37,6 +39,7 @@ export class MeshSecrets extends pulumi.ComponentResource {
     this.rabbitmqPassword = password("rabbitmq");
     this.redisPassword = password("redis");
     this.grafanaAdminPassword = withGrafana ? password("grafanaAdmin") : undefined;
+    this.meshCaSeed = password("meshCa");
     this.registerOutputs({});
   }
 }

@@ -1,6 +1,7 @@
 // The mesh model: the one source of truth for services, routes, dependencies,
 // replicas and ports. Generators and targets derive everything from it; nothing
 // else spells a port or a service name by hand.
+import { spiffeId } from "./pki/index.js";
 
 export const SERVICE_NAMES = ["catalog", "cart", "orders", "order-worker"] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
@@ -58,16 +59,28 @@ export interface ServiceSpec {
   readonly replicas: number;
 }
 
+/** Where the mesh's workload identities live: `spiffe://<trustDomain>/ns/<namespace>/sa/<workload>`. */
+export interface MeshIdentity {
+  readonly trustDomain: string;
+  readonly namespace: string;
+}
+
 export interface MeshModel {
   readonly services: readonly ServiceSpec[];
   readonly dataStores: readonly DataStore[];
   /** Share of requests (0–100 %) the proxies trace when no upstream decided already. */
   readonly traceSamplingPercent: number;
+  readonly identity: MeshIdentity;
 }
+
+/** Istio's default trust domain, and the one Kubernetes' own DNS suffix suggests. */
+export const DEFAULT_TRUST_DOMAIN = "cluster.local";
+export const DEFAULT_NAMESPACE = "mesh";
 
 export interface MeshOptions {
   /** Default 100: every request is traced, as a demo mesh wants; lower it for load. */
   readonly traceSamplingPercent?: number;
+  readonly identity?: Partial<MeshIdentity>;
 }
 
 /** The services and their routes (the public API in README.md); replicas come from stack config. */
@@ -111,6 +124,7 @@ export function buildMeshModel(replicas: Partial<Record<ServiceName, number>> = 
     services: SERVICE_BLUEPRINTS.map((s) => ({ ...s, replicas: replicas[s.name] ?? 1 })),
     dataStores: DATA_STORE_NAMES.map((n) => DATA_STORES[n]),
     traceSamplingPercent: options.traceSamplingPercent ?? 100,
+    identity: { trustDomain: DEFAULT_TRUST_DOMAIN, namespace: DEFAULT_NAMESPACE, ...options.identity },
   };
 }
 
@@ -127,4 +141,29 @@ export function sidecarName(service: ServiceName): string {
 }
 export function proxyNames(model: MeshModel): string[] {
   return [EDGE_PROXY, ...model.services.map((s) => sidecarName(s.name))];
+}
+
+/** A workload of the mesh with an identity: the edge, or a service (its sidecars). */
+export type Workload = typeof EDGE_PROXY | ServiceName;
+
+/** The workload a proxy (`edge` or `<service>-sidecar`) speaks for. */
+export function workloadOfProxy(model: MeshModel, proxy: string): Workload {
+  if (proxy === EDGE_PROXY) return EDGE_PROXY;
+  const service = model.services.find((s) => sidecarName(s.name) === proxy);
+  if (!service) throw new Error(`unknown proxy "${proxy}" (known: ${proxyNames(model).join(", ")})`);
+  return service.name;
+}
+
+/** The SPIFFE id a workload's certificates carry, and its callers are authorised by. */
+export function workloadIdentity(model: MeshModel, workload: Workload): string {
+  return spiffeId(model.identity.trustDomain, model.identity.namespace, workload);
+}
+
+/**
+ * The workloads allowed to call a service, from the model alone: the edge when the
+ * service has public routes, and every service whose `calls` name it.
+ */
+export function callersOf(model: MeshModel, service: ServiceName): Workload[] {
+  const callers: Workload[] = getService(model, service).routes.length > 0 ? [EDGE_PROXY] : [];
+  return [...callers, ...model.services.filter((s) => s.calls.includes(service)).map((s) => s.name)];
 }

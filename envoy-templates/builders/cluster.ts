@@ -25,6 +25,8 @@ export interface ClusterOptions {
   readonly maxConnections: number;
   /** Resolver for DNS names; the system resolver when absent. */
   readonly dnsResolver?: HostPort;
+  /** TLS to the upstream (builders/tls.ts), health checks included; plaintext when absent. */
+  readonly transportSocket?: EnvoyObject;
 }
 
 /** The same limit for connections, pending and active requests, and a retry budget. */
@@ -91,6 +93,7 @@ export function makeCluster(options: ClusterOptions): EnvoyObject {
   // passed its first check (503 "no healthy upstream" for 7 % of requests on a real node).
   if (options.healthCheck) cluster.health_checks = [makeHealthCheck(options.healthCheck, options.protocol)];
   if (options.outlierDetection) cluster.outlier_detection = OUTLIER_DETECTION;
+  if (options.transportSocket) cluster.transport_socket = options.transportSocket;
   if (options.protocol === "tcp") {
     cluster.upstream_connection_options = TCP_KEEPALIVE;
   } else {

@@ -4,6 +4,7 @@ import type { HostPort } from "../../infra/addressing.js";
 import { HTTP_ACCESS_LOG_FORMAT, TCP_ACCESS_LOG_FORMAT, stdoutJsonLog } from "./access-log.js";
 import { type EnvoyObject, CONNECTION_BUFFER_LIMIT_BYTES, HTTP2_LIMITS, duration, socketAddress, typed } from "./common.js";
 import { jsonLocalReplies } from "./local-reply.js";
+import { type AuthorizedCaller, callerAuthorizationFilter } from "./tls.js";
 
 /** A client has this long to send its request headers (Envoy's edge guidance). */
 export const REQUEST_HEADERS_TIMEOUT_MS = 10_000;
@@ -14,14 +15,15 @@ export const REQUEST_HEADERS_TIMEOUT_MS = 10_000;
  */
 export const EDGE_REQUEST_TIMEOUT_MS = 10_000;
 
-export function makeListener(name: string, address: HostPort, direction: "INBOUND" | "OUTBOUND", filters: EnvoyObject[]): EnvoyObject {
+/** `transportSocket`: TLS for the listener's connections (builders/tls.ts); plaintext when absent. */
+export function makeListener(name: string, address: HostPort, direction: "INBOUND" | "OUTBOUND", filters: EnvoyObject[], transportSocket?: EnvoyObject): EnvoyObject {
   return {
     name,
     stat_prefix: name,
     address: socketAddress(address),
     traffic_direction: direction,
     per_connection_buffer_limit_bytes: CONNECTION_BUFFER_LIMIT_BYTES,
-    filter_chains: [{ filters }],
+    filter_chains: [{ filters, ...(transportSocket ? { transport_socket: transportSocket } : {}) }],
   };
 }
 
@@ -46,6 +48,8 @@ export interface HttpConnectionManagerOptions {
    * host (and the proxy is not failing its health checks), 503 until then.
    */
   readonly upstreamsReady?: { readonly path: string; readonly clusters: readonly string[] };
+  /** Only these callers, by their certificate's identity, get past the RBAC filter; no filter when absent. */
+  readonly authorizedCallers?: readonly AuthorizedCaller[];
 }
 
 function healthCheckFilter(path: string): EnvoyObject {
@@ -84,6 +88,7 @@ export function makeHttpConnectionManager(options: HttpConnectionManagerOptions)
       virtual_hosts: [{ name: options.virtualHostName, domains: ["*"], routes: options.routes }],
     },
     http_filters: [
+      ...(options.authorizedCallers ? [callerAuthorizationFilter(options.authorizedCallers)] : []),
       ...(options.healthCheckedPath ? [healthCheckFilter(options.healthCheckedPath)] : []),
       ...(options.upstreamsReady ? [upstreamsReadyFilter(options.upstreamsReady)] : []),
       {

@@ -1,5 +1,5 @@
 // How proxies find each other on Kubernetes.
-import { type Addressing, containerBinding } from "../addressing.js";
+import { type Addressing, CONTAINER_IDENTITY_DIR, containerBinding } from "../addressing.js";
 import { PORTS } from "../model.js";
 
 /** Kubernetes: headless Services in the mesh namespace. */
@@ -7,7 +7,8 @@ export function kubernetesAddressing(namespace: string, options: { grafana: bool
   const fqdn = (name: string) => `${name}.${namespace}.svc.cluster.local`;
   return {
     target: "kubernetes",
-    binding: () => containerBinding,
+    // Every Envoy gets its workload's identity as a Secret volume: mutual TLS between them.
+    binding: () => ({ ...containerBinding, identityDir: CONTAINER_IDENTITY_DIR }),
     serviceHost: (service) => fqdn(service),
     dataStoreHost: (store) => fqdn(store),
     zipkin: { address: fqdn("zipkin"), port: PORTS.zipkin },

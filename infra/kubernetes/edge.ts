@@ -8,7 +8,7 @@ import type { EnvoyLogLevel } from "../config.js";
 import { EDGE_PROXY, type MeshModel, PORTS } from "../model.js";
 import type { PinnedImage } from "../versions.js";
 import { ENVOY_DRAIN_SECONDS } from "../workload-sizes.js";
-import { ENVOY_CONFIG_VOLUME, ENVOY_SCRATCH_VOLUME, edgeDrainCommand, envoyConfigMap, envoyContainer } from "./envoy-container.js";
+import { ENVOY_CONFIG_VOLUME, ENVOY_SCRATCH_VOLUME, edgeDrainCommand, envoyConfigMap, envoyContainer, identitySecret, identityVolume } from "./envoy-container.js";
 import { NODE_PORTS } from "./node-ports.js";
 import { componentLabels, restrictedPod, scratchVolume, selectorFor } from "./workload.js";
 
@@ -18,6 +18,8 @@ export interface EdgeProxyArgs {
   readonly namespace: pulumi.Input<string>;
   readonly logLevel: EnvoyLogLevel;
   readonly envoyImage: PinnedImage;
+  /** The edge's identity directory's files (infra/plan/mesh-plan.ts): its client certificate toward the sidecars. */
+  readonly identity: pulumi.Output<Record<string, string>>;
 }
 
 export class EdgeProxy extends pulumi.ComponentResource {
@@ -28,6 +30,7 @@ export class EdgeProxy extends pulumi.ComponentResource {
     const { namespace } = args;
     const labels = componentLabels(EDGE_PROXY);
     const config = envoyConfigMap(`${name}-envoy`, EDGE_PROXY, namespace, renderProxyConfig(args.model, EDGE_PROXY, args.addressing), { parent: this });
+    const identity = identitySecret(`${name}-identity`, EDGE_PROXY, namespace, args.identity, { parent: this });
 
     new k8s.core.v1.Service(
       `${name}-service`,
@@ -65,7 +68,8 @@ export class EdgeProxy extends pulumi.ComponentResource {
             metadata: { labels },
             spec: {
               automountServiceAccountToken: false,
-              securityContext: restrictedPod(),
+              // Envoy's group owns the identity volume's files.
+              securityContext: restrictedPod(args.envoyImage.gid),
               // Time for the Envoy's preStop drain, and some to spare.
               terminationGracePeriodSeconds: ENVOY_DRAIN_SECONDS + 5,
               containers: [
@@ -74,7 +78,7 @@ export class EdgeProxy extends pulumi.ComponentResource {
                   { name: "http-metrics", containerPort: PORTS.envoyMetrics },
                 ], edgeDrainCommand()),
               ],
-              volumes: [{ name: ENVOY_CONFIG_VOLUME, configMap: { name: config.metadata.name } }, scratchVolume(ENVOY_SCRATCH_VOLUME)],
+              volumes: [{ name: ENVOY_CONFIG_VOLUME, configMap: { name: config.metadata.name } }, scratchVolume(ENVOY_SCRATCH_VOLUME), identityVolume(identity)],
             },
           },
         },

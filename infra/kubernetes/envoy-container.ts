@@ -3,7 +3,7 @@
 // gets a new ConfigMap name, which changes the pod template and rolls the pods.
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
-import { containerBinding } from "../addressing.js";
+import { CONTAINER_IDENTITY_DIR, containerBinding } from "../addressing.js";
 import type { EnvoyLogLevel } from "../config.js";
 import { PORTS } from "../model.js";
 import type { PinnedImage } from "../versions.js";
@@ -15,6 +15,21 @@ import { type Container, componentLabels, resources, restrictedContainer } from 
 export const ENVOY_CONFIG_DIR = "/etc/envoy";
 export const ENVOY_CONFIG_VOLUME = "envoy-config";
 export const ENVOY_SCRATCH_VOLUME = "envoy-tmp";
+export const ENVOY_IDENTITY_VOLUME = "envoy-identity";
+
+/**
+ * A workload's identity directory as a Secret of a fixed name: a renewed certificate
+ * updates it in place, the kubelet swaps the files in every pod's volume, and the
+ * running Envoys reload them (SDS watches the directory). A new name would roll the pods.
+ */
+export function identitySecret(name: string, workload: string, namespace: pulumi.Input<string>, files: pulumi.Output<Record<string, string>>, opts: pulumi.CustomResourceOptions): k8s.core.v1.Secret {
+  return new k8s.core.v1.Secret(name, { metadata: { name: `${workload}-identity`, namespace, labels: componentLabels(workload) }, stringData: files }, opts);
+}
+
+/** The identity Secret as the Envoy container's volume: readable by the pod's fsGroup (Envoy's group) only. */
+export function identityVolume(secret: k8s.core.v1.Secret): k8s.types.input.core.v1.Volume {
+  return { name: ENVOY_IDENTITY_VOLUME, secret: { secretName: secret.metadata.name, defaultMode: 0o440 } };
+}
 
 export function envoyConfigMap(name: string, component: string, namespace: pulumi.Input<string>, config: string, opts: pulumi.CustomResourceOptions): k8s.core.v1.ConfigMap {
   return new k8s.core.v1.ConfigMap(name, { metadata: { namespace, labels: componentLabels(component) }, data: { "envoy.yaml": config } }, opts);
@@ -94,6 +109,7 @@ export function envoyContainer(image: PinnedImage, logLevel: EnvoyLogLevel, port
     volumeMounts: [
       { name: ENVOY_CONFIG_VOLUME, mountPath: ENVOY_CONFIG_DIR, readOnly: true },
       { name: ENVOY_SCRATCH_VOLUME, mountPath: "/tmp" },
+      { name: ENVOY_IDENTITY_VOLUME, mountPath: CONTAINER_IDENTITY_DIR, readOnly: true },
     ],
   };
 }

@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { kubernetesAddressing } from "./addressing.js";
 import { type StackSettings, adminPorts } from "../config.js";
 import { MeshComponent, hostEndpoints } from "../mesh-endpoints.js";
-import { EDGE_PROXY, PORTS, SERVICE_NAMES, sidecarName, type MeshModel } from "../model.js";
+import { EDGE_PROXY, PORTS, SERVICE_NAMES, sidecarName, type MeshModel, type Workload } from "../model.js";
 import { appImage } from "../app-images.js";
 import { DataStore } from "./data-store.js";
 import { EdgeProxy } from "./edge.js";
@@ -15,7 +15,7 @@ import { NetworkPolicies } from "./network-policies.js";
 import { Observability } from "./observability.js";
 import { ServiceWithSidecar } from "./service-with-sidecar.js";
 import { componentLabels } from "./workload.js";
-import { planMesh } from "../plan/mesh-plan.js";
+import { type IdentityPlan, planMesh } from "../plan/mesh-plan.js";
 
 export interface KubernetesMeshArgs {
   readonly model: MeshModel;
@@ -93,6 +93,7 @@ export class KubernetesMesh extends MeshComponent {
           envoyImage: images.envoy,
           nodeImage: images.node,
           environment,
+          identity: requiredIdentity(plan.identities, service.name),
           logLevel: settings.envoyLogLevel,
         },
         // Policies first, so no pod ever runs unconfined; the stores (and images) before the apps.
@@ -100,7 +101,11 @@ export class KubernetesMesh extends MeshComponent {
       );
     });
 
-    new EdgeProxy(`${name}-edge`, { model, addressing, namespace: ns, logLevel: settings.envoyLogLevel, envoyImage: images.envoy }, { ...inCluster, dependsOn: [namespace, policies, ...services] });
+    new EdgeProxy(
+      `${name}-edge`,
+      { model, addressing, namespace: ns, logLevel: settings.envoyLogLevel, envoyImage: images.envoy, identity: requiredIdentity(plan.identities, EDGE_PROXY) },
+      { ...inCluster, dependsOn: [namespace, policies, ...services] },
+    );
     new Observability(`${name}-observability`, { namespace: ns, secrets, artifacts, images, grafana: settings.grafana }, { ...inCluster, dependsOn: [namespace, policies] });
 
     // kind-cluster.yaml maps the NodePorts to these host ports; the admin
@@ -126,4 +131,11 @@ export function adminPortForwards(settings: StackSettings): Record<string, { com
       .filter((p) => p.replica === 0)
       .map((p) => [p.proxy, { command: `kubectl ${context}-n ${settings.namespace} port-forward deployment/${deployments[p.proxy]} ${p.port}:${PORTS.envoyAdmin}`, url: `http://127.0.0.1:${p.port}` }]),
   );
+}
+
+/** A workload's identity files; kubernetesAddressing gives every proxy an identity directory. */
+function requiredIdentity(identities: IdentityPlan, workload: Workload): pulumi.Output<Record<string, string>> {
+  const files = identities[workload];
+  if (files === undefined) throw new Error(`no identity planned for ${workload}: the kubernetes addressing gives every proxy one`);
+  return files;
 }

@@ -42,9 +42,8 @@ export function meshFlows(model: MeshModel, options: FlowOptions = { grafana: tr
     for (const store of service.dataStores) flows.push({ from: service.name, to: store, port: DATA_STORES[store].port });
     flows.push(
       { from: service.name, to: "zipkin", port: PORTS.zipkin },
+      // Envoy's and the app's metrics, both on the sidecar's metrics listener.
       { from: "prometheus", to: service.name, port: PORTS.envoyMetrics },
-      // App metrics, through the sidecar's ingress.
-      { from: "prometheus", to: service.name, port: PORTS.sidecarIngress },
     );
   }
   return flows;

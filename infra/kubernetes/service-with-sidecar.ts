@@ -12,7 +12,16 @@ import type { EnvoyLogLevel } from "../config.js";
 import { type MeshModel, PORTS, type ServiceSpec, sidecarName } from "../model.js";
 import type { PinnedImage } from "../versions.js";
 import { POD_STOP_GRACE_SECONDS, WORKLOAD_SIZES } from "../workload-sizes.js";
-import { ENVOY_CONFIG_VOLUME, ENVOY_SCRATCH_VOLUME, envoyConfigMap, envoyContainer, sidecarDrainCommand, sidecarLeaveCommand } from "./envoy-container.js";
+import {
+  ENVOY_CONFIG_VOLUME,
+  ENVOY_SCRATCH_VOLUME,
+  envoyConfigMap,
+  envoyContainer,
+  identitySecret,
+  identityVolume,
+  sidecarDrainCommand,
+  sidecarLeaveCommand,
+} from "./envoy-container.js";
 import { componentLabels, resources, restrictedContainer, restrictedPod, scratchVolume, selectorFor } from "./workload.js";
 
 /** Pod-template annotation carrying the app image's ID: a rebuilt image rolls the pods. */
@@ -30,6 +39,8 @@ export interface ServiceWithSidecarArgs {
   readonly envoyImage: PinnedImage;
   readonly nodeImage: PinnedImage;
   readonly environment: pulumi.Output<Record<string, string>>;
+  /** The service's identity directory's files (infra/plan/mesh-plan.ts). */
+  readonly identity: pulumi.Output<Record<string, string>>;
   readonly logLevel: EnvoyLogLevel;
 }
 
@@ -45,6 +56,7 @@ export class ServiceWithSidecar extends pulumi.ComponentResource {
     const labels = componentLabels(service.name);
     const config = envoyConfigMap(`${name}-envoy`, service.name, namespace, renderProxyConfig(args.model, sidecarName(service.name), args.addressing), { parent: this });
     const environment = new k8s.core.v1.Secret(`${name}-env`, { metadata: { namespace, labels }, stringData: args.environment }, { parent: this });
+    const identity = identitySecret(`${name}-identity`, service.name, namespace, args.identity, { parent: this });
 
     this.service = new k8s.core.v1.Service(
       `${name}-service`,
@@ -64,8 +76,8 @@ export class ServiceWithSidecar extends pulumi.ComponentResource {
     );
 
     // The app listens on the pod loopback only: the kubelet probes it through the
-    // sidecar's ingress, the path all traffic takes (cheap httpGet, no exec).
-    const throughSidecar = (path: string) => ({ httpGet: { path, port: PORTS.sidecarIngress }, periodSeconds: 10, timeoutSeconds: 5 });
+    // sidecar's metrics listener (cheap httpGet, no exec; the ingress wants a mesh certificate).
+    const throughSidecar = (path: string) => ({ httpGet: { path, port: PORTS.envoyMetrics }, periodSeconds: 10, timeoutSeconds: 5 });
     this.deployment = new k8s.apps.v1.Deployment(
       `${name}-deployment`,
       {
@@ -78,7 +90,8 @@ export class ServiceWithSidecar extends pulumi.ComponentResource {
             metadata: { labels, annotations: { [IMAGE_ID_ANNOTATION]: args.appImageId } },
             spec: {
               automountServiceAccountToken: false,
-              securityContext: restrictedPod(),
+              // Envoy's group owns the identity volume's files.
+              securityContext: restrictedPod(args.envoyImage.gid),
               terminationGracePeriodSeconds: POD_STOP_GRACE_SECONDS,
               // One replica per node where the nodes allow it, counted within one rollout's revision.
               topologySpreadConstraints: [
@@ -121,6 +134,7 @@ export class ServiceWithSidecar extends pulumi.ComponentResource {
               volumes: [
                 { name: ENVOY_CONFIG_VOLUME, configMap: { name: config.metadata.name } },
                 scratchVolume(ENVOY_SCRATCH_VOLUME),
+                identityVolume(identity),
                 scratchVolume("app-tmp"),
               ],
             },

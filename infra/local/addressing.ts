@@ -3,6 +3,7 @@
 // DNS names served by the run's dnsmasq, with one A record per replica.
 import type { Addressing } from "../addressing.js";
 import { PORTS, type DataStoreName, type ServiceName } from "../model.js";
+import { localIdentityDir } from "./identities.js";
 import { DNS_PORT, type LocalLayout } from "./layout.js";
 
 /** The DNS zone the local runner serves service names in. */
@@ -15,13 +16,20 @@ export function localServiceHost(service: ServiceName): string {
 /**
  * `dataStoreHost` says where each store listens at its well-known port: a private
  * instance on the run's own address, or the machine's shared one on 127.0.0.1.
+ * `identityRoot` holds each proxy replica's identity directory (infra/local/identities.ts):
+ * mesh hops then run mutual TLS; without it, plaintext (tests of other behaviour).
  */
-export function localAddressing(layout: LocalLayout, dataStoreHost: (store: DataStoreName) => string): Addressing {
+export function localAddressing(layout: LocalLayout, dataStoreHost: (store: DataStoreName) => string, identityRoot?: string): Addressing {
   return {
     target: "local",
     binding: (proxy, replica) => {
       const pod = layout.proxyPod(proxy, replica);
-      return { listenAddress: pod, podLoopback: pod, admin: { address: pod, port: PORTS.envoyAdmin } };
+      return {
+        listenAddress: pod,
+        podLoopback: pod,
+        admin: { address: pod, port: PORTS.envoyAdmin },
+        ...(identityRoot !== undefined ? { identityDir: localIdentityDir(identityRoot, proxy, replica) } : {}),
+      };
     },
     serviceHost: localServiceHost,
     dataStoreHost,

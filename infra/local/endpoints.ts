@@ -14,6 +14,7 @@ export interface ReplicaEndpoints {
   /** The pod's address: app on PORTS.app, sidecar ingress on PORTS.sidecarIngress. */
   readonly pod: string;
   readonly app: string;
+  /** The sidecar's ingress: mutual TLS, a mesh certificate of an allowed caller required. */
   readonly sidecar: string;
   readonly admin: string;
 }
@@ -56,7 +57,7 @@ export function localEndpoints(from: EndpointSources): LocalMeshEndpoints {
         replica: r,
         pod: p,
         app: `http://${p}:${PORTS.app}`,
-        sidecar: `http://${p}:${PORTS.sidecarIngress}`,
+        sidecar: `https://${p}:${PORTS.sidecarIngress}`,
         admin: adminUrl(addressing, proxy, r),
       });
     }

@@ -7,6 +7,7 @@ import type { Addressing } from "../addressing.js";
 import type { EnvoyLogLevel } from "../config.js";
 import type { MeshModel } from "../model.js";
 import { WORKLOAD_SIZES, envoyConcurrency } from "../workload-sizes.js";
+import type { LocalIdentities } from "./identities.js";
 import { httpOk, waitUntil } from "./readiness.js";
 import type { ManagedProcess, Supervisor } from "./supervisor.js";
 
@@ -19,29 +20,34 @@ export function adminUrl(addressing: Addressing, proxy: string, replica: number)
   return `http://${admin.address}:${admin.port}`;
 }
 
-export async function startEnvoy(
-  supervisor: Supervisor,
-  envoy: string,
-  configDir: string,
-  model: MeshModel,
-  addressing: Addressing,
-  proxy: string,
-  replica: number,
-  logLevel: EnvoyLogLevel,
-): Promise<ManagedProcess> {
+/** What every Envoy of a run shares. */
+export interface EnvoyContext {
+  readonly supervisor: Supervisor;
+  /** The Envoy binary. */
+  readonly envoy: string;
+  readonly configDir: string;
+  readonly addressing: Addressing;
+  readonly logLevel: EnvoyLogLevel;
+  /** Writes each proxy's identity directory (mutual TLS) before it starts. */
+  readonly identities: LocalIdentities;
+}
+
+export async function startEnvoy(ctx: EnvoyContext, model: MeshModel, proxy: string, replica: number): Promise<ManagedProcess> {
+  const { supervisor, addressing } = ctx;
   const name = envoyProcessName(proxy, replica);
-  const configFile = join(configDir, `${name}.yaml`);
+  const configFile = join(ctx.configDir, `${name}.yaml`);
+  ctx.identities.write(proxy, replica);
   writeFileSync(configFile, renderProxyConfig(model, proxy, addressing, replica));
   const managed = supervisor.start({
     name,
-    command: envoy,
+    command: ctx.envoy,
     args: [
       "-c", configFile,
       // Many Envoys share one machine: no shared-memory hot restart, and the workers
       // their CPU limit on the other targets gives them.
       "--disable-hot-restart",
       "--concurrency", String(envoyConcurrency(WORKLOAD_SIZES.envoy)),
-      "--log-level", logLevel,
+      "--log-level", ctx.logLevel,
     ],
     graceMs: 5_000,
   });

@@ -24,7 +24,8 @@ import { buildApps, missingEntryPoints } from "./apps.js";
 import { findBinaries, type Binaries } from "./binaries.js";
 import { ServiceDns } from "./dns.js";
 import { ENDPOINTS_FILE, type LocalMeshEndpoints, localEndpoints, writeEndpointsFile } from "./endpoints.js";
-import { startEnvoy } from "./envoy.js";
+import { type EnvoyContext, startEnvoy } from "./envoy.js";
+import { LocalIdentities } from "./identities.js";
 import { DNS_PORT, LocalLayout, firstTaken, randomBlockPrefix, servicePodPorts } from "./layout.js";
 import { PrivatePostgres } from "./postgres.js";
 import { LocalPrometheus } from "./prometheus.js";
@@ -158,7 +159,8 @@ export async function startLocalMesh(options: LocalMeshOptions = {}): Promise<Lo
   const runId = layout.prefix.replace(/\./g, "-");
   const vhost = new RabbitVhost(binaries.rabbitmqctl, `mesh-local-${runId}-${process.pid}`);
   const dataStoreHost = (store: DataStoreName) => (store === "rabbitmq" ? SHARED_RABBITMQ_HOST : layout.dataStore(store));
-  const addressing = localAddressing(layout, dataStoreHost);
+  const identityRoot = join(runDir, "identity");
+  const addressing = localAddressing(layout, dataStoreHost, identityRoot);
   const supervisor = new Supervisor(join(runDir, "logs"), options.onUnexpectedExit);
   const dns = new ServiceDns(binaries.dnsmasq, runDir, layout.dns, DNS_PORT);
   const postgres = new PrivatePostgres(binaries.postgresBin, binaries.setpriv, runDir, layout.dataStore("postgres"));
@@ -167,6 +169,9 @@ export async function startLocalMesh(options: LocalMeshOptions = {}): Promise<Lo
   const credentials: AppCredentials = { postgresAppPassword: postgres.appPassword, redisPassword: redis.password, rabbitmq: vhost.credentials };
   const envoyLogLevel = options.envoyLogLevel ?? "warning";
   const envoyDir = join(runDir, "envoy");
+  // Identities depend on the services, not on how many replicas run.
+  const identities = new LocalIdentities(identityRoot, buildMeshModel(initialReplicas));
+  const envoys: EnvoyContext = { supervisor, envoy: binaries.envoy, configDir: envoyDir, addressing, logLevel: envoyLogLevel, identities };
   const endpointsFile = join(stateDir, ENDPOINTS_FILE);
   const pods = new ServicePods(
     {
@@ -176,8 +181,7 @@ export async function startLocalMesh(options: LocalMeshOptions = {}): Promise<Lo
       layout,
       addressing,
       dns,
-      envoyDir,
-      envoyLogLevel,
+      envoys,
       appLogLevel: options.appLogLevel ?? "warn",
       credentials,
       activeServices,
@@ -228,7 +232,7 @@ export async function startLocalMesh(options: LocalMeshOptions = {}): Promise<Lo
       checkAbort();
     }
     progress("starting the edge");
-    await startEnvoy(supervisor, binaries.envoy, envoyDir, model(), addressing, EDGE_PROXY, 0, envoyLogLevel);
+    await startEnvoy(envoys, model(), EDGE_PROXY, 0);
     progress("waiting for Zipkin");
     await zipkinStarted;
     progress("starting Prometheus");

@@ -4,13 +4,13 @@
 import { join } from "node:path";
 import type { Addressing } from "../addressing.js";
 import { type AppCredentials, type AppLogLevel, appEnvironment } from "../app-environment.js";
-import { MAX_REPLICAS, type EnvoyLogLevel } from "../config.js";
+import { MAX_REPLICAS } from "../config.js";
 import { EDGE_PROXY, PORTS, SERVICE_NAMES, buildMeshModel, getService, sidecarName, type MeshModel, type ServiceName } from "../model.js";
 import { APP_STOP_GRACE_SECONDS } from "../workload-sizes.js";
 import { appEntryPoint } from "./apps.js";
 import type { Binaries } from "./binaries.js";
 import type { ServiceDns } from "./dns.js";
-import { adminUrl, envoyProcessName, startEnvoy, upstreamHosts } from "./envoy.js";
+import { type EnvoyContext, adminUrl, envoyProcessName, startEnvoy, upstreamHosts } from "./envoy.js";
 import { type LocalLayout, firstTaken, servicePodPorts } from "./layout.js";
 import { httpOk, waitUntil } from "./readiness.js";
 import type { Supervisor } from "./supervisor.js";
@@ -22,8 +22,7 @@ export interface ServicePodsContext {
   readonly layout: LocalLayout;
   readonly addressing: Addressing;
   readonly dns: ServiceDns;
-  readonly envoyDir: string;
-  readonly envoyLogLevel: EnvoyLogLevel;
+  readonly envoys: EnvoyContext;
   readonly appLogLevel: AppLogLevel;
   /** What the apps log in to the data stores with, generated for this run. */
   readonly credentials: AppCredentials;
@@ -70,7 +69,7 @@ export class ServicePods {
   /** Starts a replica's sidecar, then its app, and waits until it is ready through the sidecar. */
   async start(service: ServiceName, replica: number): Promise<void> {
     const { ctx } = this;
-    await startEnvoy(ctx.supervisor, ctx.binaries.envoy, ctx.envoyDir, this.model(), ctx.addressing, sidecarName(service), replica, ctx.envoyLogLevel);
+    await startEnvoy(ctx.envoys, this.model(), sidecarName(service), replica);
     const app = ctx.supervisor.start({
       name: `${service}-${replica}`,
       command: ctx.binaries.node,
@@ -80,8 +79,9 @@ export class ServicePods {
       // Longer than the app's own drain timeout, so it exits on its own terms (as on Docker and Kubernetes).
       graceMs: APP_STOP_GRACE_SECONDS * 1000,
     });
-    // Ready through its sidecar: app, sidecar ingress and the app's backends all work.
-    await waitUntil(`${service} replica ${replica} to be ready`, () => httpOk(`http://${this.pod(service, replica)}:${PORTS.sidecarIngress}/readyz`), {
+    // Ready through its sidecar's metrics listener (the ingress takes mesh certificates only):
+    // app, sidecar and the app's backends all work; callers' checks then prove the mesh hop.
+    await waitUntil(`${service} replica ${replica} to be ready`, () => httpOk(`http://${this.pod(service, replica)}:${PORTS.envoyMetrics}/readyz`), {
       process: app,
       timeoutMs: 60_000,
       intervalMs: 200,

@@ -14,6 +14,12 @@ export const P99_LATENCY_TARGET_SECONDS: Partial<Readonly<Record<ServiceName, nu
 
 /** Edge requests answered with a 5xx, as a share of all, above which someone should look. */
 export const EDGE_5XX_RATIO_THRESHOLD = 0.05;
+/**
+ * Requests a second that sidecars refuse because the caller is not one the model allows.
+ * Nothing in the mesh ever makes such a call: a steady trickle is a misconfigured client
+ * or a workload probing its neighbours, not noise.
+ */
+export const DENIED_CALLS_RATE_THRESHOLD = 0.1;
 /** Orders waiting for the worker; a healthy worker keeps this near zero. */
 export const WORKER_BACKLOG_THRESHOLD = 100;
 /**
@@ -37,6 +43,11 @@ export interface RuleGroup {
 
 /** Dead-letter queues end in `.dead` (the worker's `orders.placed.dead`). */
 const DEAD_LETTER_QUEUE = '.+\\\\.dead';
+
+/** Requests a sidecar's ingress refused by its RBAC filter (envoy-templates/builders/tls.ts). */
+export function deniedCallsMetric(ingressStatPrefix: string): string {
+  return `envoy_http_rbac_denied{role="sidecar",envoy_http_conn_manager_prefix="${ingressStatPrefix}"}`;
+}
 
 function latencyRules(model: MeshModel): AlertRule[] {
   return model.services
@@ -62,7 +73,7 @@ function latencyRules(model: MeshModel): AlertRule[] {
  * stat_prefix of the edge's public HTTP connection manager: the edge's
  * metrics-only listener has one of its own, and its requests must not count.
  */
-export function meshAlertRules(model: MeshModel, edgeHttpStatPrefix: string): RuleGroup[] {
+export function meshAlertRules(model: MeshModel, edgeHttpStatPrefix: string, ingressStatPrefix: string): RuleGroup[] {
   const edgeHttp = `role="edge",envoy_http_conn_manager_prefix="${edgeHttpStatPrefix}"`;
   return [
     {
@@ -101,6 +112,21 @@ export function meshAlertRules(model: MeshModel, edgeHttpStatPrefix: string): Ru
           },
         },
         ...latencyRules(model),
+      ],
+    },
+    {
+      name: "mesh-security",
+      rules: [
+        {
+          alert: "MeshCallsDenied",
+          expr: `sum by (service) (rate(${deniedCallsMetric(ingressStatPrefix)}[5m])) > ${DENIED_CALLS_RATE_THRESHOLD}`,
+          for: "5m",
+          labels: { severity: "ticket" },
+          annotations: {
+            summary: "{{ $labels.service }} refuses calls from workloads the mesh does not allow",
+            description: `{{ $labels.service }}'s sidecars answered {{ printf "%.2f" $value }} requests/s with 403 over the last 5 minutes (threshold ${DENIED_CALLS_RATE_THRESHOLD}): a workload with a valid mesh certificate calls a service it is not listed as a caller of. Find it in the sidecars' access logs (response code 403, the peer's identity), then add it to the model's calls or stop it.`,
+          },
+        },
       ],
     },
     {

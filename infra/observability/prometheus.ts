@@ -32,7 +32,7 @@ export function prometheusConfig(model: MeshModel, addressing: Addressing): unkn
 export function renderPrometheusArtifacts(model: MeshModel, addressing: Addressing): Record<string, string> {
   const files: Record<string, string> = {
     [PROMETHEUS_CONFIG_FILE]: toYaml(prometheusConfig(model, addressing)),
-    [ALERT_RULES_FILE]: toYaml({ groups: meshAlertRules(model, LISTENER.edgeHttp) }),
+    [ALERT_RULES_FILE]: toYaml({ groups: meshAlertRules(model, LISTENER.edgeHttp, LISTENER.ingress) }),
     ...(addressing.scrapeDiscovery.kind === "files" ? renderLocalScrapeTargets(model, addressing) : {}),
   };
   return Object.fromEntries(Object.entries(files).map(([path, text]) => [`${PROMETHEUS_DIR}/${path}`, text]));

@@ -84,7 +84,8 @@ function dnsScrapeConfigs(model: MeshModel, addressing: Addressing, edgeHost: st
     {
       job_name: SCRAPE_JOBS.app,
       metrics_path: "/metrics",
-      dns_sd_configs: dns(hosts.map((h) => h.host), PORTS.sidecarIngress),
+      // Through the sidecar's plaintext metrics listener: the ingress takes mesh certificates only.
+      dns_sd_configs: dns(hosts.map((h) => h.host), PORTS.envoyMetrics),
       relabel_configs: [
         ...serviceFromName(hosts),
         ...(apps.length ? [roleFor("app", apps)] : []),
@@ -114,7 +115,7 @@ export function renderLocalScrapeTargets(model: MeshModel, addressing: Addressin
       const binding = addressing.binding(sidecarName(service.name), replica);
       const labels = { service: service.name, replica: String(replica) };
       envoy.push({ targets: [`${binding.listenAddress}:${PORTS.envoyMetrics}`], labels: { ...labels, role: "sidecar" } });
-      app.push({ targets: [`${binding.listenAddress}:${PORTS.sidecarIngress}`], labels: { ...labels, role: appRole(service) } });
+      app.push({ targets: [`${binding.listenAddress}:${PORTS.envoyMetrics}`], labels: { ...labels, role: appRole(service) } });
     }
   }
   const file = (groups: TargetGroup[]) => `${JSON.stringify(groups, null, 2)}\n`;

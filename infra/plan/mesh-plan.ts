@@ -9,7 +9,10 @@ import { type AppCredentials, appEnvironment, appLogLevel } from "../app-environ
 import { renderArtifacts } from "../artifacts/index.js";
 import type { EnvoyLogLevel, StackSettings } from "../config.js";
 import { MeshSecrets, RABBITMQ_USER } from "../mesh-secrets.js";
-import { type DataStoreName, type MeshModel, type ServiceSpec, sidecarName } from "../model.js";
+import { identityFiles } from "../../envoy-templates/index.js";
+import { EDGE_PROXY, type DataStoreName, type MeshModel, type ServiceSpec, type Workload, sidecarName } from "../model.js";
+import { generatedCa } from "../pki/index.js";
+import { workloadCredentials } from "../workload-credentials.js";
 import { type ImageKey, type PinnedImage, resolveImages } from "../versions.js";
 
 export interface ServicePlan {
@@ -17,6 +20,9 @@ export interface ServicePlan {
   /** The app's variables, secret as a whole (its connection URLs carry passwords). */
   readonly environment: pulumi.Output<Record<string, string>>;
 }
+
+/** Each workload's identity directory (infra/workload-credentials.ts), as files by name: secret through the key. */
+export type IdentityPlan = Readonly<Partial<Record<Workload, pulumi.Output<Record<string, string>>>>>;
 
 export interface MeshPlan {
   readonly model: MeshModel;
@@ -27,6 +33,8 @@ export interface MeshPlan {
   readonly secrets: MeshSecrets;
   readonly images: Readonly<Record<ImageKey, PinnedImage>>;
   readonly services: readonly ServicePlan[];
+  /** Where the target gives proxies an identity directory (addressing); empty where it does not. */
+  readonly identities: IdentityPlan;
 }
 
 /** One store's part of the apps' credentials, from the stack's secret passwords. */
@@ -53,6 +61,25 @@ function serviceEnvironment(model: MeshModel, spec: ServiceSpec, addressing: Add
     .apply((parts) => appEnvironment(model, spec, loopback, parts.reduce((all, part) => ({ ...all, ...part }), {}), appLogLevel(logLevel)));
 }
 
+/**
+ * Every workload's certificate, key and trust bundle as of now, from the mesh CA the
+ * secret seed derives: the same within a renewal period (a second `up` changes nothing),
+ * renewed past two thirds of a certificate's lifetime. Every replica of a workload
+ * shares its identity, so the files are replica 0's directory.
+ */
+function planIdentities(model: MeshModel, settings: StackSettings, addressing: Addressing, secrets: MeshSecrets): IdentityPlan {
+  const at = new Date();
+  const workloads: Workload[] = [EDGE_PROXY, ...model.services.map((s) => s.name)];
+  return Object.fromEntries(
+    workloads.flatMap((workload) => {
+      const dir = addressing.binding(workload === EDGE_PROXY ? EDGE_PROXY : sidecarName(workload), 0).identityDir;
+      if (dir === undefined) return [];
+      const files = secrets.meshCaSeed.apply((seed) => identityFiles(dir, workloadCredentials(model, generatedCa(seed, at), workload, settings.certificateLifetimeHours, at)));
+      return [[workload, pulumi.secret(files)]];
+    }),
+  );
+}
+
 /** The plan for a mesh component `name`; its credentials (provided or generated) are children of `parent`. */
 export function planMesh(name: string, model: MeshModel, settings: StackSettings, addressing: Addressing, parent: pulumi.Resource): MeshPlan {
   const secrets = new MeshSecrets(`${name}-secrets`, settings.passwords, settings.grafana, { parent });
@@ -64,5 +91,6 @@ export function planMesh(name: string, model: MeshModel, settings: StackSettings
     secrets,
     images: resolveImages(settings.images),
     services: model.services.map((spec) => ({ spec, environment: serviceEnvironment(model, spec, addressing, secrets, settings.envoyLogLevel) })),
+    identities: planIdentities(model, settings, addressing, secrets),
   };
 }

@@ -12,7 +12,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PROJECT_ROOT, startLocalMesh, type LocalMesh } from "../../infra/local/mesh.js";
 import { fetchServiceDocuments, publicApiDocument, SERVICE_DOCUMENT_PATH } from "../../tools/openapi/public-api.js";
-import { firstSidecar, PUBLIC_API_FILE, serialise } from "../../tools/openapi/update.js";
+import { firstApp, PUBLIC_API_FILE, serialise } from "../../tools/openapi/update.js";
 import { requireBinary } from "../support/process.js";
 
 const run = promisify(execFile);
@@ -44,7 +44,7 @@ afterAll(async () => {
 
 describe("the public API and its OpenAPI document", () => {
   it("is what the services serve through their sidecars, merged under the edge's paths", async () => {
-    const documents = await fetchServiceDocuments(mesh.model, (service) => firstSidecar(mesh, service));
+    const documents = await fetchServiceDocuments(mesh.model, (service) => firstApp(mesh, service));
     for (const [service, document] of documents) {
       expect(document.openapi, `${service}${SERVICE_DOCUMENT_PATH}`).toBe("3.1.0");
     }

@@ -13,6 +13,8 @@ export interface LoopbackOptions {
   /** Where a store listens; the layout's address for it when absent. */
   dataStoreHost?: (store: DataStoreName) => string;
   zipkin?: HostPort;
+  /** Each proxy replica's identity directory under here (infra/local/identities.ts): mutual TLS between them. */
+  identityRoot?: string;
 }
 
 /** A random 127.A.B block, as the local runner picks one. */
@@ -27,7 +29,7 @@ export function loopbackPod(block: string, proxy: string, replica: number): stri
 
 export function loopbackAddressing(block: string, options: LoopbackOptions = {}): Addressing {
   const layout = new LocalLayout(block);
-  const addressing = localAddressing(layout, options.dataStoreHost ?? ((store) => layout.dataStore(store)));
+  const addressing = localAddressing(layout, options.dataStoreHost ?? ((store) => layout.dataStore(store)), options.identityRoot);
   return {
     ...addressing,
     ...(options.serviceHost ? { serviceHost: options.serviceHost } : {}),

@@ -109,7 +109,7 @@ describe("a real Prometheus on the generated config", () => {
     expect((await fetch(`${mesh.endpoints.prometheus}/-/ready`)).status).toBe(200);
     const { groups } = await prometheus.get<{ groups: Array<{ name: string; rules: Array<{ name: string; health: string }> }> }>("rules", {});
     const loaded = groups.flatMap((g) => g.rules.map((r) => `${g.name}/${r.name}/${r.health}`));
-    const expected = meshAlertRules(model, LISTENER.edgeHttp).flatMap((g) => g.rules.map((r) => `${g.name}/${r.alert}/ok`));
+    const expected = meshAlertRules(model, LISTENER.edgeHttp, LISTENER.ingress).flatMap((g) => g.rules.map((r) => `${g.name}/${r.alert}/ok`));
     expect(loaded.sort()).toEqual(expected.sort());
   });
 

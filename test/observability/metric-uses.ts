@@ -63,7 +63,7 @@ export function meshDashboardQueryUses(model: MeshModel): QueryUse[] {
 }
 
 export function meshAlertQueryUses(model: MeshModel): QueryUse[] {
-  return alertQueries(meshAlertRules(model, LISTENER.edgeHttp));
+  return alertQueries(meshAlertRules(model, LISTENER.edgeHttp, LISTENER.ingress));
 }
 
 /** Every query of the mesh's dashboards (but Grafana's own) and alert rules. */

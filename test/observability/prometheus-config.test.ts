@@ -57,7 +57,7 @@ describe("prometheus.yml and rules", () => {
       replacement: "order-worker",
     });
     const app = config.scrape_configs.find((j: { job_name: string }) => j.job_name === "app");
-    expect(app.dns_sd_configs[0].port).toBe(10000);
+    expect(app.dns_sd_configs[0].port).toBe(9902);
     expect(app.relabel_configs).toContainEqual({ source_labels: ["service"], regex: "order-worker", target_label: "role", replacement: "worker" });
     expect(config.scrape_configs.map((j: { job_name: string }) => j.job_name)).toEqual(["envoy", "app", "prometheus", "grafana"]);
   });
@@ -68,8 +68,8 @@ describe("prometheus.yml and rules", () => {
     const app = JSON.parse(files["targets/app.json"]!);
     expect(envoy).toHaveLength(1 + 2 + 1 + 3 + 1);
     expect(envoy[0]).toEqual({ targets: ["127.31.4.1:9902"], labels: { service: "edge", role: "edge", replica: "0" } });
-    expect(app).toContainEqual({ targets: ["127.31.4.51:10000"], labels: { service: "orders", role: "app", replica: "1" } });
-    expect(app).toContainEqual({ targets: ["127.31.4.70:10000"], labels: { service: "order-worker", role: "worker", replica: "0" } });
+    expect(app).toContainEqual({ targets: ["127.31.4.51:9902"], labels: { service: "orders", role: "app", replica: "1" } });
+    expect(app).toContainEqual({ targets: ["127.31.4.70:9902"], labels: { service: "order-worker", role: "worker", replica: "0" } });
   });
 });
 
@@ -87,7 +87,7 @@ const edge = `role="edge",service="edge",job="envoy",instance="edge:9902",replic
 const edgeHttp = `${edge},envoy_http_conn_manager_prefix="${LISTENER.edgeHttp}"`;
 // The edge's metrics-only listener has its own connection manager; its requests must never count.
 const edgeMetricsHttp = `${edge},envoy_http_conn_manager_prefix="metrics"`;
-const catalogApp = `job="app",service="catalog",role="app",instance="catalog:10000",replica="10.0.0.5"`;
+const catalogApp = `job="app",service="catalog",role="app",instance="catalog:9902",replica="10.0.0.5"`;
 const edgeToCatalog = `${edge},envoy_cluster_name="catalog"`;
 
 function edgeTraffic(fivexxPerMinute: number): Scenario["series"] {
@@ -114,11 +114,34 @@ const queues = (backlog: number, dead: number): Scenario["series"] => [
 /** The one outbox as two orders replicas report it (each reads the same table). */
 const outboxAge = (values: string): Scenario["series"] =>
   ["10.0.0.7", "10.0.0.8"].map((replica) => ({
-    series: `outbox_oldest_pending_age_seconds{job="app",service="orders",role="app",instance="orders:10000",replica="${replica}"}`,
+    series: `outbox_oldest_pending_age_seconds{job="app",service="orders",role="app",instance="orders:9902",replica="${replica}"}`,
     values,
   }));
 
+/** RBAC denials at a sidecar's ingress, and its metrics listener's own connection manager (never counted). */
+const denials = (perMinute: number): Scenario["series"] => [
+  { series: `envoy_http_rbac_denied{role="sidecar",service="catalog",job="envoy",instance="catalog:9902",replica="10.0.0.5",envoy_http_conn_manager_prefix="${LISTENER.ingress}"}`, values: `0+${perMinute}x20` },
+  { series: `envoy_http_rbac_denied{role="sidecar",service="catalog",job="envoy",instance="catalog:9902",replica="10.0.0.5",envoy_http_conn_manager_prefix="metrics"}`, values: "0+600x20" },
+];
+
 const scenarios: Scenario[] = [
+  {
+    name: "a caller refused 30 times a minute fires for the callee",
+    series: denials(30),
+    evalTime: "15m",
+    alert: "MeshCallsDenied",
+    expected: [
+      {
+        exp_labels: { severity: "ticket", service: "catalog" },
+        exp_annotations: {
+          summary: "catalog refuses calls from workloads the mesh does not allow",
+          description:
+            "catalog's sidecars answered 0.50 requests/s with 403 over the last 5 minutes (threshold 0.1): a workload with a valid mesh certificate calls a service it is not listed as a caller of. Find it in the sidecars' access logs (response code 403, the peer's identity), then add it to the model's calls or stop it.",
+        },
+      },
+    ],
+  },
+  { name: "a refused call now and then is quiet", series: denials(3), evalTime: "15m", alert: "MeshCallsDenied", expected: [] },
   {
     name: "edge 5xx ratio of 10% fires",
     series: edgeTraffic(10),
@@ -265,10 +288,10 @@ const scenarios: Scenario[] = [
     alert: "TargetDown",
     expected: [
       {
-        exp_labels: { severity: "page", job: "app", service: "catalog", role: "app", instance: "catalog:10000", replica: "10.0.0.5" },
+        exp_labels: { severity: "page", job: "app", service: "catalog", role: "app", instance: "catalog:9902", replica: "10.0.0.5" },
         exp_annotations: {
-          summary: "app target catalog (catalog:10000) is down",
-          description: "Prometheus could not scrape catalog:10000 (job app, replica 10.0.0.5) for 2 minutes.",
+          summary: "app target catalog (catalog:9902) is down",
+          description: "Prometheus could not scrape catalog:9902 (job app, replica 10.0.0.5) for 2 minutes.",
         },
       },
     ],

@@ -1,6 +1,9 @@
 // The Kubernetes target under Pulumi's mocks: what it declares, not what a cluster does.
+import { X509Certificate, createPrivateKey } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
+import { CONTAINER_IDENTITY_DIR } from "../../infra/addressing.js";
+import { IMAGES } from "../../infra/versions.js";
 import { parse } from "yaml";
 import { meshFlows } from "../../infra/kubernetes/network-flows.js";
 import { NODE_PORTS } from "../../infra/kubernetes/node-ports.js";
@@ -116,6 +119,45 @@ describe("kubernetes target", () => {
     expect(visibleInputs(run)).not.toContain(MOCK_SECRET_PREFIX);
   });
 
+  it("gives every Envoy its workload's identity from a Secret of a fixed name, readable by Envoy's group only, the key never in plain inputs", () => {
+    for (const workload of ["edge", ...SERVICE_NAMES]) {
+      const secret = named(run, `mesh-${workload}-identity`).inputs as Obj;
+      expect(secret.metadata.name).toBe(`${workload}-identity`);
+      const files = secretValue(secret.stringData) as Record<string, string>;
+      expect(Object.keys(files).sort()).toEqual(["ca.pem", "cert.pem", "certificate.sds.yaml", "key.pem", "trust.sds.yaml"]);
+      const certificate = new X509Certificate(files["cert.pem"]!);
+      expect(certificate.subjectAltName).toBe(`URI:spiffe://cluster.local/ns/mesh/sa/${workload}`);
+      expect(certificate.checkPrivateKey(createPrivateKey(files["key.pem"]!))).toBe(true);
+      expect(visibleInputs(run)).not.toContain(files["key.pem"]!.split("\n")[1]);
+      const pod = podSpec(named(run, `mesh-${workload}-deployment`));
+      const envoy = [...(pod.initContainers ?? []), ...pod.containers].find((c: Obj) => c.name === "envoy") as Obj;
+      expect(envoy.volumeMounts).toContainEqual({ name: "envoy-identity", mountPath: CONTAINER_IDENTITY_DIR, readOnly: true });
+      expect(pod.volumes).toContainEqual({ name: "envoy-identity", secret: { secretName: `${workload}-identity`, defaultMode: 0o440 } });
+      expect(pod.securityContext.fsGroup).toBe(IMAGES.envoy.gid);
+      // The app container never sees the identity.
+      for (const app of pod.containers.filter((c: Obj) => c.name !== "envoy")) expect(JSON.stringify(app.volumeMounts ?? [])).not.toContain("identity");
+    }
+  });
+
+  it("issues the same certificates for a second up in one renewal period, and new ones once two thirds of their lifetime have passed", async () => {
+    // Renewal periods are 16 h for 24 h certificates, counted from the Unix epoch.
+    const periodStart = Math.ceil(Date.now() / (16 * 3_600_000)) * 16 * 3_600_000;
+    const certificateAt = async (ms: number) => {
+      vi.useFakeTimers({ toFake: ["Date"], now: ms });
+      try {
+        const later = await runMesh({ target: "kubernetes" });
+        return (secretValue((named(later, "mesh-catalog-identity").inputs as Obj).stringData) as Record<string, string>)["cert.pem"];
+      } finally {
+        vi.useRealTimers();
+      }
+    };
+    const first = await certificateAt(periodStart + 3_600_000);
+    expect(await certificateAt(periodStart + 15 * 3_600_000)).toBe(first);
+    const renewed = await certificateAt(periodStart + 16 * 3_600_000);
+    expect(renewed).not.toBe(first);
+    expect(new X509Certificate(renewed!).validFromDate.getTime()).toBeLessThanOrEqual(periodStart + 16 * 3_600_000);
+  });
+
   it("makes Redis require the generated password from its Secret, with authenticating probes, and gives it to the cart", () => {
     const password = `${MOCK_SECRET_PREFIX}redis`;
     expect(secretValue((named(run, "mesh-redis-credentials").inputs as Obj).stringData)).toEqual({ REDISCLI_AUTH: password });
@@ -162,7 +204,8 @@ describe("kubernetes target", () => {
     ]);
     // The worker serves no API: neither the edge nor another service may call it.
     const flows = meshFlows(buildMeshModel());
-    expect(flows.filter((f) => f.to === "order-worker").map((f) => f.from)).toEqual(["prometheus", "prometheus"]);
+    // Prometheus scrapes it (Envoy's and the app's metrics) on the sidecar's metrics listener only.
+    expect(flows.filter((f) => f.to === "order-worker")).toEqual([{ from: "prometheus", to: "order-worker", port: PORTS.envoyMetrics }]);
     expect(flows).toContainEqual({ from: "orders", to: "catalog", port: PORTS.sidecarIngress });
     expect(flows.filter((f) => f.from === "outside").map((f) => f.to).sort()).toEqual(["edge", "grafana", "prometheus", "zipkin"]);
   });
@@ -287,6 +330,7 @@ describe("kubernetes target: images and passwords from stack config", () => {
     const partial = await captureResources("test", () => deployMesh(one));
     expect(partial.resources.filter((r) => r.type.startsWith("random:")).map((r) => r.name).sort()).toEqual([
       "mesh-secrets-grafana-admin",
+      "mesh-secrets-mesh-ca",
       "mesh-secrets-postgres-app",
       "mesh-secrets-postgres-superuser",
       "mesh-secrets-rabbitmq",

@@ -2,12 +2,19 @@
 // stop it. Several Envoys run at once on one machine, so each gets a dynamic base id and
 // the addresses it binds (its own 127.0.x.y from the addressing) are checked free first.
 import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { parse } from "yaml";
+import { identityFiles } from "../../envoy-templates/index.js";
+import { CONTAINER_IDENTITY_DIR } from "../../infra/addressing.js";
+import { writeIdentityDir } from "../../infra/local/identity-dir.js";
+import { EDGE_PROXY, buildMeshModel } from "../../infra/model.js";
+import { generatedCa } from "../../infra/pki/index.js";
+import { workloadCredentials } from "../../infra/workload-credentials.js";
 import { waitFor } from "./net.js";
 import { type RunningProcess, requireBinary, startProcess } from "./process.js";
 
@@ -49,12 +56,25 @@ export interface ValidationResult {
   readonly output: string;
 }
 
+/**
+ * A container's config names its identity directory by its path in the container: Envoy
+ * reads the SDS files there at load, so validation gets a real identity directory (a
+ * throwaway CA's certificate for the edge) in its place.
+ */
+function withIdentityDir(configYaml: string, dir: string): string {
+  if (!configYaml.includes(CONTAINER_IDENTITY_DIR)) return configYaml;
+  const identity = join(dir, "identity");
+  const ca = generatedCa(randomBytes(32).toString("base64"), new Date());
+  writeIdentityDir(identity, identityFiles(identity, workloadCredentials(buildMeshModel(), ca, EDGE_PROXY, 24, new Date())));
+  return configYaml.replaceAll(CONTAINER_IDENTITY_DIR, identity);
+}
+
 /** `envoy --mode validate` on a config; resolves with its verdict and everything it printed. */
 export async function validateWithEnvoy(configYaml: string): Promise<ValidationResult> {
   const dir = await mkdtemp(join(tmpdir(), "envoy-validate-"));
   try {
     const file = join(dir, "envoy.yaml");
-    await writeFile(file, configYaml);
+    await writeFile(file, withIdentityDir(configYaml, dir));
     try {
       const { stdout, stderr } = await run(envoyBinary(), ["--mode", "validate", "-c", file, "--disable-hot-restart", "-l", "warning"], { timeout: 30_000 });
       return { ok: true, output: stdout + stderr };

@@ -1,5 +1,5 @@
 // Regenerates docs/openapi.json: starts the local mesh (npm run mesh:local's runner),
-// reads each API service's document through its sidecar, merges them under the edge's
+// reads each API service's document from its app, merges them under the edge's
 // public paths, writes the file, stops the mesh. test/e2e/public-api.test.ts fails when
 // the committed file differs from what the running services serve.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -11,11 +11,11 @@ import { fetchServiceDocuments, publicApiDocument } from "./public-api.js";
 
 export const PUBLIC_API_FILE = "docs/openapi.json";
 
-/** The sidecar ingress URL of a service's first replica. */
-export function firstSidecar(mesh: LocalMesh, service: ServiceName): string {
+/** The app URL of a service's first replica (its sidecar's ingress takes mesh certificates only). */
+export function firstApp(mesh: LocalMesh, service: ServiceName): string {
   const replica = mesh.endpoints.replicas.find((r) => r.service === service);
   if (!replica) throw new Error(`the local mesh runs no replica of ${service}`);
-  return replica.sidecar;
+  return replica.app;
 }
 
 export function serialise(document: unknown): string {
@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   const stateDir = mkdtempSync(join(tmpdir(), "mesh-openapi-"));
   const mesh = await startLocalMesh({ stateDir, onProgress: (m) => console.log(`[openapi] ${m}`) });
   try {
-    const document = publicApiDocument(mesh.model, await fetchServiceDocuments(mesh.model, (service) => firstSidecar(mesh, service)));
+    const document = publicApiDocument(mesh.model, await fetchServiceDocuments(mesh.model, (service) => firstApp(mesh, service)));
     writeFileSync(PUBLIC_API_FILE, serialise(document));
     console.log(`[openapi] wrote ${PUBLIC_API_FILE}: ${Object.keys(document.paths).length} paths`);
   } finally {

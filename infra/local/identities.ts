@@ -1,0 +1,40 @@
+// The local runner's workload identities: a CA generated for the run, and each proxy
+// replica's identity directory written before its Envoy starts and rewritten in place
+// to renew (the running Envoy picks the new files up by itself).
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import { identityFiles } from "../../envoy-templates/index.js";
+import { type MeshModel, workloadOfProxy } from "../model.js";
+import { type CertificateAuthority, generatedCa, trustBundle } from "../pki/index.js";
+import { DEFAULT_CERTIFICATE_LIFETIME_HOURS, workloadCredentials } from "../workload-credentials.js";
+import { writeIdentityDir } from "./identity-dir.js";
+
+/** The identity directory of a proxy replica under `root`. */
+export function localIdentityDir(root: string, proxy: string, replica: number): string {
+  return join(root, `${proxy}-${replica}`);
+}
+
+export class LocalIdentities {
+  readonly ca: CertificateAuthority;
+
+  constructor(
+    readonly root: string,
+    private readonly model: MeshModel,
+    readonly lifetimeHours = DEFAULT_CERTIFICATE_LIFETIME_HOURS,
+  ) {
+    // A fresh CA per run: nothing outside the run ever trusts it.
+    this.ca = generatedCa(randomBytes(32).toString("base64"), new Date());
+  }
+
+  /** What every proxy of the run trusts (PEM). */
+  trustBundlePem(): string {
+    return trustBundle(this.ca);
+  }
+
+  /** Writes the identity of `proxy`'s replica as of `at`; writing it again in a later renewal period renews it in place. */
+  write(proxy: string, replica: number, at = new Date()): void {
+    const dir = localIdentityDir(this.root, proxy, replica);
+    const credentials = workloadCredentials(this.model, this.ca, workloadOfProxy(this.model, proxy), this.lifetimeHours, at);
+    writeIdentityDir(dir, identityFiles(dir, credentials));
+  }
+}
