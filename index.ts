@@ -6,6 +6,9 @@ import { readStackSettings } from "./infra/stack-config.js";
 const mesh = deployMesh(readStackSettings());
 
 export const gatewayUrl = mesh.gatewayUrl;
+/** Kubernetes: the edge over HTTPS, and the mesh CA certificate that its generated certificate chains to. */
+export const gatewayHttpsUrl = mesh.gatewayHttpsUrl;
+export const meshCaCertificate = mesh.meshCaCertificate;
 /** Docker only: the admin interfaces on 127.0.0.1. */
 export const adminUrls = mesh.adminUrls;
 /** Kubernetes only: per proxy, the `kubectl port-forward` that serves its admin, and where. */

@@ -2,7 +2,7 @@
 // (rewritten to the service's own path) to that service's sidecars; everything else 404s.
 import type { Addressing } from "../infra/addressing.js";
 import { EDGE_PROXY, PORTS, type MeshModel, type ServiceSpec } from "../infra/model.js";
-import { type EnvoyObject, makeBootstrap, makeHttpConnectionManager, makeListener, makeRetryingRoutes, notFoundRoute } from "./builders/index.js";
+import { type EnvoyObject, makeBootstrap, makeHttpConnectionManager, makeListener, makeRetryingRoutes, notFoundRoute, publicServerTls } from "./builders/index.js";
 import { adminCluster, metricsListener } from "./metrics-listener.js";
 import { CLUSTER, LISTENER, serviceCluster } from "./names.js";
 import { serviceClusterFor, zipkinCluster } from "./upstreams.js";
@@ -29,23 +29,37 @@ export function edgeRoutes(model: MeshModel): EnvoyObject[] {
   return [...routes, notFoundRoute()];
 }
 
+/** Every plain HTTP request answered with a redirect to the same URL over HTTPS. */
+function httpsRedirect(httpsPort: number): EnvoyObject {
+  return { name: "https-redirect", match: { prefix: "/" }, redirect: { https_redirect: true, port_redirect: httpsPort } };
+}
+
 export function edgeBootstrap(model: MeshModel, addressing: Addressing): EnvoyObject {
   const binding = addressing.binding(EDGE_PROXY, 0);
-  const http = makeHttpConnectionManager({
-    statPrefix: LISTENER.edgeHttp,
-    virtualHostName: "public",
-    routes: edgeRoutes(model),
-    edge: true,
-    zipkinCluster: CLUSTER.zipkin,
-    samplingPercent: model.traceSamplingPercent,
-  });
+  // The edge serves HTTPS where the target gives it an identity directory (its certificate).
+  const { identityDir } = binding;
+  // Both public listeners count their requests under one stat prefix: "the edge's public
+  // requests" for dashboards and alerts, whichever port they came in on.
+  const publicHttp = (routes: EnvoyObject[]) =>
+    makeHttpConnectionManager({
+      statPrefix: LISTENER.edgeHttp,
+      virtualHostName: "public",
+      routes,
+      edge: true,
+      zipkinCluster: CLUSTER.zipkin,
+      samplingPercent: model.traceSamplingPercent,
+    });
+  const redirect = identityDir !== undefined && model.gateway.plainHttp === "redirect";
+  const listeners = [
+    makeListener(LISTENER.edgeHttp, { address: binding.listenAddress, port: PORTS.edgeHttp }, "INBOUND", [publicHttp(redirect ? [httpsRedirect(model.gateway.httpsPort)] : edgeRoutes(model))]),
+    ...(identityDir !== undefined
+      ? [makeListener(LISTENER.edgeHttps, { address: binding.listenAddress, port: PORTS.edgeHttps }, "INBOUND", [publicHttp(edgeRoutes(model))], publicServerTls(identityDir))]
+      : []),
+  ];
   return makeBootstrap({
     proxy: EDGE_PROXY,
     admin: binding.admin,
-    listeners: [
-      makeListener(LISTENER.edgeHttp, { address: binding.listenAddress, port: PORTS.edgeHttp }, "INBOUND", [http]),
-      metricsListener(binding.listenAddress, publicServices(model).map((s) => serviceCluster(s.name))),
-    ],
+    listeners: [...listeners, metricsListener(binding.listenAddress, publicServices(model).map((s) => serviceCluster(s.name)))],
     clusters: [
       ...publicServices(model).map((s) => serviceClusterFor(model, s, addressing, binding.identityDir)),
       zipkinCluster(addressing),

@@ -1,17 +1,19 @@
 // What a proxy's identity directory holds, on every target: its certificate and key,
-// the trust bundle, and the SDS files through which Envoy reads and watches them.
-import type { WorkloadCredentials } from "../infra/workload-credentials.js";
+// the trust bundle, and the SDS files through which Envoy reads and watches them; the
+// edge's also holds the certificate of its public HTTPS listener.
+import type { ServerCredentials, WorkloadCredentials } from "../infra/workload-credentials.js";
 import { IDENTITY_FILES, identitySdsFiles } from "./builders/index.js";
 
 /** Every file of the identity directory `dir`, by file name. */
-export function identityFiles(dir: string, credentials: WorkloadCredentials): Record<string, string> {
+export function identityFiles(dir: string, credentials: WorkloadCredentials, server?: ServerCredentials): Record<string, string> {
   return {
     [IDENTITY_FILES.certificate]: credentials.certificatePem,
     [IDENTITY_FILES.privateKey]: credentials.privateKeyPem,
     [IDENTITY_FILES.trustBundle]: credentials.trustBundlePem,
-    ...identitySdsFiles(dir),
+    ...(server ? { [IDENTITY_FILES.serverCertificate]: server.certificatePem, [IDENTITY_FILES.serverPrivateKey]: server.privateKeyPem } : {}),
+    ...identitySdsFiles(dir, server !== undefined),
   };
 }
 
-/** Files only the proxy may read (the private key). */
-export const PRIVATE_IDENTITY_FILES: ReadonlySet<string> = new Set([IDENTITY_FILES.privateKey]);
+/** Files only the proxy may read (the private keys). */
+export const PRIVATE_IDENTITY_FILES: ReadonlySet<string> = new Set([IDENTITY_FILES.privateKey, IDENTITY_FILES.serverPrivateKey]);

@@ -21,6 +21,7 @@ export function dataStoreCluster(store: DataStoreName): string {
 
 export const LISTENER = {
   edgeHttp: "edge_http",
+  edgeHttps: "edge_https",
   ingress: "ingress_http",
   metrics: "metrics",
   zipkinEgress: "egress_zipkin",

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { adminPorts, meshModelFor, parseStackSettings, SETTING_KEYS, StackConfigError } from "./config.js";
+import { workloadIdentity } from "./model.js";
 import { IMAGES } from "./versions.js";
 
 describe("parseStackSettings", () => {
@@ -9,6 +10,15 @@ describe("parseStackSettings", () => {
     const s = parseStackSettings({ target: "docker" });
     expect(s).toMatchObject({ target: "docker", gatewayPort: 8080, adminPortBase: 9901, namespace: "mesh", envoyLogLevel: "info" });
     expect(s.replicas).toEqual({ catalog: 1, cart: 1, orders: 1, "order-worker": 1 });
+  });
+
+  it("carries the identity and gateway settings into the model, with cluster.local, 24 h and plain HTTP served by default", () => {
+    const defaults = parseStackSettings({ target: "kubernetes" });
+    expect([defaults.trustDomain, defaults.certificateLifetimeHours, defaults.plainHttp, defaults.gatewayHttpsPort]).toEqual(["cluster.local", 24, "serve", 8443]);
+    const model = meshModelFor(parseStackSettings({ target: "kubernetes", namespace: "shop", trustDomain: "corp.example", plainHttp: "redirect", gatewayHttpsPort: "443" }));
+    expect(model.identity).toEqual({ trustDomain: "corp.example", namespace: "shop" });
+    expect(model.gateway).toEqual({ plainHttp: "redirect", httpsPort: 443 });
+    expect(workloadIdentity(model, "catalog")).toBe("spiffe://corp.example/ns/shop/sa/catalog");
   });
 
   it("traces every request unless told otherwise, and carries a lower share into the model", () => {
@@ -49,6 +59,12 @@ describe("parseStackSettings", () => {
     ["a sampling percentage above 100", { target: "docker", traceSamplingPercent: 150 }, /"mesh:traceSamplingPercent": expected a percentage from 0 to 100, got 150/],
     ["a sampling percentage that is not a number", { target: "docker", traceSamplingPercent: "ten" }, /"mesh:traceSamplingPercent": expected a percentage from 0 to 100, got "ten"/],
     ["a bad log level", { target: "docker", envoyLogLevel: "loud" }, /"mesh:envoyLogLevel": expected one of trace, debug/],
+    ["a trust domain with upper-case letters", { target: "kubernetes", trustDomain: "Example.COM" }, /"mesh:trustDomain": expected a SPIFFE trust domain: 1 to 255 lower-case letters, digits, '\.', '-' and '_', such as cluster\.local, got "Example\.COM"/],
+    ["a trust domain with a scheme", { target: "kubernetes", trustDomain: "spiffe://example.org" }, /"mesh:trustDomain": expected a SPIFFE trust domain/],
+    ["a certificate lifetime of zero", { target: "kubernetes", certificateLifetimeHours: 0 }, /"mesh:certificateLifetimeHours": expected a whole number of hours from 1 to 8760, got 0/],
+    ["a certificate lifetime in days", { target: "kubernetes", certificateLifetimeHours: "30d" }, /"mesh:certificateLifetimeHours": expected a whole number of hours from 1 to 8760, got "30d"/],
+    ["an unknown plain-HTTP mode", { target: "kubernetes", plainHttp: "block" }, /"mesh:plainHttp": expected one of serve, redirect, got "block"/],
+    ["an HTTPS port clashing with the HTTP one", { target: "kubernetes", gatewayHttpsPort: 8080 }, /"mesh:gatewayHttpsPort": expected a host port not already used by "mesh:gatewayPort", got 8080/],
   ];
   it.each(rejections)("rejects %s", (_what, raw, message) => {
     expect(() => parseStackSettings(raw)).toThrow(StackConfigError);

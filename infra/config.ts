@@ -2,7 +2,7 @@
 // that name the key, what was expected and what was given. Pure: the Pulumi
 // program and the offline renderer both feed it raw values.
 import { DEFAULT_CERTIFICATE_LIFETIME_HOURS, MAX_CERTIFICATE_LIFETIME_HOURS } from "./workload-credentials.js";
-import { buildMeshModel, DEFAULT_TRUST_DOMAIN, EDGE_PROXY, type MeshModel, PORTS, SERVICE_NAMES, sidecarName, type ServiceName } from "./model.js";
+import { buildMeshModel, DEFAULT_TRUST_DOMAIN, EDGE_PROXY, PLAIN_HTTP_MODES, type PlainHttp, type MeshModel, PORTS, SERVICE_NAMES, sidecarName, type ServiceName } from "./model.js";
 import { IMAGES, type ImageKey } from "./versions.js";
 
 export const TARGETS = ["docker", "kubernetes"] as const;
@@ -12,6 +12,10 @@ export interface StackSettings {
   readonly target: Target;
   /** Host port of the edge's public listener (127.0.0.1 and the host's interfaces). */
   readonly gatewayPort: number;
+  /** Host port of the edge's public HTTPS listener, where the target serves one. */
+  readonly gatewayHttpsPort: number;
+  /** Plain HTTP at the gateway served, or redirected to HTTPS. */
+  readonly plainHttp: PlainHttp;
   /** First host port for Envoy admin interfaces, published on 127.0.0.1 only: edge, then one per proxy replica. */
   readonly adminPortBase: number;
   readonly prometheusPort: number;
@@ -55,6 +59,8 @@ export type EnvoyLogLevel = (typeof ENVOY_LOG_LEVELS)[number];
 export const SETTING_KEYS = {
   target: "where the mesh runs: docker or kubernetes",
   gatewayPort: "host port of the edge proxy's public HTTP listener",
+  gatewayHttpsPort: "host port of the edge proxy's public HTTPS listener (kubernetes target; the local runner serves HTTPS too)",
+  plainHttp: `${PLAIN_HTTP_MODES.join(" or ")}: whether the gateway serves plain HTTP as it is or redirects it to HTTPS (where it has HTTPS)`,
   adminPortBase: "first of the 100 127.0.0.1-only host ports for Envoy admin interfaces: the edge at the base, replica r of the n-th service (catalog 1, cart 2, orders 3, order-worker 4) at base + 20n + r",
   prometheusPort: "host port of Prometheus",
   grafanaPort: "host port of Grafana",
@@ -114,6 +120,8 @@ export function parseStackSettings(raw: Readonly<Record<string, unknown>>, secre
     target,
     // Host ports default to the ports the components listen on inside their containers.
     gatewayPort: port("gatewayPort", raw.gatewayPort, PORTS.edgeHttp),
+    gatewayHttpsPort: port("gatewayHttpsPort", raw.gatewayHttpsPort, PORTS.edgeHttps),
+    plainHttp: oneOf("plainHttp", raw.plainHttp, PLAIN_HTTP_MODES, "serve"),
     adminPortBase: port("adminPortBase", raw.adminPortBase, PORTS.envoyAdmin),
     prometheusPort: port("prometheusPort", raw.prometheusPort, PORTS.prometheus),
     grafanaPort: port("grafanaPort", raw.grafanaPort, PORTS.grafana),
@@ -182,6 +190,7 @@ export function meshModelFor(settings: StackSettings): MeshModel {
   return buildMeshModel(settings.replicas, {
     traceSamplingPercent: settings.traceSamplingPercent,
     identity: { trustDomain: settings.trustDomain, namespace: settings.namespace },
+    gateway: { plainHttp: settings.plainHttp, httpsPort: settings.gatewayHttpsPort },
   });
 }
 
@@ -189,6 +198,7 @@ export function meshModelFor(settings: StackSettings): MeshModel {
 export function hostPorts(settings: StackSettings): Array<{ key: string; port: number }> {
   return [
     { key: "gatewayPort", port: settings.gatewayPort },
+    { key: "gatewayHttpsPort", port: settings.gatewayHttpsPort },
     // The whole admin range, so that scaling up never lands on a port another key took.
     ...Array.from({ length: PROXY_SLOTS }, (_, slot) => ({ key: "adminPortBase", port: settings.adminPortBase + slot })),
     { key: "prometheusPort", port: settings.prometheusPort },

@@ -5,6 +5,10 @@ import type { StackSettings } from "./config.js";
 export interface MeshEndpoints {
   /** Public entry: the edge proxy's HTTP listener. */
   readonly gatewayUrl: pulumi.Input<string>;
+  /** The edge's HTTPS listener, where the target serves one. */
+  readonly gatewayHttpsUrl: pulumi.Input<string> | undefined;
+  /** The mesh CA's certificates (PEM): what clients of gatewayHttpsUrl trust for the generated certificate. */
+  readonly meshCaCertificate: pulumi.Input<string> | undefined;
   /** Docker: the Envoy admin interfaces published on the host's 127.0.0.1, per proxy, one per replica. */
   readonly adminUrls: Record<string, string[]> | undefined;
   /**
@@ -44,6 +48,8 @@ export function hostEndpoints(settings: Pick<StackSettings, "gatewayPort" | "pro
 /** The top-level component of a target: where to reach what it stood up. */
 export abstract class MeshComponent extends pulumi.ComponentResource implements MeshEndpoints {
   gatewayUrl!: string;
+  gatewayHttpsUrl!: pulumi.Input<string> | undefined;
+  meshCaCertificate!: pulumi.Input<string> | undefined;
   adminUrls!: Record<string, string[]> | undefined;
   adminPortForwards!: Record<string, { command: string; url: string }> | undefined;
   prometheusUrl!: string;
@@ -54,7 +60,7 @@ export abstract class MeshComponent extends pulumi.ComponentResource implements 
   /** Records the endpoints and registers them as outputs (the password stays out: it is a secret output of the stack). */
   protected publish(endpoints: MeshEndpoints & { gatewayUrl: string; prometheusUrl: string; grafanaUrl: string | undefined; zipkinUrl: string }): void {
     Object.assign(this, endpoints);
-    const { gatewayUrl, adminUrls, adminPortForwards, prometheusUrl, grafanaUrl, zipkinUrl } = endpoints;
-    this.registerOutputs({ gatewayUrl, adminUrls, adminPortForwards, prometheusUrl, grafanaUrl, zipkinUrl });
+    const { gatewayUrl, gatewayHttpsUrl, meshCaCertificate, adminUrls, adminPortForwards, prometheusUrl, grafanaUrl, zipkinUrl } = endpoints;
+    this.registerOutputs({ gatewayUrl, gatewayHttpsUrl, meshCaCertificate, adminUrls, adminPortForwards, prometheusUrl, grafanaUrl, zipkinUrl });
   }
 }

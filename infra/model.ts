@@ -17,6 +17,8 @@ export const PORTS = {
   sidecarIngress: 10000,
   /** Edge Envoy's public HTTP listener. */
   edgeHttp: 8080,
+  /** Edge Envoy's public HTTPS listener (where the target gives the edge an identity). */
+  edgeHttps: 8443,
   /** Envoy admin: loopback (or an operator-only address), never the mesh. */
   envoyAdmin: 9901,
   /** Metrics-only listener that serves just /stats/prometheus from admin. */
@@ -71,7 +73,19 @@ export interface MeshModel {
   /** Share of requests (0–100 %) the proxies trace when no upstream decided already. */
   readonly traceSamplingPercent: number;
   readonly identity: MeshIdentity;
+  readonly gateway: GatewayOptions;
 }
+
+/** The edge's public listeners. */
+export interface GatewayOptions {
+  /** Plain HTTP served as it is, or redirected to HTTPS (where the edge has HTTPS). */
+  readonly plainHttp: PlainHttp;
+  /** The HTTPS port clients use (the host's published port), for redirects. */
+  readonly httpsPort: number;
+}
+
+export const PLAIN_HTTP_MODES = ["serve", "redirect"] as const;
+export type PlainHttp = (typeof PLAIN_HTTP_MODES)[number];
 
 /** Istio's default trust domain, and the one Kubernetes' own DNS suffix suggests. */
 export const DEFAULT_TRUST_DOMAIN = "cluster.local";
@@ -81,6 +95,7 @@ export interface MeshOptions {
   /** Default 100: every request is traced, as a demo mesh wants; lower it for load. */
   readonly traceSamplingPercent?: number;
   readonly identity?: Partial<MeshIdentity>;
+  readonly gateway?: Partial<GatewayOptions>;
 }
 
 /** The services and their routes (the public API in README.md); replicas come from stack config. */
@@ -125,6 +140,7 @@ export function buildMeshModel(replicas: Partial<Record<ServiceName, number>> = 
     dataStores: DATA_STORE_NAMES.map((n) => DATA_STORES[n]),
     traceSamplingPercent: options.traceSamplingPercent ?? 100,
     identity: { trustDomain: DEFAULT_TRUST_DOMAIN, namespace: DEFAULT_NAMESPACE, ...options.identity },
+    gateway: { plainHttp: "serve", httpsPort: PORTS.edgeHttps, ...options.gateway },
   };
 }
 

@@ -6,4 +6,4 @@ export { type ClusterOptions, type HealthCheck, type UpstreamProtocol, makeClust
 export { type UpstreamRoute, makeRetryingRoutes, makeRoute, notFoundRoute } from "./route.js";
 export { type HttpConnectionManagerOptions, makeHttpConnectionManager, makeListener, makeTcpProxy } from "./listener.js";
 export { type BootstrapOptions, makeBootstrap } from "./bootstrap.js";
-export { type AuthorizedCaller, IDENTITY_FILES, identitySdsFiles, meshClientTls, meshServerTls } from "./tls.js";
+export { type AuthorizedCaller, IDENTITY_FILES, identitySdsFiles, meshClientTls, meshServerTls, publicServerTls } from "./tls.js";

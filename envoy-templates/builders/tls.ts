@@ -13,9 +13,13 @@ export const IDENTITY_FILES = {
   /** SDS resources naming the files above (static: only the PEM files change). */
   certificateSds: "certificate.sds.yaml",
   trustSds: "trust.sds.yaml",
+  /** The edge only: the certificate its public HTTPS listener presents, and its SDS file. */
+  serverCertificate: "server-cert.pem",
+  serverPrivateKey: "server-key.pem",
+  serverCertificateSds: "server-certificate.sds.yaml",
 } as const;
 
-const SECRET = { certificate: "workload_certificate", trust: "trust_bundle" } as const;
+const SECRET = { certificate: "workload_certificate", trust: "trust_bundle", server: "server_certificate" } as const;
 
 /**
  * The mesh's own hops run TLS 1.3 only: both ends are ours, and 1.3's one-round-trip
@@ -37,10 +41,24 @@ function sdsFromFile(name: string, dir: string, file: string): EnvoyObject {
   };
 }
 
-/** The SDS files of an identity directory, by file name (the PEM files are the PKI's). */
-export function identitySdsFiles(dir: string): Record<string, string> {
+/**
+ * The SDS files of an identity directory, by file name (the PEM files are the PKI's);
+ * with `server`, also the edge's public certificate's.
+ */
+export function identitySdsFiles(dir: string, server = false): Record<string, string> {
   const resource = (body: EnvoyObject) => toYaml({ resources: [{ "@type": SECRET_TYPE, ...body }] }, { sortKeys: true });
+  const serverFiles = {
+    [IDENTITY_FILES.serverCertificateSds]: resource({
+      name: SECRET.server,
+      tls_certificate: {
+        certificate_chain: { filename: `${dir}/${IDENTITY_FILES.serverCertificate}` },
+        private_key: { filename: `${dir}/${IDENTITY_FILES.serverPrivateKey}` },
+        watched_directory: { path: dir },
+      },
+    }),
+  };
   return {
+    ...(server ? serverFiles : {}),
     [IDENTITY_FILES.certificateSds]: resource({
       name: SECRET.certificate,
       tls_certificate: {
@@ -94,6 +112,23 @@ export function meshClientTls(identityDir: string, peerIdentity: string): EnvoyO
           validation_context_sds_secret_config: sdsFromFile(SECRET.trust, identityDir, IDENTITY_FILES.trustSds),
         },
       }),
+    }),
+  };
+}
+
+/**
+ * The edge's public HTTPS: TLS 1.2 at least (clients the mesh does not control), HTTP/2
+ * or HTTP/1.1 by ALPN, the server certificate from the edge's identity directory.
+ */
+export function publicServerTls(identityDir: string): EnvoyObject {
+  return {
+    name: "envoy.transport_sockets.tls",
+    typed_config: typed("envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext", {
+      common_tls_context: {
+        tls_params: { tls_minimum_protocol_version: "TLSv1_2" },
+        alpn_protocols: ["h2", "http/1.1"],
+        tls_certificate_sds_secret_configs: [sdsFromFile(SECRET.server, identityDir, IDENTITY_FILES.serverCertificateSds)],
+      },
     }),
   };
 }

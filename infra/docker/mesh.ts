@@ -104,6 +104,9 @@ export class DockerMesh extends MeshComponent {
         ...services.flatMap((s) => s.sidecars.map((sidecar) => ({ proxy: sidecar.proxy, url: sidecar.adminUrl }))),
       ]),
       adminPortForwards: undefined,
+      // No HTTPS or mesh identities on Docker yet.
+      gatewayHttpsUrl: undefined,
+      meshCaCertificate: undefined,
       grafanaAdminPassword: secrets.grafanaAdminPassword,
     });
   }

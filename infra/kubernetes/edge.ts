@@ -50,7 +50,10 @@ export class EdgeProxy extends pulumi.ComponentResource {
           // Keeps the client's address for Envoy's use_remote_address and access logs.
           externalTrafficPolicy: "Local",
           selector: selectorFor(EDGE_PROXY),
-          ports: [{ name: "http", port: PORTS.edgeHttp, targetPort: PORTS.edgeHttp, nodePort: NODE_PORTS.gateway }],
+          ports: [
+            { name: "http", port: PORTS.edgeHttp, targetPort: PORTS.edgeHttp, nodePort: NODE_PORTS.gateway },
+            { name: "https", port: PORTS.edgeHttps, targetPort: PORTS.edgeHttps, nodePort: NODE_PORTS.gatewayHttps },
+          ],
         },
       },
       { parent: this },
@@ -75,6 +78,7 @@ export class EdgeProxy extends pulumi.ComponentResource {
               containers: [
                 envoyContainer(args.envoyImage, args.logLevel, [
                   { name: "http", containerPort: PORTS.edgeHttp },
+                  { name: "https", containerPort: PORTS.edgeHttps },
                   { name: "http-metrics", containerPort: PORTS.envoyMetrics },
                 ], edgeDrainCommand()),
               ],

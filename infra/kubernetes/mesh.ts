@@ -112,6 +112,8 @@ export class KubernetesMesh extends MeshComponent {
     // interfaces stay on pod loopbacks, reached with `kubectl port-forward`.
     this.publish({
       ...hostEndpoints(settings),
+      gatewayHttpsUrl: `https://127.0.0.1:${settings.gatewayHttpsPort}`,
+      meshCaCertificate: plan.meshCaCertificate,
       adminUrls: undefined,
       adminPortForwards: adminPortForwards(settings),
       grafanaAdminPassword: secrets.grafanaAdminPassword,

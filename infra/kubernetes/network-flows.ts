@@ -21,6 +21,7 @@ export interface FlowOptions {
 export function meshFlows(model: MeshModel, options: FlowOptions = { grafana: true }): Flow[] {
   const flows: Flow[] = [
     { from: OUTSIDE, to: EDGE_PROXY, port: PORTS.edgeHttp },
+    { from: OUTSIDE, to: EDGE_PROXY, port: PORTS.edgeHttps },
     { from: OUTSIDE, to: "prometheus", port: PORTS.prometheus },
     { from: OUTSIDE, to: "zipkin", port: PORTS.zipkin },
     { from: EDGE_PROXY, to: "zipkin", port: PORTS.zipkin },

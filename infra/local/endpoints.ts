@@ -21,6 +21,10 @@ export interface ReplicaEndpoints {
 
 export interface LocalMeshEndpoints {
   readonly gateway: string;
+  /** The edge's HTTPS listener: its certificate names the loopback and is issued by the run's CA. */
+  readonly gatewayHttps: string;
+  /** The run's CA certificate (PEM file): what clients of gatewayHttps trust. */
+  readonly caCertificateFile: string;
   /** Every Envoy's admin interface by process name (`edge-0`, `catalog-sidecar-1`, ...). */
   readonly admin: Readonly<Record<string, string>>;
   readonly prometheus: string;
@@ -41,6 +45,7 @@ export interface EndpointSources {
   readonly dataStoreHost: (store: DataStoreName) => string;
   readonly vhost: string;
   readonly stateDir: string;
+  readonly caCertificateFile: string;
 }
 
 export function localEndpoints(from: EndpointSources): LocalMeshEndpoints {
@@ -64,6 +69,8 @@ export function localEndpoints(from: EndpointSources): LocalMeshEndpoints {
   }
   return {
     gateway: `http://${layout.edge}:${PORTS.edgeHttp}`,
+    gatewayHttps: `https://${layout.edge}:${PORTS.edgeHttps}`,
+    caCertificateFile: from.caCertificateFile,
     admin,
     prometheus: from.prometheusUrl,
     zipkin: `http://${layout.zipkin}:${PORTS.zipkin}`,

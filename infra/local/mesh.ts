@@ -2,7 +2,7 @@
 // same generated configs as the Docker and Kubernetes targets. Each pod (the
 // edge, each service replica's app + sidecar) has its own loopback address;
 // services are found through a real DNS server, so scaling needs no Envoy restart.
-import { chmodSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Addressing } from "../addressing.js";
@@ -96,7 +96,7 @@ async function chooseLayout(requested: string | undefined, model: MeshModel): Pr
   for (let i = 0; i < attempts; i++) {
     const layout = new LocalLayout(requested ?? randomBlockPrefix());
     const pairs = [
-      ...[PORTS.edgeHttp, PORTS.envoyAdmin, PORTS.envoyMetrics].map((port) => ({ address: layout.edge, port })),
+      ...[PORTS.edgeHttp, PORTS.edgeHttps, PORTS.envoyAdmin, PORTS.envoyMetrics].map((port) => ({ address: layout.edge, port })),
       { address: layout.dns, port: DNS_PORT },
       { address: layout.zipkin, port: PORTS.zipkin },
       { address: layout.prometheus, port: PORTS.prometheus },
@@ -171,6 +171,8 @@ export async function startLocalMesh(options: LocalMeshOptions = {}): Promise<Lo
   const envoyDir = join(runDir, "envoy");
   // Identities depend on the services, not on how many replicas run.
   const identities = new LocalIdentities(identityRoot, buildMeshModel(initialReplicas));
+  const caCertificateFile = join(runDir, "ca.pem");
+  writeFileSync(caCertificateFile, identities.trustBundlePem());
   const envoys: EnvoyContext = { supervisor, envoy: binaries.envoy, configDir: envoyDir, addressing, logLevel: envoyLogLevel, identities };
   const endpointsFile = join(stateDir, ENDPOINTS_FILE);
   const pods = new ServicePods(
@@ -206,7 +208,7 @@ export async function startLocalMesh(options: LocalMeshOptions = {}): Promise<Lo
   };
 
   const writeEndpoints = (): LocalMeshEndpoints => {
-    const current = localEndpoints({ model: model(), activeServices, layout, addressing, prometheusUrl: prometheus.url, dataStoreHost, vhost: vhost.vhost, stateDir });
+    const current = localEndpoints({ model: model(), activeServices, layout, addressing, prometheusUrl: prometheus.url, dataStoreHost, vhost: vhost.vhost, stateDir, caCertificateFile });
     writeEndpointsFile(endpointsFile, current);
     return current;
   };

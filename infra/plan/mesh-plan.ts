@@ -11,8 +11,8 @@ import type { EnvoyLogLevel, StackSettings } from "../config.js";
 import { MeshSecrets, RABBITMQ_USER } from "../mesh-secrets.js";
 import { identityFiles } from "../../envoy-templates/index.js";
 import { EDGE_PROXY, type DataStoreName, type MeshModel, type ServiceSpec, type Workload, sidecarName } from "../model.js";
-import { generatedCa } from "../pki/index.js";
-import { workloadCredentials } from "../workload-credentials.js";
+import { generatedCa, trustBundle } from "../pki/index.js";
+import { generatedServerCredentials, workloadCredentials } from "../workload-credentials.js";
 import { type ImageKey, type PinnedImage, resolveImages } from "../versions.js";
 
 export interface ServicePlan {
@@ -35,6 +35,8 @@ export interface MeshPlan {
   readonly services: readonly ServicePlan[];
   /** Where the target gives proxies an identity directory (addressing); empty where it does not. */
   readonly identities: IdentityPlan;
+  /** The mesh CA's trust bundle (public): what clients of the edge's generated HTTPS certificate trust. */
+  readonly meshCaCertificate: pulumi.Output<string>;
 }
 
 /** One store's part of the apps' credentials, from the stack's secret passwords. */
@@ -67,14 +69,19 @@ function serviceEnvironment(model: MeshModel, spec: ServiceSpec, addressing: Add
  * renewed past two thirds of a certificate's lifetime. Every replica of a workload
  * shares its identity, so the files are replica 0's directory.
  */
-function planIdentities(model: MeshModel, settings: StackSettings, addressing: Addressing, secrets: MeshSecrets): IdentityPlan {
-  const at = new Date();
+function planIdentities(model: MeshModel, settings: StackSettings, addressing: Addressing, secrets: MeshSecrets, at: Date): IdentityPlan {
   const workloads: Workload[] = [EDGE_PROXY, ...model.services.map((s) => s.name)];
   return Object.fromEntries(
     workloads.flatMap((workload) => {
       const dir = addressing.binding(workload === EDGE_PROXY ? EDGE_PROXY : sidecarName(workload), 0).identityDir;
       if (dir === undefined) return [];
-      const files = secrets.meshCaSeed.apply((seed) => identityFiles(dir, workloadCredentials(model, generatedCa(seed, at), workload, settings.certificateLifetimeHours, at)));
+      const files = secrets.meshCaSeed.apply((seed) => {
+        const ca = generatedCa(seed, at);
+        const lifetime = settings.certificateLifetimeHours;
+        // The edge's public HTTPS certificate: issued by the mesh CA for the host's own names (a dev stack's).
+        const server = workload === EDGE_PROXY ? generatedServerCredentials(ca, lifetime, at) : undefined;
+        return identityFiles(dir, workloadCredentials(model, ca, workload, lifetime, at), server);
+      });
       return [[workload, pulumi.secret(files)]];
     }),
   );
@@ -83,6 +90,8 @@ function planIdentities(model: MeshModel, settings: StackSettings, addressing: A
 /** The plan for a mesh component `name`; its credentials (provided or generated) are children of `parent`. */
 export function planMesh(name: string, model: MeshModel, settings: StackSettings, addressing: Addressing, parent: pulumi.Resource): MeshPlan {
   const secrets = new MeshSecrets(`${name}-secrets`, settings.passwords, settings.grafana, { parent });
+  // One instant for every certificate of this run of the program.
+  const issuedAt = new Date();
   return {
     model,
     settings,
@@ -91,6 +100,8 @@ export function planMesh(name: string, model: MeshModel, settings: StackSettings
     secrets,
     images: resolveImages(settings.images),
     services: model.services.map((spec) => ({ spec, environment: serviceEnvironment(model, spec, addressing, secrets, settings.envoyLogLevel) })),
-    identities: planIdentities(model, settings, addressing, secrets),
+    identities: planIdentities(model, settings, addressing, secrets, issuedAt),
+    // Public, though derived from the secret seed: unwrapped so the output shows it.
+    meshCaCertificate: pulumi.unsecret(secrets.meshCaSeed.apply((seed) => trustBundle(generatedCa(seed, issuedAt)))),
   };
 }

@@ -4,6 +4,8 @@
 // and the images built here. Then the mesh is driven through its NodePort gateway:
 // the public API, an order to fulfilment, scrapes, a trace, the policies from a
 // probe pod, and rollouts, scaling, pod and proxy deaths under traffic.
+import { request as httpsRequest } from "node:https";
+import { checkServerIdentity } from "node:tls";
 import { randomBytes, randomUUID } from "node:crypto";
 import { readdirSync, readFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -30,6 +32,8 @@ describe("the kubernetes target on a real node", () => {
   let images: ImageManifest;
   let volumes: string[] = [];
   let gateway: string;
+  /** The mesh CA's certificate, as the stack's output gives it. */
+  let meshCa = "";
   let prometheus: string;
   let zipkin: string;
   let product: { id: string };
@@ -115,7 +119,8 @@ describe("the kubernetes target on a real node", () => {
 
   it("stands the mesh up: every pod Ready on the node, no container restarted", async () => {
     const started = Date.now();
-    await deploy({});
+    const up = await deploy({});
+    meshCa = String(up.outputs.meshCaCertificate?.value ?? "");
     console.log(`[node] pulumi up: ${((Date.now() - started) / 1000).toFixed(0)} s`);
     const states = await pods();
     expect(states.map((p) => p.component).sort()).toEqual(["cart", "catalog", "catalog", "edge", "order-worker", "orders", "postgres", "prometheus", "rabbitmq", "redis", "zipkin"]);
@@ -123,6 +128,24 @@ describe("the kubernetes target on a real node", () => {
       expect(pod.ready, `${pod.name} Ready`).toBe(true);
       for (const c of pod.containers) expect(c.restarts, `${pod.name}/${c.name} restarts`).toBe(0);
     }
+  });
+
+  it("serves the public API over HTTPS at the NodePort, its generated certificate chaining to the CA the stack outputs", async () => {
+    expect(meshCa).toContain("-----BEGIN CERTIFICATE-----");
+    const node = await nodeAddress(api);
+    const status = await new Promise<number>((resolve, reject) => {
+      // The generated certificate names the host's loopback (where kind maps the NodePort), checked by that name.
+      const req = httpsRequest(
+        { host: node, port: NODE_PORTS.gatewayHttps, path: "/api/products?limit=1", ca: meshCa, servername: "localhost", checkServerIdentity: (_h, cert) => checkServerIdentity("localhost", cert), agent: false, timeout: 10_000 },
+        (res) => {
+          res.resume();
+          res.on("end", () => resolve(res.statusCode ?? 0));
+        },
+      );
+      req.on("error", reject);
+      req.end();
+    });
+    expect(status).toBe(200);
   });
 
   it("serves the public API through the NodePort gateway, and an order reaches fulfilled through the queue", async () => {

@@ -35,7 +35,14 @@ export async function throwawayStack(stackName: string, work: string, envVars: R
       program: async () => {
         // The workspace is a temp folder: the app images build from this repository's path.
         const mesh = deployMesh(readStackSettings(), { buildContext: root });
-        return { gatewayUrl: mesh.gatewayUrl, adminUrls: mesh.adminUrls, prometheusUrl: mesh.prometheusUrl, zipkinUrl: mesh.zipkinUrl };
+        return {
+          gatewayUrl: mesh.gatewayUrl,
+          gatewayHttpsUrl: mesh.gatewayHttpsUrl,
+          meshCaCertificate: mesh.meshCaCertificate,
+          adminUrls: mesh.adminUrls,
+          prometheusUrl: mesh.prometheusUrl,
+          zipkinUrl: mesh.zipkinUrl,
+        };
       },
     },
     {

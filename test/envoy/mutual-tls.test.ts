@@ -6,10 +6,10 @@
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
-import { request } from "node:https";
+import { type RequestOptions, request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { connect } from "node:tls";
+import { checkServerIdentity, connect } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { identityFiles, renderProxyConfig } from "../../envoy-templates/index.js";
 import { LocalIdentities, localIdentityDir } from "../../infra/local/identities.js";
@@ -48,31 +48,31 @@ interface Answer {
   readonly body: string;
 }
 
-/** One HTTPS request to a sidecar's ingress, presenting `client` (or no certificate). */
-function callIngress(service: ServiceName, path: string, client: WorkloadCredentials | undefined): Promise<Answer> {
+/** One HTTPS request over a fresh connection. */
+function httpsGet(options: RequestOptions): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: pod(service),
-        port: PORTS.sidecarIngress,
-        path,
-        agent: false,
-        ca: identities.trustBundlePem(),
-        ...(client ? { cert: client.certificatePem, key: client.privateKeyPem } : {}),
-        // Mesh certificates name a SPIFFE id, not a host: the chain is what is checked here.
-        checkServerIdentity: () => undefined,
-        timeout: 5000,
-      },
-      (res) => {
-        let body = "";
-        res.setEncoding("utf8");
-        res.on("data", (chunk: string) => (body += chunk));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-      },
-    );
+    const req = request({ agent: false, timeout: 5000, ...options }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => (body += chunk));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    });
     req.on("timeout", () => req.destroy(new Error("timed out")));
     req.on("error", reject);
     req.end();
+  });
+}
+
+/** One HTTPS request to a sidecar's ingress, presenting `client` (or no certificate). */
+function callIngress(service: ServiceName, path: string, client: WorkloadCredentials | undefined): Promise<Answer> {
+  return httpsGet({
+    host: pod(service),
+    port: PORTS.sidecarIngress,
+    path,
+    ca: identities.trustBundlePem(),
+    ...(client ? { cert: client.certificatePem, key: client.privateKeyPem } : {}),
+    // Mesh certificates name a SPIFFE id, not a host: the chain is what is checked here.
+    checkServerIdentity: () => undefined,
   });
 }
 
@@ -175,6 +175,32 @@ describe("mutual TLS and caller authorisation between real Envoys", () => {
     expect(await res.json()).toEqual({ path: "/products/3" });
   });
 
+  it("serves the public API over HTTPS with a certificate for the loopback, from the CA clients are told to trust: HTTP/2 by ALPN, TLS 1.2 at least", async () => {
+    const negotiated = await new Promise<{ alpn: string | false | null; names: string | undefined }>((resolve, reject) => {
+      const socket = connect({ host: edgePod, port: PORTS.edgeHttps, ca: identities.trustBundlePem(), servername: "localhost", ALPNProtocols: ["h2", "http/1.1"] });
+      socket.once("secureConnect", () => {
+        resolve({ alpn: socket.alpnProtocol, names: socket.getPeerCertificate().subjectaltname });
+        socket.end();
+      });
+      socket.once("error", reject);
+    });
+    expect(negotiated.alpn).toBe("h2");
+    expect(negotiated.names).toContain("DNS:localhost");
+    expect(negotiated.names).toContain("IP Address:127.0.0.1");
+    // TLS 1.1 is refused (the client allows it at the lowest security level, so the refusal is the edge's).
+    await expect(
+      new Promise((resolve, reject) => {
+        const socket = connect({ host: edgePod, port: PORTS.edgeHttps, ca: identities.trustBundlePem(), servername: "localhost", minVersion: "TLSv1", maxVersion: "TLSv1.1", ciphers: "DEFAULT@SECLEVEL=0" });
+        socket.once("secureConnect", () => resolve(socket.end()));
+        socket.once("error", reject);
+      }),
+    ).rejects.toThrow();
+    // An HTTP/1.1 client over HTTPS, the certificate checked by name.
+    const res = await httpsGet({ host: edgePod, port: PORTS.edgeHttps, path: "/api/products/5", ca: identities.trustBundlePem(), servername: "localhost", checkServerIdentity: (_host, cert) => checkServerIdentity("localhost", cert) });
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body)).toEqual({ path: "/products/5" });
+  });
+
   it("takes renewed certificates under load: no failed request, no restart, the new certificate presented", async () => {
     const edgeUptime = await stat(envoys.edge!, "server.uptime");
     const before = await presentedSerial("catalog", credentials("orders"));
@@ -212,5 +238,27 @@ describe("mutual TLS and caller authorisation between real Envoys", () => {
     expect(await stat(envoys.edge!, "server.uptime")).toBeGreaterThanOrEqual(edgeUptime);
     // New connections from the edge use its renewed certificate too.
     expect(await edgeGet("/api/products/2")).toBe(200);
+  });
+});
+
+describe("an edge told to redirect plain HTTP (mesh's gateway setting)", () => {
+  const redirectBlock = randomLoopbackBlock();
+  const redirectModel = buildMeshModel({}, { gateway: { plainHttp: "redirect", httpsPort: 18443 } });
+  const root = mkdtempSync(join(tmpdir(), "mesh-identity-"));
+  const redirectAddressing = loopbackAddressing(redirectBlock, { dataStoreHost: () => "127.0.0.1", identityRoot: root });
+  let edge: RunningEnvoy | undefined;
+
+  afterAll(async () => {
+    await edge?.stop();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it("answers every plain request with a redirect to the same URL over HTTPS, at the published HTTPS port", async () => {
+    new LocalIdentities(root, redirectModel).write("edge", 0);
+    edge = await startEnvoy(renderProxyConfig(redirectModel, "edge", redirectAddressing));
+    const edgeAddress = loopbackPod(redirectBlock, "edge", 0);
+    const res = await fetch(`http://${edgeAddress}:${PORTS.edgeHttp}/api/products?page=2`, { redirect: "manual", signal: AbortSignal.timeout(5000) });
+    expect(res.status).toBe(301);
+    expect(res.headers.get("location")).toBe(`https://${edgeAddress}:18443/api/products?page=2`);
   });
 });

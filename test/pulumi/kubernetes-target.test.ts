@@ -75,12 +75,14 @@ describe("kubernetes target", () => {
       { service: "prometheus", port: PORTS.prometheus, nodePort: NODE_PORTS.prometheus },
       { service: "grafana", port: PORTS.grafana, nodePort: NODE_PORTS.grafana },
       { service: "zipkin", port: PORTS.zipkin, nodePort: NODE_PORTS.zipkin },
+      { service: "edge-public", port: PORTS.edgeHttps, nodePort: NODE_PORTS.gatewayHttps },
     ]);
     const kind = parse(readFileSync("infra/kubernetes/kind-cluster.yaml", "utf8")) as Obj;
     const mappings = kind.nodes[0].extraPortMappings as Obj[];
     const { settings } = run;
     expect(mappings.map((m) => [m.containerPort, m.hostPort, m.listenAddress])).toEqual([
       [NODE_PORTS.gateway, settings.gatewayPort, "0.0.0.0"],
+      [NODE_PORTS.gatewayHttps, settings.gatewayHttpsPort, "0.0.0.0"],
       [NODE_PORTS.prometheus, settings.prometheusPort, "127.0.0.1"],
       [NODE_PORTS.grafana, settings.grafanaPort, "127.0.0.1"],
       [NODE_PORTS.zipkin, settings.zipkinPort, "127.0.0.1"],
@@ -124,7 +126,8 @@ describe("kubernetes target", () => {
       const secret = named(run, `mesh-${workload}-identity`).inputs as Obj;
       expect(secret.metadata.name).toBe(`${workload}-identity`);
       const files = secretValue(secret.stringData) as Record<string, string>;
-      expect(Object.keys(files).sort()).toEqual(["ca.pem", "cert.pem", "certificate.sds.yaml", "key.pem", "trust.sds.yaml"]);
+      const edgeOnly = workload === "edge" ? ["server-cert.pem", "server-certificate.sds.yaml", "server-key.pem"] : [];
+      expect(Object.keys(files).sort()).toEqual(["ca.pem", "cert.pem", "certificate.sds.yaml", "key.pem", ...edgeOnly, "trust.sds.yaml"].sort());
       const certificate = new X509Certificate(files["cert.pem"]!);
       expect(certificate.subjectAltName).toBe(`URI:spiffe://cluster.local/ns/mesh/sa/${workload}`);
       expect(certificate.checkPrivateKey(createPrivateKey(files["key.pem"]!))).toBe(true);
@@ -207,7 +210,7 @@ describe("kubernetes target", () => {
     // Prometheus scrapes it (Envoy's and the app's metrics) on the sidecar's metrics listener only.
     expect(flows.filter((f) => f.to === "order-worker")).toEqual([{ from: "prometheus", to: "order-worker", port: PORTS.envoyMetrics }]);
     expect(flows).toContainEqual({ from: "orders", to: "catalog", port: PORTS.sidecarIngress });
-    expect(flows.filter((f) => f.from === "outside").map((f) => f.to).sort()).toEqual(["edge", "grafana", "prometheus", "zipkin"]);
+    expect(flows.filter((f) => f.from === "outside").map((f) => f.to).sort()).toEqual(["edge", "edge", "grafana", "prometheus", "zipkin"]);
   });
 
   it("gives every Envoy the workers its CPU limit allows, starts it once its upstreams are healthy, and drains it before it stops", () => {
