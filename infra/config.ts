@@ -1,7 +1,7 @@
 // Stack settings: every `mesh:*` key, its default, and validation with errors
 // that name the key, what was expected and what was given. Pure: the Pulumi
 // program and the offline renderer both feed it raw values.
-import { buildMeshModel, EDGE_PROXY, type MeshModel, PORTS, SERVICE_NAMES, sidecarName, type ServiceName } from "./model.js";
+import { buildMeshModel, DEFAULT_TRACE_SAMPLING_PERCENT, EDGE_PROXY, type MeshModel, PORTS, SERVICE_NAMES, sidecarName, type ServiceName } from "./model.js";
 import { IMAGES, type ImageKey } from "./versions.js";
 
 export const TARGETS = ["docker", "kubernetes"] as const;
@@ -59,7 +59,7 @@ export const SETTING_KEYS = {
   namespace: "Kubernetes namespace for the mesh (kubernetes target)",
   kubeContext: "kubeconfig context to deploy to (kubernetes target); empty means the current one",
   envoyLogLevel: `Envoy log level: ${ENVOY_LOG_LEVELS.join(", ")}`,
-  traceSamplingPercent: "percentage of requests traced (0 to 100; 100 traces every request, lower it under load)",
+  traceSamplingPercent: "percentage of requests traced (0 to 100; default 1; 100 traces every request)",
   images: `image references replacing the pinned ones, e.g. { envoy: registry.example.com/envoy:v1.40.0 }; keys: ${Object.keys(IMAGES).join(", ")}`,
   appImages: "app images to run instead of building them, e.g. { catalog: registry.example.com/mesh-catalog:1.2.0 }",
   imageRegistry: "registry (and path) to push the app images built by pulumi up to, e.g. registry.example.com/mesh; empty: never pushed",
@@ -115,7 +115,7 @@ export function parseStackSettings(raw: Readonly<Record<string, unknown>>, secre
     namespace: dnsLabel("namespace", raw.namespace, "mesh"),
     kubeContext: optionalString("kubeContext", raw.kubeContext),
     envoyLogLevel: oneOf("envoyLogLevel", raw.envoyLogLevel, ENVOY_LOG_LEVELS, "info"),
-    traceSamplingPercent: percentage("traceSamplingPercent", raw.traceSamplingPercent, 100),
+    traceSamplingPercent: percentage("traceSamplingPercent", raw.traceSamplingPercent, DEFAULT_TRACE_SAMPLING_PERCENT),
     images: { ...Object.fromEntries(Object.entries(IMAGES).map(([key, image]) => [key, image.ref])), ...imageMap("images", raw.images, Object.keys(IMAGES)) } as Record<ImageKey, string>,
     appImages: imageMap("appImages", raw.appImages, SERVICE_NAMES),
     imageRegistry: registry("imageRegistry", raw.imageRegistry),
