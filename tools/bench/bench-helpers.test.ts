@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { parseCpuModel, parseEnvoyVersion } from "./machine.js";
 import { parseStatCpuTicks, parseStatusRssBytes } from "./proc.js";
 import { parseHeapGauges } from "./sections/memory.js";
-import { difference, median, percentile, ratio, round, roundOrder, summarize } from "./stats.js";
+import { difference, median, percentile, ratio, round, roundOrder, spread, summarize } from "./stats.js";
 import { formatCell, renderMarkdownTable, renderTable } from "./table.js";
 
 describe("stats", () => {
@@ -78,6 +78,13 @@ describe("/proc and machine parsing", () => {
   it("reads the CPU model and the Envoy version", () => {
     expect(parseCpuModel("processor\t: 0\nmodel name\t: Intel(R) Xeon(R) Processor\n")).toBe("Intel(R) Xeon(R) Processor");
     expect(parseEnvoyVersion("envoy  version: 9e55/1.40.0/Clean/RELEASE/BoringSSL\n")).toBe("1.40.0");
+  });
+});
+
+describe("spread over rounds", () => {
+  it("gives the median and the range", () => {
+    expect(spread([1.3, 1.1, 1.2, 1.6])).toEqual({ median: 1.25, min: 1.1, max: 1.6 });
+    expect(spread([])).toEqual({ median: NaN, min: NaN, max: NaN });
   });
 });
 
