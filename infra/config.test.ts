@@ -22,7 +22,8 @@ describe("parseStackSettings", () => {
   });
 
   it("traces every request unless told otherwise, and carries a lower share into the model", () => {
-    expect(meshModelFor(parseStackSettings({ target: "docker" })).traceSamplingPercent).toBe(100);
+    expect(meshModelFor(parseStackSettings({ target: "docker" })).traceSamplingPercent).toBe(1);
+    expect(meshModelFor(parseStackSettings({ target: "docker", traceSamplingPercent: 100 })).traceSamplingPercent).toBe(100);
     expect(meshModelFor(parseStackSettings({ target: "docker", traceSamplingPercent: "2.5" })).traceSamplingPercent).toBe(2.5);
   });
 

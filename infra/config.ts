@@ -2,7 +2,7 @@
 // that name the key, what was expected and what was given. Pure: the Pulumi
 // program and the offline renderer both feed it raw values.
 import { DEFAULT_CERTIFICATE_LIFETIME_HOURS, MAX_CERTIFICATE_LIFETIME_HOURS } from "./workload-credentials.js";
-import { buildMeshModel, DEFAULT_TRUST_DOMAIN, EDGE_PROXY, PLAIN_HTTP_MODES, type PlainHttp, type MeshModel, PORTS, SERVICE_NAMES, sidecarName, type ServiceName } from "./model.js";
+import { buildMeshModel, DEFAULT_TRACE_SAMPLING_PERCENT, DEFAULT_TRUST_DOMAIN, EDGE_PROXY, PLAIN_HTTP_MODES, type PlainHttp, type MeshModel, PORTS, SERVICE_NAMES, sidecarName, type ServiceName } from "./model.js";
 import { IMAGES, type ImageKey } from "./versions.js";
 
 export const TARGETS = ["docker", "kubernetes"] as const;
@@ -70,7 +70,7 @@ export const SETTING_KEYS = {
   namespace: "Kubernetes namespace for the mesh (kubernetes target), and the namespace of every workload identity on every target",
   kubeContext: "kubeconfig context to deploy to (kubernetes target); empty means the current one",
   envoyLogLevel: `Envoy log level: ${ENVOY_LOG_LEVELS.join(", ")}`,
-  traceSamplingPercent: "percentage of requests traced (0 to 100; 100 traces every request, lower it under load)",
+  traceSamplingPercent: "percentage of requests traced (0 to 100; default 1; 100 traces every request)",
   trustDomain: "SPIFFE trust domain of the workload identities the sidecars authenticate each other by (spiffe://<trustDomain>/ns/<namespace>/sa/<workload>)",
   certificateLifetimeHours: `lifetime of the workload certificates in hours (1 to ${MAX_CERTIFICATE_LIFETIME_HOURS}); pulumi up renews those past two thirds of it`,
   images: `image references replacing the pinned ones, e.g. { envoy: registry.example.com/envoy:v1.40.0 }; keys: ${Object.keys(IMAGES).join(", ")}`,
@@ -131,7 +131,7 @@ export function parseStackSettings(raw: Readonly<Record<string, unknown>>, secre
     namespace: dnsLabel("namespace", raw.namespace, "mesh"),
     kubeContext: optionalString("kubeContext", raw.kubeContext),
     envoyLogLevel: oneOf("envoyLogLevel", raw.envoyLogLevel, ENVOY_LOG_LEVELS, "info"),
-    traceSamplingPercent: percentage("traceSamplingPercent", raw.traceSamplingPercent, 100),
+    traceSamplingPercent: percentage("traceSamplingPercent", raw.traceSamplingPercent, DEFAULT_TRACE_SAMPLING_PERCENT),
     trustDomain: trustDomain("trustDomain", raw.trustDomain),
     certificateLifetimeHours: certificateLifetime("certificateLifetimeHours", raw.certificateLifetimeHours),
     images: { ...Object.fromEntries(Object.entries(IMAGES).map(([key, image]) => [key, image.ref])), ...imageMap("images", raw.images, Object.keys(IMAGES)) } as Record<ImageKey, string>,

@@ -91,8 +91,17 @@ export type PlainHttp = (typeof PLAIN_HTTP_MODES)[number];
 export const DEFAULT_TRUST_DOMAIN = "cluster.local";
 export const DEFAULT_NAMESPACE = "mesh";
 
+/**
+ * Share of requests traced unless a stack says otherwise: 1 %, as Istio samples by
+ * default. Tracing is the largest per-request cost measured (docs/benchmarks.md),
+ * and under real traffic 1 % still records thousands of traces an hour. 100 is one
+ * setting away (mesh:traceSamplingPercent), and a client can have any one request
+ * traced by sending `x-b3-sampled: 1`.
+ */
+export const DEFAULT_TRACE_SAMPLING_PERCENT = 1;
+
 export interface MeshOptions {
-  /** Default 100: every request is traced, as a demo mesh wants; lower it for load. */
+  /** Default DEFAULT_TRACE_SAMPLING_PERCENT. */
   readonly traceSamplingPercent?: number;
   readonly identity?: Partial<MeshIdentity>;
   readonly gateway?: Partial<GatewayOptions>;
@@ -138,7 +147,7 @@ export function buildMeshModel(replicas: Partial<Record<ServiceName, number>> = 
   return {
     services: SERVICE_BLUEPRINTS.map((s) => ({ ...s, replicas: replicas[s.name] ?? 1 })),
     dataStores: DATA_STORE_NAMES.map((n) => DATA_STORES[n]),
-    traceSamplingPercent: options.traceSamplingPercent ?? 100,
+    traceSamplingPercent: options.traceSamplingPercent ?? DEFAULT_TRACE_SAMPLING_PERCENT,
     identity: { trustDomain: DEFAULT_TRUST_DOMAIN, namespace: DEFAULT_NAMESPACE, ...options.identity },
     gateway: { plainHttp: "serve", httpsPort: PORTS.edgeHttps, ...options.gateway },
   };

@@ -1,10 +1,18 @@
 // `npm run mesh:local`: the whole mesh as real processes on this machine, until
 // SIGINT/SIGTERM. Options: --state-dir DIR (default .mesh/), --replicas catalog=2,cart=1,
-// --services catalog,cart (only these pods), --address-block 127.A.B, --envoy-log-level LEVEL, --no-build.
+// --services catalog,cart (only these pods), --address-block 127.A.B, --envoy-log-level LEVEL,
+// --trace-sampling PERCENT (default the stacks' 1), --no-build.
 import { parseArgs } from "node:util";
 import { ENVOY_LOG_LEVELS, type EnvoyLogLevel } from "../infra/config.js";
 import { startLocalMesh, type LocalMesh } from "../infra/local/mesh.js";
 import { SERVICE_NAMES, type ServiceName } from "../infra/model.js";
+
+function parseSampling(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const percent = Number(text);
+  if (text.trim() === "" || !Number.isFinite(percent) || percent < 0 || percent > 100) throw new Error(`--trace-sampling takes a percentage from 0 to 100, got "${text}"`);
+  return percent;
+}
 
 function parseReplicas(text: string | undefined): Partial<Record<ServiceName, number>> {
   const replicas: Partial<Record<ServiceName, number>> = {};
@@ -35,6 +43,7 @@ async function main(): Promise<void> {
       services: { type: "string" },
       "address-block": { type: "string" },
       "envoy-log-level": { type: "string" },
+      "trace-sampling": { type: "string" },
       "no-build": { type: "boolean" },
     },
     strict: true,
@@ -74,6 +83,7 @@ async function main(): Promise<void> {
     services: parseServices(values.services),
     addressBlock: values["address-block"],
     envoyLogLevel: level as EnvoyLogLevel | undefined,
+    traceSamplingPercent: parseSampling(values["trace-sampling"]),
     build: !values["no-build"],
     signal: abort.signal,
     onProgress: (message) => console.log(`[mesh] ${message}`),

@@ -5,6 +5,7 @@
 // Envoys, apps, data stores or the local mesh, one file at a time.
 export const FAST_SUITES = [
   "infra/config.test.ts",
+  "infra/workload-sizes.test.ts",
   "infra/docker/operator-network.test.ts",
   "infra/pki/pki.test.ts",
   "test/envoy/check.test.ts",

@@ -48,6 +48,8 @@ export interface LocalMeshOptions {
   readonly addressBlock?: string;
   readonly envoyLogLevel?: EnvoyLogLevel;
   readonly appLogLevel?: AppLogLevel;
+  /** Share of requests the edge traces, as mesh:traceSamplingPercent sets it on a stack (default: the stack default). */
+  readonly traceSamplingPercent?: number;
   /** Build the apps first (incremental); default true. */
   readonly build?: boolean;
   readonly onProgress?: (message: string) => void;
@@ -155,7 +157,7 @@ export async function startLocalMesh(options: LocalMeshOptions = {}): Promise<Lo
     // dnsmasq and Postgres run as other users and must reach their files.
     chmodSync(dir, 0o755);
   }
-  const layout = await chooseLayout(options.addressBlock, buildMeshModel(initialReplicas));
+  const layout = await chooseLayout(options.addressBlock, buildMeshModel(initialReplicas, { traceSamplingPercent: options.traceSamplingPercent }));
   const runId = layout.prefix.replace(/\./g, "-");
   const vhost = new RabbitVhost(binaries.rabbitmqctl, `mesh-local-${runId}-${process.pid}`);
   const dataStoreHost = (store: DataStoreName) => (store === "rabbitmq" ? SHARED_RABBITMQ_HOST : layout.dataStore(store));
@@ -187,6 +189,7 @@ export async function startLocalMesh(options: LocalMeshOptions = {}): Promise<Lo
       appLogLevel: options.appLogLevel ?? "warn",
       credentials,
       activeServices,
+      traceSamplingPercent: options.traceSamplingPercent,
     },
     initialReplicas,
   );

@@ -28,6 +28,8 @@ export interface ServicePodsContext {
   readonly credentials: AppCredentials;
   /** Services whose pods run; the others' routes answer 503. */
   readonly activeServices: ReadonlySet<ServiceName>;
+  /** The run's trace sampling (the stack default when absent). */
+  readonly traceSamplingPercent?: number;
 }
 
 export function checkReplicas(service: ServiceName, n: number): void {
@@ -55,7 +57,7 @@ export class ServicePods {
   }
 
   model(): MeshModel {
-    return buildMeshModel(this.replicas);
+    return buildMeshModel(this.replicas, { traceSamplingPercent: this.ctx.traceSamplingPercent });
   }
 
   pod(service: ServiceName, replica: number): string {

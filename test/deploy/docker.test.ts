@@ -15,7 +15,8 @@ import { changedBetween, declared, operations, providedPasswords, resourceKey, s
 
 const STACK = "deploy-test-docker";
 const passwords = providedPasswords();
-const settings = (replicas: Record<string, number>) => ({ target: "docker", replicas });
+// Every request traced (the stack default is 1 %): the Zipkin test looks for the trace of an order placed here.
+const settings = (replicas: Record<string, number>) => ({ target: "docker", replicas, traceSamplingPercent: 100 });
 const declaredFor = (replicas: Record<string, number>) => declared({ ...settings(replicas), ...passwords }, Object.keys(passwords));
 const defaults = parseStackSettings({ target: "docker" });
 const gateway = `http://127.0.0.1:${defaults.gatewayPort}`;

@@ -45,6 +45,8 @@ describe("the kubernetes target on a real node", () => {
     appImages: images.appImages,
     grafana: false,
     replicas: { catalog: 2 },
+    // Every request traced (the stack default is 1 %): the Zipkin test looks for the trace of one GET.
+    traceSamplingPercent: 100,
     ...extra,
   });
   const deploy = async (extra: Record<string, unknown>) => {

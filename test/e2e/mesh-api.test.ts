@@ -37,7 +37,8 @@ describe("the mesh end to end", () => {
   beforeAll(async () => {
     stateDir = mkdtempSync(join(tmpdir(), "mesh-e2e-api-"));
     const started = Date.now();
-    mesh = await startLocalMesh({ stateDir, onProgress: (m) => console.log(`[mesh] ${m}`) });
+    // Every request traced: the Zipkin test looks for the trace of any order placed here.
+    mesh = await startLocalMesh({ stateDir, traceSamplingPercent: 100, onProgress: (m) => console.log(`[mesh] ${m}`) });
     console.log(`[mesh] up in ${((Date.now() - started) / 1000).toFixed(1)} s at ${mesh.endpoints.gateway}`);
     gateway = mesh.endpoints.gateway;
   }, 240_000);

@@ -21,13 +21,18 @@ function hcmSampling(yaml: string): number[] {
 }
 
 describe("trace sampling from the stack's traceSamplingPercent", () => {
-  it("is 100% by default on every traced listener", () => {
+  it("is 1 % by default on every traced listener", () => {
     const model = buildMeshModel();
     for (const proxy of proxyNames(model)) {
       const sampling = hcmSampling(renderProxyConfig(model, proxy, dockerAddressing()));
       expect(sampling.length, proxy).toBeGreaterThan(0);
-      expect(new Set(sampling), proxy).toEqual(new Set([100]));
+      expect(new Set(sampling), proxy).toEqual(new Set([1]));
     }
+  });
+
+  it("traces every request when a stack sets 100", () => {
+    const model = buildMeshModel({}, { traceSamplingPercent: 100 });
+    for (const proxy of proxyNames(model)) expect(new Set(hcmSampling(renderProxyConfig(model, proxy, dockerAddressing()))), proxy).toEqual(new Set([100]));
   });
 
   it("carries a lower share into every proxy, and Envoy accepts it", async () => {

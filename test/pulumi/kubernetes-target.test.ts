@@ -12,7 +12,7 @@ import { PASSWORD_NAMES, parseStackSettings, passwordKey } from "../../infra/con
 import { deployMesh } from "../../infra/mesh-program.js";
 import { UPSTREAMS_READY_PATH } from "../../envoy-templates/index.js";
 import { CALLER_HEALTH_NOTICE_SECONDS, CLUSTER_DNS_TTL_SECONDS, DNS_REFRESH_SECONDS, ENDPOINT_DRAIN_SECONDS, HEALTH_CHECK_TIMING } from "../../infra/endpoint-discovery.js";
-import { APP_SHUTDOWN_TIMEOUT_MS, ENVOY_DRAIN_SECONDS, POD_STOP_GRACE_SECONDS, WORKLOAD_SIZES, envoyConcurrency } from "../../infra/workload-sizes.js";
+import { APP_SHUTDOWN_TIMEOUT_MS, ENVOY_DRAIN_SECONDS, NODE_OFF_HEAP_MIB, POD_STOP_GRACE_SECONDS, WORKLOAD_SIZES, envoyConcurrency, nodeHeapLimits } from "../../infra/workload-sizes.js";
 import { captureResources, containsSecret, type RawResource } from "../../tools/resource-graph.js";
 import { MOCK_SECRET_PREFIX, type MockRun, dependsOnName, named, ofType, runMesh, secretValue, visibleInputs } from "./support.js";
 
@@ -245,10 +245,12 @@ describe("kubernetes target", () => {
     expect(requested).toBe(1050);
   });
 
-  it("bounds every app's V8 heap by half its container's memory limit", () => {
+  it("bounds every app's V8 heap, young and old generations, so heap and off-heap memory fit its container's limit", () => {
+    const { semiSpaceMiB, oldSpaceMiB } = nodeHeapLimits(WORKLOAD_SIZES.app);
+    expect(2 * semiSpaceMiB + oldSpaceMiB + NODE_OFF_HEAP_MIB).toBeLessThanOrEqual(WORKLOAD_SIZES.app.memoryMiB);
     for (const service of SERVICE_NAMES) {
       const env = secretValue(named(run, `mesh-${service}-env`).inputs.stringData) as Obj;
-      expect(env.NODE_OPTIONS).toBe(`--max-old-space-size=${WORKLOAD_SIZES.app.memoryMiB / 2}`);
+      expect(env.NODE_OPTIONS).toBe(`--max-semi-space-size=${semiSpaceMiB} --max-old-space-size=${oldSpaceMiB}`);
       expect(podSpec(named(run, `mesh-${service}-deployment`)).containers[0].resources.limits.memory).toBe(`${WORKLOAD_SIZES.app.memoryMiB}Mi`);
     }
   });

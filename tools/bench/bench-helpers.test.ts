@@ -3,7 +3,8 @@
 import { describe, expect, it } from "vitest";
 import { parseCpuModel, parseEnvoyVersion } from "./machine.js";
 import { parseStatCpuTicks, parseStatusRssBytes } from "./proc.js";
-import { difference, median, percentile, ratio, round, roundOrder, summarize } from "./stats.js";
+import { parseHeapGauges } from "./sections/memory.js";
+import { difference, median, percentile, ratio, round, roundOrder, spread, summarize } from "./stats.js";
 import { formatCell, renderMarkdownTable, renderTable } from "./table.js";
 
 describe("stats", () => {
@@ -77,5 +78,20 @@ describe("/proc and machine parsing", () => {
   it("reads the CPU model and the Envoy version", () => {
     expect(parseCpuModel("processor\t: 0\nmodel name\t: Intel(R) Xeon(R) Processor\n")).toBe("Intel(R) Xeon(R) Processor");
     expect(parseEnvoyVersion("envoy  version: 9e55/1.40.0/Clean/RELEASE/BoringSSL\n")).toBe("1.40.0");
+  });
+});
+
+describe("spread over rounds", () => {
+  it("gives the median and the range", () => {
+    expect(spread([1.3, 1.1, 1.2, 1.6])).toEqual({ median: 1.25, min: 1.1, max: 1.6 });
+    expect(spread([])).toEqual({ median: NaN, min: NaN, max: NaN });
+  });
+});
+
+describe("app memory", () => {
+  it("reads the V8 heap from an app's Prometheus text", () => {
+    const text = ["# HELP nodejs_heap_size_total_bytes Process heap size from Node.js in bytes.", "nodejs_heap_size_total_bytes 73400320", "nodejs_heap_size_used_bytes 31457280.5", 'nodejs_heap_space_size_used_bytes{space="new"} 1'].join("\n");
+    expect(parseHeapGauges(text)).toEqual({ totalBytes: 73400320, usedBytes: 31457280.5 });
+    expect(parseHeapGauges("process_cpu_seconds_total 1")).toBeUndefined();
   });
 });

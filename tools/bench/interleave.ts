@@ -13,11 +13,13 @@ export interface VariantRounds<T> {
   results: T[];
   /** Summed over the variant's rounds, per process name. */
   usage: Record<string, { cpuSeconds: number; maxRssBytes: number | undefined }>;
+  /** Each round's own usage, in round order (for a spread over rounds). */
+  roundUsage: Array<Record<string, ProcessUsage>>;
   wallSeconds: number;
 }
 
 export async function interleave<T>(variants: readonly Variant<T>[], rounds: number, pids: Readonly<Record<string, number>>): Promise<Record<string, VariantRounds<T>>> {
-  const out: Record<string, VariantRounds<T>> = Object.fromEntries(variants.map((v) => [v.name, { results: [], usage: {}, wallSeconds: 0 }]));
+  const out: Record<string, VariantRounds<T>> = Object.fromEntries(variants.map((v) => [v.name, { results: [], usage: {}, roundUsage: [], wallSeconds: 0 }]));
   for (let r = 0; r < rounds; r++) {
     for (const variant of roundOrder(variants, r)) {
       const sampler = new ProcessSampler(pids);
@@ -31,6 +33,7 @@ export async function interleave<T>(variants: readonly Variant<T>[], rounds: num
       }
       const slot = out[variant.name]!;
       slot.wallSeconds += (performance.now() - started) / 1000;
+      slot.roundUsage.push(usage);
       for (const [name, u] of Object.entries(usage)) {
         const prev = slot.usage[name];
         slot.usage[name] = {

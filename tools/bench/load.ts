@@ -150,6 +150,8 @@ export interface HttpLoadOptions {
   readonly expectStatus?: number;
   /** Headers that change from request to request: each connection sends these in turn, on top of `headers`. */
   readonly headerCycle?: ReadonlyArray<Readonly<Record<string, string>>>;
+  /** Requests per second over all connections (autocannon paces them); unthrottled when absent. */
+  readonly rate?: number;
 }
 
 export interface HttpLoadResult {
@@ -179,6 +181,7 @@ export async function closedLoopHttp(options: HttpLoadOptions): Promise<HttpLoad
         ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
         headers: { ...(options.body === undefined ? {} : { "content-type": "application/json" }), ...options.headers },
         ...(options.headerCycle ? { requests: options.headerCycle.map((headers) => ({ headers: { ...options.headers, ...headers } })) } : {}),
+        ...(options.rate ? { overallRate: options.rate } : {}),
         timeout: 10,
       },
       (err, res) => (err ? reject(err) : resolve(res)),

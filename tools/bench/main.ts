@@ -1,5 +1,5 @@
 // `npm run bench -- --out <file.json> [--duration <s>] [--rates 200,500,1000] [--rounds 4]
-//   [--concurrency 10] [--connections 32] [--drain 500] [--sections mesh,hops,services,orders,instrumentation]`
+//   [--concurrency 10] [--connections 32] [--drain 500] [--sections mesh,hops,services,orders,instrumentation,memory]`
 //
 // Stands the local mesh up, measures side by side (variants interleaved in short
 // rounds), prints tables and writes the same figures as JSON. Not a test: no
@@ -20,6 +20,7 @@ import { describeMachine } from "./machine.js";
 import { parseOptions } from "./options.js";
 import { hopCosts, printHops } from "./sections/hops.js";
 import { instrumentationCost, printInstrumentationCost } from "./sections/instrumentation.js";
+import { appMemory, printAppMemory } from "./sections/memory.js";
 import { meshOverhead, printMeshOverhead, REDUCED_SAMPLING_PERCENT } from "./sections/mesh-overhead.js";
 import { ordersThroughput, printOrders } from "./sections/orders.js";
 import { printServiceEfficiency, serviceEfficiency } from "./sections/services.js";
@@ -32,6 +33,7 @@ function printReport(report: Json): void {
   if (report.serviceEfficiency) printServiceEfficiency(report.serviceEfficiency as Json);
   if (report.orders) printOrders(report.orders as Json);
   if (report.instrumentationCost) printInstrumentationCost(report.instrumentationCost as Json, (report.options as { rates: number[] }).rates[0]!);
+  if (report.appMemory) printAppMemory(report.appMemory as Json);
 }
 
 async function main(): Promise<void> {
@@ -77,6 +79,7 @@ async function main(): Promise<void> {
     if (o.sections.includes("services")) report.serviceEfficiency = await serviceEfficiency(mesh, o, product.id);
     if (o.sections.includes("orders")) report.orders = await ordersThroughput(mesh, o, product.id);
     if (o.sections.includes("instrumentation")) report.instrumentationCost = await instrumentationCost(mesh, o, product.id);
+    if (o.sections.includes("memory")) report.appMemory = await appMemory(mesh, o, product.id);
     report.unexpectedExits = mesh.unexpectedExits().map((e) => e.name);
     report.finishedAt = new Date().toISOString();
   } finally {

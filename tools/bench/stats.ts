@@ -50,6 +50,12 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
+/** Median, lowest and highest of the values (NaN for each when empty): a figure and its spread over rounds. */
+export function spread(values: readonly number[]): { median: number; min: number; max: number } {
+  if (values.length === 0) return { median: Number.NaN, min: Number.NaN, max: Number.NaN };
+  return { median: median(values), min: Math.min(...values), max: Math.max(...values) };
+}
+
 /** Rounds to `digits` decimals; keeps null/NaN as null so JSON stays valid and honest. */
 export function round(value: number | null | undefined, digits = 2): number | null {
   if (value === null || value === undefined || !Number.isFinite(value)) return null;

@@ -23,7 +23,14 @@ import { ENVOY_FEATURES, withoutFeature } from "../envoy-features.js";
 import { interleave, type VariantRounds } from "../interleave.js";
 import { closedLoopHttp, keepAliveAgent, openLoop, type HttpLoadResult, type OpenLoopResult } from "../load.js";
 import { get, get2, type Json } from "../common.js";
-import { difference, ratio, round, summarize } from "../stats.js";
+import { difference, ratio, round, spread, summarize } from "../stats.js";
+
+/**
+ * Rounds of the maximum-throughput comparison, at least: pair/bare is reported as the median and range of
+ * the per-round ratios, and runs had moved it by 0.2 between them, so a single figure could not tell a
+ * change of 0.1 from noise.
+ */
+export const MIN_HOP_ROUNDS = 8;
 import { renderTable, type Cell } from "../table.js";
 
 export interface HopOptions {
@@ -129,12 +136,13 @@ export async function hopCosts(options: HopOptions) {
     }
     const pids = Object.fromEntries([["upstream", upstream.pid], ...pairs.flatMap((p) => p.envoys.map((n) => [n, supervisor.get(n).pid])), ["bench (load generator)", process.pid]]);
     const slice = (options.durationS * 1000) / options.rounds;
+    const maxRounds = Math.max(options.rounds, MIN_HOP_ROUNDS);
     for (const target of targets) await closedLoopHttp({ url: target.url, connections: 4, durationMs: 1000 });
 
     options.log(`hops: maximum throughput, ${options.connections} connections, ${targets.length} variants interleaved`);
     const max = await interleave<HttpLoadResult>(
-      targets.map((t) => ({ name: t.name, run: () => closedLoopHttp({ url: t.url, connections: options.connections, durationMs: slice }) })),
-      options.rounds,
+      targets.map((t) => ({ name: t.name, run: () => closedLoopHttp({ url: t.url, connections: options.connections, durationMs: (options.durationS * 1000) / maxRounds }) })),
+      maxRounds,
       pids,
     );
     const fixedRate = [];
@@ -162,6 +170,11 @@ function maxFigures(rounds: Record<string, VariantRounds<HttpLoadResult>>, pairs
   const cpuUsPerRequest = (variant: string, process: string) => ((rounds[variant]!.usage[process]?.cpuSeconds ?? Number.NaN) * 1e6) / ok(variant);
   const pairCpu = (pair: Pair) => pair.envoys.reduce((a, n) => a + cpuUsPerRequest(pair.name, n), 0);
   const bare = pairs.find((p) => p.name === "bare pair")!;
+  /** The pair's CPU per request over the bare pair's, in each round (rounds run in the same order for every variant). */
+  const perRound = (pair: Pair) => {
+    const inRound = (p: Pair, i: number) => p.envoys.reduce((a, n) => a + (rounds[p.name]!.roundUsage[i]?.[n]?.cpuSeconds ?? Number.NaN), 0) / rounds[p.name]!.results[i]!.ok;
+    return rounds[pair.name]!.results.map((_, i) => inRound(pair, i) / inRound(bare, i)).filter(Number.isFinite);
+  };
   return {
     direct: { throughput: round(ok("direct") / seconds("direct"), 1) },
     pairs: Object.fromEntries(
@@ -172,6 +185,7 @@ function maxFigures(rounds: Record<string, VariantRounds<HttpLoadResult>>, pairs
           errors: rounds[pair.name]!.results.reduce((a, r) => a + r.errors, 0),
           cpuUsPerRequest: { front: round(cpuUsPerRequest(pair.name, pair.envoys[0]!), 1), back: round(cpuUsPerRequest(pair.name, pair.envoys[1]!), 1), pair: round(pairCpu(pair), 1) },
           cpuPerRequestVsBarePair: round(ratio(pairCpu(pair), pairCpu(bare)), 2),
+          cpuPerRequestVsBarePairOverRounds: (({ median, min, max }) => ({ median: round(median, 2), min: round(min, 2), max: round(max, 2), rounds: perRound(pair).length }))(spread(perRound(pair))),
           throughputVsDirect: round(ratio(ok(pair.name) / seconds(pair.name), ok("direct") / seconds("direct")), 3),
         },
       ]),
@@ -206,10 +220,11 @@ export function printHops(hops: Json): void {
   console.log(`\n1b. Two Envoy hops against their floor (upstream: ${hops.upstream}); maximum throughput, CPU µs per request`);
   const mt = hops.maxThroughput as Json;
   const rows: Cell[][] = Object.entries(get2(mt, "pairs")).map(([name, f]) => [
-    name, get(f, "throughput"), get(f, "throughputVsDirect"), get(f, "cpuUsPerRequest", "front"), get(f, "cpuUsPerRequest", "back"), get(f, "cpuUsPerRequest", "pair"), get(f, "cpuPerRequestVsBarePair"), get(f, "errors"),
+    name, get(f, "throughput"), get(f, "throughputVsDirect"), get(f, "cpuUsPerRequest", "front"), get(f, "cpuUsPerRequest", "back"), get(f, "cpuUsPerRequest", "pair"), get(f, "cpuPerRequestVsBarePair"),
+    `${get(f, "cpuPerRequestVsBarePairOverRounds", "median")} [${get(f, "cpuPerRequestVsBarePairOverRounds", "min")}–${get(f, "cpuPerRequestVsBarePairOverRounds", "max")}]`, get(f, "errors"),
   ]);
   console.log(`direct to the upstream: ${get(mt, "direct", "throughput")} req/s`);
-  console.log(renderTable(["pair", "req/s", "vs direct", "CPU front", "CPU back", "CPU pair", "pair/bare", "errors"], rows));
+  console.log(renderTable(["pair", "req/s", "vs direct", "CPU front", "CPU back", "CPU pair", "pair/bare", "per round: median [range]", "errors"], rows));
   console.log("Added by the two hops (ms, open loop, vs direct to the upstream)");
   const latencyRows: Cell[][] = [];
   for (const r of hops.fixedRate as Json[]) {

@@ -1,5 +1,6 @@
 // Mesh overhead: the same GET straight to the app and through the edge and the
-// catalog sidecar, at fixed rates and at maximum throughput (tracing 100 % and less).
+// catalog sidecar, at fixed rates and at maximum throughput (the edge tracing the
+// stack default's share, and REDUCED_SAMPLING_PERCENT).
 import type { LocalMesh } from "../../../infra/local/mesh.js";
 import { log, mergeHttp, mergeRuns, pidsOf, replicaOf, usageFigures, get, get2, type Json } from "../common.js";
 import { interleave } from "../interleave.js";
@@ -72,7 +73,7 @@ export async function meshOverhead(mesh: LocalMesh, o: Options, productId: strin
     });
   }
 
-  log(`mesh overhead: maximum throughput, ${o.connections} connections, unthrottled (mesh tracing 100 % and ${REDUCED_SAMPLING_PERCENT} %)`);
+  log(`mesh overhead: maximum throughput, ${o.connections} connections, unthrottled (mesh tracing ${mesh.model.traceSamplingPercent} % and ${REDUCED_SAMPLING_PERCENT} %)`);
   const edgeAdmin = mesh.endpoints.admin["edge-0"];
   if (!edgeAdmin) throw new Error("the local mesh reports no admin interface for edge-0");
   const maxRun = (name: "direct" | "mesh") => () => closedLoopHttp({ url: urls[name], connections: o.connections, durationMs: slice });
@@ -99,7 +100,7 @@ export async function meshOverhead(mesh: LocalMesh, o: Options, productId: strin
     maxThroughput: {
       connections: o.connections,
       direct: maxDirect,
-      mesh: maxMesh,
+      mesh: { samplingPercent: mesh.model.traceSamplingPercent, ...maxMesh },
       ratioMeshToDirect: round(ratio(maxMesh.throughput ?? NaN, maxDirect.throughput ?? NaN), 3),
       meshSampled: { samplingPercent: REDUCED_SAMPLING_PERCENT, ...maxMeshSampled },
       ratioMeshSampledToDirect: round(ratio(maxMeshSampled.throughput ?? NaN, maxDirect.throughput ?? NaN), 3),
@@ -122,6 +123,6 @@ export function printMeshOverhead(mesh: Json): void {
   for (const [name, u] of Object.entries(get2(mesh, "maxThroughput", "mesh", "processes"))) procRows.push(["max", name, get(u, "cpuPercentOfOneCore"), get(u, "cpuMsPer1kRequests"), get(u, "maxRssMiB")]);
   console.log(renderTable(["load", "process", "CPU %", "CPU ms/1k req", "RSS MiB"], procRows));
   const mt = mesh.maxThroughput as Json;
-  console.log(`\nMaximum throughput (${get(mt, "connections")} connections): direct ${get(mt, "direct", "throughput")} req/s, mesh ${get(mt, "mesh", "throughput")} req/s, mesh/direct ${get(mt, "ratioMeshToDirect")}`);
+  console.log(`\nMaximum throughput (${get(mt, "connections")} connections): direct ${get(mt, "direct", "throughput")} req/s, mesh (edge tracing ${get(mt, "mesh", "samplingPercent")} %) ${get(mt, "mesh", "throughput")} req/s, mesh/direct ${get(mt, "ratioMeshToDirect")}`);
   console.log(`  with the edge tracing ${get(mt, "meshSampled", "samplingPercent")} %: mesh ${get(mt, "meshSampled", "throughput")} req/s, mesh/direct ${get(mt, "ratioMeshSampledToDirect")}`);
 }
