@@ -65,6 +65,9 @@ describe("parseStackSettings", () => {
     ["a certificate lifetime of zero", { target: "kubernetes", certificateLifetimeHours: 0 }, /"mesh:certificateLifetimeHours": expected a whole number of hours from 1 to 8760, got 0/],
     ["a certificate lifetime in days", { target: "kubernetes", certificateLifetimeHours: "30d" }, /"mesh:certificateLifetimeHours": expected a whole number of hours from 1 to 8760, got "30d"/],
     ["an unknown plain-HTTP mode", { target: "kubernetes", plainHttp: "block" }, /"mesh:plainHttp": expected one of serve, redirect, got "block"/],
+    ["a CA certificate without its key", { target: "kubernetes", caCertificate: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n" }, /"mesh:caPrivateKey": expected the private key of mesh:caCertificate \(pulumi config set --secret caPrivateKey \.\.\.\), got nothing/],
+    ["a CA key without its certificate", { target: "kubernetes", caPrivateKey: "-----BEGIN PRIVATE KEY-----" }, /"mesh:caCertificate": expected the PEM certificate whose key mesh:caPrivateKey is, got nothing/],
+    ["a CA key in plaintext", { target: "kubernetes", caCertificate: "-----BEGIN CERTIFICATE-----", caPrivateKey: "-----BEGIN PRIVATE KEY-----" }, /"mesh:caPrivateKey": expected a secret \(pulumi config set --secret caPrivateKey \.\.\.\), got a plaintext value/],
     ["an HTTPS port clashing with the HTTP one", { target: "kubernetes", gatewayHttpsPort: 8080 }, /"mesh:gatewayHttpsPort": expected a host port not already used by "mesh:gatewayPort", got 8080/],
   ];
   it.each(rejections)("rejects %s", (_what, raw, message) => {

@@ -1,6 +1,7 @@
 // Stack settings: every `mesh:*` key, its default, and validation with errors
 // that name the key, what was expected and what was given. Pure: the Pulumi
 // program and the offline renderer both feed it raw values.
+import { type CertificateAuthority, providedCa } from "./pki/index.js";
 import { DEFAULT_CERTIFICATE_LIFETIME_HOURS, MAX_CERTIFICATE_LIFETIME_HOURS } from "./workload-credentials.js";
 import { buildMeshModel, DEFAULT_TRACE_SAMPLING_PERCENT, DEFAULT_TRUST_DOMAIN, EDGE_PROXY, PLAIN_HTTP_MODES, type PlainHttp, type MeshModel, PORTS, SERVICE_NAMES, sidecarName, type ServiceName } from "./model.js";
 import { IMAGES, type ImageKey } from "./versions.js";
@@ -42,8 +43,16 @@ export interface StackSettings {
   readonly appImages: Readonly<Partial<Record<ServiceName, string>>>;
   /** Registry (and path) the app images built here are pushed to; empty: never pushed. */
   readonly imageRegistry: string;
+  /** An organisation's own CA (or intermediate) for the mesh, instead of one derived from mesh:meshCaPassword. */
+  readonly providedCa: ProvidedCa | undefined;
   /** Passwords the organisation provides (stack config secrets); the rest are generated. */
   readonly passwords: Readonly<Partial<Record<PasswordName, string>>>;
+}
+
+/** A CA certificate and its private key, PEM. */
+export interface ProvidedCa {
+  readonly certificatePem: string;
+  readonly privateKeyPem: string;
 }
 
 /** The credentials the mesh needs; each is generated unless the stack provides it. */
@@ -81,8 +90,10 @@ export const SETTING_KEYS = {
   rabbitmqPassword: "secret: RabbitMQ password; generated when not set",
   redisPassword: "secret: Redis password; generated when not set",
   grafanaAdminPassword: "secret: Grafana admin password; generated when not set",
+  caCertificate: "PEM certificate of an organisation's own CA (or intermediate) that issues the mesh's certificates, with mesh:caPrivateKey; unset: the mesh's own CA, derived from mesh:meshCaPassword",
+  caPrivateKey: "secret: the PEM private key of mesh:caCertificate (EC P-256, or RSA of 2048 bits or more)",
   meshCaPassword: "secret: the seed the mesh's own CA, and every workload's key and certificate, derive from (infra/pki); generated when not set. A new value re-keys the whole mesh",
-} as const satisfies Record<Exclude<keyof StackSettings, "passwords"> | ReturnType<typeof passwordKey>, string>;
+} as const satisfies Record<Exclude<keyof StackSettings, "passwords" | "providedCa"> | "caCertificate" | "caPrivateKey" | ReturnType<typeof passwordKey>, string>;
 
 export const CONFIG_NAMESPACE = "mesh";
 
@@ -137,6 +148,7 @@ export function parseStackSettings(raw: Readonly<Record<string, unknown>>, secre
     images: { ...Object.fromEntries(Object.entries(IMAGES).map(([key, image]) => [key, image.ref])), ...imageMap("images", raw.images, Object.keys(IMAGES)) } as Record<ImageKey, string>,
     appImages: imageMap("appImages", raw.appImages, SERVICE_NAMES),
     imageRegistry: registry("imageRegistry", raw.imageRegistry),
+    providedCa: providedCaSetting(raw.caCertificate, raw.caPrivateKey, secretKeys.has("caPrivateKey")),
     passwords: Object.fromEntries(
       PASSWORD_NAMES.flatMap((name) => {
         const key = passwordKey(name);
@@ -258,6 +270,31 @@ function optionalString(key: string, value: unknown): string {
   if (value === undefined) return "";
   if (typeof value !== "string") throw new StackConfigError(key, "a string", value);
   return value;
+}
+
+/**
+ * Both keys or neither, the key a secret. Whether they make a usable CA (a CA, not expired,
+ * the key its own) is checked where the key is decrypted: checkProvidedCa.
+ */
+function providedCaSetting(certificate: unknown, privateKey: unknown, keyIsSecret: boolean): ProvidedCa | undefined {
+  const given = (value: unknown) => value !== undefined && value !== "";
+  if (!given(certificate) && !given(privateKey)) return undefined;
+  if (!given(privateKey)) throw new StackConfigError("caPrivateKey", "the private key of mesh:caCertificate (pulumi config set --secret caPrivateKey ...)", undefined);
+  if (!given(certificate)) throw new StackConfigError("caCertificate", "the PEM certificate whose key mesh:caPrivateKey is", undefined);
+  if (!keyIsSecret) throw new StackConfigError("caPrivateKey", "a secret (pulumi config set --secret caPrivateKey ...)", new Withheld("a plaintext value"));
+  if (typeof certificate !== "string") throw new StackConfigError("caCertificate", "a PEM certificate", certificate);
+  if (typeof privateKey !== "string") throw new StackConfigError("caPrivateKey", "a PEM private key", new Withheld(`a ${typeof privateKey}`));
+  if (!certificate.includes("-----BEGIN CERTIFICATE-----")) throw new StackConfigError("caCertificate", "a PEM certificate (-----BEGIN CERTIFICATE-----)", certificate.slice(0, 40));
+  return { certificatePem: certificate, privateKeyPem: privateKey };
+}
+
+/** The provided CA as the PKI takes it, or a precise error naming the stack keys (never the key itself). */
+export function checkProvidedCa(ca: ProvidedCa, at: Date): CertificateAuthority {
+  try {
+    return providedCa(ca.certificatePem, ca.privateKeyPem, at);
+  } catch (err) {
+    throw new StackConfigError("caCertificate", "a CA certificate and its private key (mesh:caPrivateKey) that can issue the mesh's certificates", new Withheld((err as Error).message));
+  }
 }
 
 /** SPIFFE's trust domain alphabet. */

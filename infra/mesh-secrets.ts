@@ -21,10 +21,10 @@ export class MeshSecrets extends pulumi.ComponentResource {
   readonly redisPassword: pulumi.Output<string>;
   /** Only where the stack runs Grafana. */
   readonly grafanaAdminPassword: pulumi.Output<string> | undefined;
-  /** The seed of the mesh's generated CA (infra/pki: everything about it derives from the seed). */
-  readonly meshCaSeed: pulumi.Output<string>;
+  /** The seed of the mesh's generated CA (infra/pki: everything about it derives from the seed); none with a provided CA. */
+  readonly meshCaSeed: pulumi.Output<string> | undefined;
 
-  constructor(name: string, provided: StackSettings["passwords"], withGrafana: boolean, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, provided: StackSettings["passwords"], withGrafana: boolean, withOwnCa: boolean, opts?: pulumi.ComponentResourceOptions) {
     super("mesh:index:Secrets", name, {}, opts);
     // Alphanumeric only: the values go into URLs and shell-free env vars unescaped.
     // A provided password declares no random resource at all.
@@ -39,7 +39,7 @@ export class MeshSecrets extends pulumi.ComponentResource {
     this.rabbitmqPassword = password("rabbitmq");
     this.redisPassword = password("redis");
     this.grafanaAdminPassword = withGrafana ? password("grafanaAdmin") : undefined;
-    this.meshCaSeed = password("meshCa");
+    this.meshCaSeed = withOwnCa ? undefined : password("meshCa");
     this.registerOutputs({});
   }
 }

@@ -7,11 +7,11 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Addressing } from "../addressing.js";
 import { type AppCredentials, appEnvironment, appLogLevel } from "../app-environment.js";
 import { renderArtifacts } from "../artifacts/index.js";
-import type { EnvoyLogLevel, StackSettings } from "../config.js";
+import { type EnvoyLogLevel, type StackSettings, checkProvidedCa } from "../config.js";
 import { MeshSecrets, RABBITMQ_USER } from "../mesh-secrets.js";
 import { identityFiles } from "../../envoy-templates/index.js";
 import { EDGE_PROXY, type DataStoreName, type MeshModel, type ServiceSpec, type Workload, sidecarName } from "../model.js";
-import { generatedCa, trustBundle } from "../pki/index.js";
+import { type CertificateAuthority, generatedCa, trustBundle } from "../pki/index.js";
 import { generatedServerCredentials, workloadCredentials } from "../workload-credentials.js";
 import { type ImageKey, type PinnedImage, resolveImages } from "../versions.js";
 
@@ -63,20 +63,32 @@ function serviceEnvironment(model: MeshModel, spec: ServiceSpec, addressing: Add
     .apply((parts) => appEnvironment(model, spec, loopback, parts.reduce((all, part) => ({ ...all, ...part }), {}), appLogLevel(logLevel)));
 }
 
+/** The organisation's CA where the stack provides one, else the CA the secret seed derives. */
+function meshCa(settings: StackSettings, secrets: MeshSecrets, at: Date): pulumi.Output<CertificateAuthority> {
+  const provided = settings.providedCa;
+  // Checked before any resource is declared, so a CA that cannot be used fails the preview.
+  if (provided) {
+    const ca = checkProvidedCa(provided, at);
+    // Secret through its key (an apply keeps the authority object itself; pulumi.secret would copy it).
+    return pulumi.secret(provided.privateKeyPem).apply(() => ca);
+  }
+  if (!secrets.meshCaSeed) throw new Error("no mesh CA: neither a provided CA nor a seed");
+  return secrets.meshCaSeed.apply((seed) => generatedCa(seed, at));
+}
+
 /**
  * Every workload's certificate, key and trust bundle as of now, from the mesh CA the
  * secret seed derives: the same within a renewal period (a second `up` changes nothing),
  * renewed past two thirds of a certificate's lifetime. Every replica of a workload
  * shares its identity, so the files are replica 0's directory.
  */
-function planIdentities(model: MeshModel, settings: StackSettings, addressing: Addressing, secrets: MeshSecrets, at: Date): IdentityPlan {
+function planIdentities(model: MeshModel, settings: StackSettings, addressing: Addressing, ca: pulumi.Output<CertificateAuthority>, at: Date): IdentityPlan {
   const workloads: Workload[] = [EDGE_PROXY, ...model.services.map((s) => s.name)];
   return Object.fromEntries(
     workloads.flatMap((workload) => {
       const dir = addressing.binding(workload === EDGE_PROXY ? EDGE_PROXY : sidecarName(workload), 0).identityDir;
       if (dir === undefined) return [];
-      const files = secrets.meshCaSeed.apply((seed) => {
-        const ca = generatedCa(seed, at);
+      const files = ca.apply((ca) => {
         const lifetime = settings.certificateLifetimeHours;
         // The edge's public HTTPS certificate: issued by the mesh CA for the host's own names (a dev stack's).
         const server = workload === EDGE_PROXY ? generatedServerCredentials(ca, lifetime, at) : undefined;
@@ -89,9 +101,10 @@ function planIdentities(model: MeshModel, settings: StackSettings, addressing: A
 
 /** The plan for a mesh component `name`; its credentials (provided or generated) are children of `parent`. */
 export function planMesh(name: string, model: MeshModel, settings: StackSettings, addressing: Addressing, parent: pulumi.Resource): MeshPlan {
-  const secrets = new MeshSecrets(`${name}-secrets`, settings.passwords, settings.grafana, { parent });
+  const secrets = new MeshSecrets(`${name}-secrets`, settings.passwords, settings.grafana, settings.providedCa !== undefined, { parent });
   // One instant for every certificate of this run of the program.
   const issuedAt = new Date();
+  const ca = meshCa(settings, secrets, issuedAt);
   return {
     model,
     settings,
@@ -100,8 +113,8 @@ export function planMesh(name: string, model: MeshModel, settings: StackSettings
     secrets,
     images: resolveImages(settings.images),
     services: model.services.map((spec) => ({ spec, environment: serviceEnvironment(model, spec, addressing, secrets, settings.envoyLogLevel) })),
-    identities: planIdentities(model, settings, addressing, secrets, issuedAt),
-    // Public, though derived from the secret seed: unwrapped so the output shows it.
-    meshCaCertificate: pulumi.unsecret(secrets.meshCaSeed.apply((seed) => trustBundle(generatedCa(seed, issuedAt)))),
+    identities: planIdentities(model, settings, addressing, ca, issuedAt),
+    // Public, though derived from secrets: unwrapped so the output shows it.
+    meshCaCertificate: pulumi.unsecret(ca.apply(trustBundle)),
   };
 }

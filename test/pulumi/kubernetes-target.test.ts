@@ -161,6 +161,28 @@ describe("kubernetes target", () => {
     expect(new X509Certificate(renewed!).validFromDate.getTime()).toBeLessThanOrEqual(periodStart + 16 * 3_600_000);
   });
 
+  it("issues every certificate from the organisation's CA where the stack provides one, with no generated seed, and names the keys when that CA cannot be used", async () => {
+    const fixture = (file: string) => readFileSync(new URL(`fixtures/${file}`, import.meta.url), "utf8");
+    {
+      const caCertificate = fixture("org-ca.pem");
+      const caPrivateKey = fixture("org-ca.key");
+      const settings = parseStackSettings({ target: "kubernetes", caCertificate, caPrivateKey }, new Set(["caPrivateKey"]));
+      const { resources } = await captureResources("test", () => deployMesh(settings));
+      const own: MockRun = { settings, resources };
+      expect(resources.map((r) => r.name)).not.toContain("mesh-secrets-mesh-ca");
+      const files = secretValue((named(own, "mesh-orders-identity").inputs as Obj).stringData) as Record<string, string>;
+      const leaf = new X509Certificate(files["cert.pem"]!);
+      expect(leaf.checkIssued(new X509Certificate(caCertificate))).toBe(true);
+      expect(leaf.issuer).toContain("CN=Example mesh CA");
+      expect(files["ca.pem"]).toBe(new X509Certificate(caCertificate).toString());
+      expect(visibleInputs(own)).not.toContain(caPrivateKey.split("\n")[1]);
+
+      // Another key than the certificate's: refused at plan time, the key never quoted.
+      const mismatched = parseStackSettings({ target: "kubernetes", caCertificate, caPrivateKey: fixture("other.key") }, new Set(["caPrivateKey"]));
+      await expect(captureResources("test", () => deployMesh(mismatched))).rejects.toThrow(/"mesh:caCertificate": expected a CA certificate and its private key \(mesh:caPrivateKey\) that can issue the mesh's certificates, got the CA private key does not match/);
+    }
+  });
+
   it("makes Redis require the generated password from its Secret, with authenticating probes, and gives it to the cart", () => {
     const password = `${MOCK_SECRET_PREFIX}redis`;
     expect(secretValue((named(run, "mesh-redis-credentials").inputs as Obj).stringData)).toEqual({ REDISCLI_AUTH: password });

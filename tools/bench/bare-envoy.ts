@@ -6,7 +6,7 @@ import { typed, type EnvoyObject } from "../../envoy-templates/builders/index.js
 import type { HostPort } from "../../infra/addressing.js";
 
 
-function httpListener(name: string, at: HostPort, routes: EnvoyObject[]): EnvoyObject {
+function httpListener(name: string, at: HostPort, routes: EnvoyObject[], transportSocket?: EnvoyObject): EnvoyObject {
   const hcm = typed("envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager", {
     stat_prefix: name,
     codec_type: "AUTO",
@@ -16,13 +16,14 @@ function httpListener(name: string, at: HostPort, routes: EnvoyObject[]): EnvoyO
   return {
     name,
     address: { socket_address: { address: at.address, port_value: at.port } },
-    filter_chains: [{ filters: [{ name: "envoy.filters.network.http_connection_manager", typed_config: hcm }] }],
+    filter_chains: [{ filters: [{ name: "envoy.filters.network.http_connection_manager", typed_config: hcm }], ...(transportSocket ? { transport_socket: transportSocket } : {}) }],
   };
 }
 
-function cluster(name: string, to: HostPort, http2: boolean): EnvoyObject {
+function cluster(name: string, to: HostPort, http2: boolean, transportSocket?: EnvoyObject): EnvoyObject {
   return {
     name,
+    ...(transportSocket ? { transport_socket: transportSocket } : {}),
     type: "STATIC",
     connect_timeout: "1s",
     load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: to.address, port_value: to.port } } } }] }] },
@@ -46,11 +47,20 @@ function bootstrap(id: string, admin: HostPort, listeners: EnvoyObject[], cluste
 
 const forwardAll = (cluster: string): EnvoyObject[] => [{ match: { prefix: "/" }, route: { cluster, timeout: "10s" } }];
 
-/** The pair's two Envoys: `front` takes the client's HTTP/1.1 and forwards over HTTP/2 to `back`, which forwards to `upstream`. */
-export function bareEnvoyPair(front: { listen: HostPort; admin: HostPort }, back: { listen: HostPort; admin: HostPort }, upstream: HostPort): { front: EnvoyObject; back: EnvoyObject } {
+/** TLS between the pair's Envoys: the mesh's own transport sockets (builders/tls.ts), nothing else of the mesh. */
+export interface PairTls {
+  readonly client: EnvoyObject;
+  readonly server: EnvoyObject;
+}
+
+/**
+ * The pair's two Envoys: `front` takes the client's HTTP/1.1 and forwards over HTTP/2 to `back`,
+ * which forwards to `upstream`; with `tls`, the hop between them is the mesh's mutual TLS.
+ */
+export function bareEnvoyPair(front: { listen: HostPort; admin: HostPort }, back: { listen: HostPort; admin: HostPort }, upstream: HostPort, tls?: PairTls): { front: EnvoyObject; back: EnvoyObject } {
   return {
-    front: bootstrap("bare-front", front.admin, [httpListener("bare_front", front.listen, forwardAll("back"))], [cluster("back", back.listen, true)]),
-    back: bootstrap("bare-back", back.admin, [httpListener("bare_back", back.listen, forwardAll("upstream"))], [cluster("upstream", upstream, false)]),
+    front: bootstrap("bare-front", front.admin, [httpListener("bare_front", front.listen, forwardAll("back"))], [cluster("back", back.listen, true, tls?.client)]),
+    back: bootstrap("bare-back", back.admin, [httpListener("bare_back", back.listen, forwardAll("upstream"), tls?.server)], [cluster("upstream", upstream, false)]),
   };
 }
 

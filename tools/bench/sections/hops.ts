@@ -18,7 +18,10 @@ import { LocalLayout, randomBlockPrefix } from "../../../infra/local/layout.js";
 import { httpOk, waitUntil } from "../../../infra/local/readiness.js";
 import { Supervisor } from "../../../infra/local/supervisor.js";
 import { EDGE_PROXY, PORTS, buildMeshModel, sidecarName } from "../../../infra/model.js";
-import { answeringEnvoy, bareEnvoyPair } from "../bare-envoy.js";
+import { meshClientTls, meshServerTls } from "../../../envoy-templates/builders/index.js";
+import { LocalIdentities, localIdentityDir } from "../../../infra/local/identities.js";
+import { workloadIdentity } from "../../../infra/model.js";
+import { type PairTls, answeringEnvoy, bareEnvoyPair } from "../bare-envoy.js";
 import { ENVOY_FEATURES, withoutFeature } from "../envoy-features.js";
 import { interleave, type VariantRounds } from "../interleave.js";
 import { closedLoopHttp, keepAliveAgent, openLoop, type HttpLoadResult, type OpenLoopResult } from "../load.js";
@@ -51,6 +54,10 @@ const PATH = "/api/products/6f1b0c1e-2b0a-4c1e-9e55-0a4f1c2d3e4f";
 
 interface Pair {
   readonly name: string;
+  /** The bare pair this one's CPU is set against: the plain one, or the one with the same mutual TLS. */
+  readonly floor: string;
+  /** Whether its hop runs mutual TLS (its handshakes are counted). */
+  readonly mtls: boolean;
   /** Where clients send: the pair's first Envoy (or the upstream itself for "direct"). */
   readonly url: string;
   /** Process names of the pair's Envoys: [front, back]. */
@@ -64,19 +71,33 @@ interface Pair {
  * The local runner's addressing for one pair, with IP literals instead of DNS names (no
  * dnsmasq runs for the pairs) and Zipkin where the bench mesh runs it.
  */
-function pairAddressing(layout: LocalLayout, zipkin: HostPort): Addressing {
-  return { ...localAddressing(layout, () => "127.0.0.1"), serviceHost: (service) => layout.servicePod(service, 0), zipkin, dnsResolver: undefined };
+function pairAddressing(layout: LocalLayout, zipkin: HostPort, identityRoot: string | undefined): Addressing {
+  return { ...localAddressing(layout, () => "127.0.0.1", identityRoot), serviceHost: (service) => layout.servicePod(service, 0), zipkin, dnsResolver: undefined };
 }
 
-function meshPair(name: string, options: HopOptions, change: (config: EnvoyObject) => EnvoyObject = (c) => c): Pair {
+const BARE = "bare pair";
+const BARE_MTLS = "bare mutual-TLS pair";
+
+/** Identity directories for a pair's edge and catalog sidecar, from a CA of the pair's own, under `root`. */
+function pairIdentities(root: string): void {
+  const identities = new LocalIdentities(root, buildMeshModel());
+  identities.write(EDGE_PROXY, 0);
+  identities.write(sidecarName("catalog"), 0);
+}
+
+function meshPair(name: string, options: HopOptions, change: (config: EnvoyObject) => EnvoyObject = (c) => c, mtls = false): Pair {
   const layout = new LocalLayout(randomBlockPrefix());
   const model = buildMeshModel({}, { traceSamplingPercent: options.samplingPercent });
-  const addressing = pairAddressing(layout, options.zipkin);
+  const slug = name.replace(/[^a-z0-9]+/gi, "-");
+  const identityRoot = mtls ? join(options.stateDir, "identity", slug) : undefined;
+  if (identityRoot !== undefined) pairIdentities(identityRoot);
+  const addressing = pairAddressing(layout, options.zipkin, identityRoot);
   const sidecar = sidecarName("catalog");
   const admin = (proxy: string) => addressing.binding(proxy, 0).admin;
-  const slug = name.replace(/[^a-z0-9]+/gi, "-");
   return {
     name,
+    floor: mtls ? BARE_MTLS : BARE,
+    mtls,
     url: `http://${layout.edge}:${PORTS.edgeHttp}${PATH}`,
     envoys: [`${slug}-edge`, `${slug}-sidecar`],
     configs: [
@@ -87,20 +108,34 @@ function meshPair(name: string, options: HopOptions, change: (config: EnvoyObjec
   };
 }
 
-function barePair(): Pair {
+/** `identityRoot`: the hop runs the mesh's mutual TLS, with identities from a CA of the pair's own. */
+function barePair(options: HopOptions, mtls: boolean): Pair {
   const layout = new LocalLayout(randomBlockPrefix());
   const front = { listen: { address: layout.edge, port: PORTS.edgeHttp }, admin: { address: layout.edge, port: PORTS.envoyAdmin } };
   const pod = layout.servicePod("catalog", 0);
   const back = { listen: { address: pod, port: PORTS.sidecarIngress }, admin: { address: pod, port: PORTS.envoyAdmin } };
   const upstreamAt = { address: pod, port: PORTS.app };
-  const { front: frontConfig, back: backConfig } = bareEnvoyPair(front, back, upstreamAt);
+  const name = mtls ? BARE_MTLS : BARE;
+  const prefix = mtls ? "bare-mtls" : "bare";
+  let tls: PairTls | undefined;
+  if (mtls) {
+    const root = join(options.stateDir, "identity", prefix);
+    pairIdentities(root);
+    tls = {
+      client: meshClientTls(localIdentityDir(root, EDGE_PROXY, 0), workloadIdentity(buildMeshModel(), "catalog")),
+      server: meshServerTls(localIdentityDir(root, sidecarName("catalog"), 0)),
+    };
+  }
+  const { front: frontConfig, back: backConfig } = bareEnvoyPair(front, back, upstreamAt, tls);
   return {
-    name: "bare pair",
+    name,
+    floor: name,
+    mtls,
     url: `http://${front.listen.address}:${front.listen.port}${PATH}`,
-    envoys: ["bare-front", "bare-back"],
+    envoys: [`${prefix}-front`, `${prefix}-back`],
     configs: [
-      { name: "bare-front", config: frontConfig, admin: front.admin },
-      { name: "bare-back", config: backConfig, admin: back.admin },
+      { name: `${prefix}-front`, config: frontConfig, admin: front.admin },
+      { name: `${prefix}-back`, config: backConfig, admin: back.admin },
     ],
     upstreamAt,
   };
@@ -108,8 +143,10 @@ function barePair(): Pair {
 
 export async function hopCosts(options: HopOptions) {
   const pairs = [
-    barePair(),
+    barePair(options, false),
+    barePair(options, true),
     meshPair(`mesh pair (tracing ${options.samplingPercent} %)`, options),
+    meshPair(`mesh mutual-TLS pair (tracing ${options.samplingPercent} %)`, options, undefined, true),
     ...ENVOY_FEATURES.map((feature) => meshPair(`mesh pair, no ${feature}`, options, (c) => withoutFeature(c, feature))),
   ];
   const upstreamAdmin = { address: "127.0.0.1", port: 0 };
@@ -157,7 +194,8 @@ export async function hopCosts(options: HopOptions) {
       Object.values(agents).forEach((a) => a.destroy());
       fixedRate.push({ rate, ...latencies(rounds, targets.map((t) => t.name)) });
     }
-    return { upstream: "an Envoy answering a 100-byte product JSON itself", samplingPercent: options.samplingPercent, maxThroughput: maxFigures(max, pairs), fixedRate };
+    const handshakes = await handshakeFigures(pairs);
+    return { upstream: "an Envoy answering a 100-byte product JSON itself", samplingPercent: options.samplingPercent, maxThroughput: maxFigures(max, pairs), fixedRate, handshakes };
   } finally {
     await supervisor.stopAll();
   }
@@ -169,9 +207,10 @@ function maxFigures(rounds: Record<string, VariantRounds<HttpLoadResult>>, pairs
   const seconds = (name: string) => rounds[name]!.results.reduce((a, r) => a + r.elapsedSeconds, 0);
   const cpuUsPerRequest = (variant: string, process: string) => ((rounds[variant]!.usage[process]?.cpuSeconds ?? Number.NaN) * 1e6) / ok(variant);
   const pairCpu = (pair: Pair) => pair.envoys.reduce((a, n) => a + cpuUsPerRequest(pair.name, n), 0);
-  const bare = pairs.find((p) => p.name === "bare pair")!;
-  /** The pair's CPU per request over the bare pair's, in each round (rounds run in the same order for every variant). */
+  const floorOf = (pair: Pair) => pairs.find((p) => p.name === pair.floor)!;
+  /** The pair's CPU per request over its bare pair's, in each round (rounds run in the same order for every variant). */
   const perRound = (pair: Pair) => {
+    const bare = floorOf(pair);
     const inRound = (p: Pair, i: number) => p.envoys.reduce((a, n) => a + (rounds[p.name]!.roundUsage[i]?.[n]?.cpuSeconds ?? Number.NaN), 0) / rounds[p.name]!.results[i]!.ok;
     return rounds[pair.name]!.results.map((_, i) => inRound(pair, i) / inRound(bare, i)).filter(Number.isFinite);
   };
@@ -184,13 +223,39 @@ function maxFigures(rounds: Record<string, VariantRounds<HttpLoadResult>>, pairs
           throughput: round(ok(pair.name) / seconds(pair.name), 1),
           errors: rounds[pair.name]!.results.reduce((a, r) => a + r.errors, 0),
           cpuUsPerRequest: { front: round(cpuUsPerRequest(pair.name, pair.envoys[0]!), 1), back: round(cpuUsPerRequest(pair.name, pair.envoys[1]!), 1), pair: round(pairCpu(pair), 1) },
-          cpuPerRequestVsBarePair: round(ratio(pairCpu(pair), pairCpu(bare)), 2),
+          versus: pair.floor,
+          cpuPerRequestVsBarePair: round(ratio(pairCpu(pair), pairCpu(floorOf(pair))), 2),
           cpuPerRequestVsBarePairOverRounds: (({ median, min, max }) => ({ median: round(median, 2), min: round(min, 2), max: round(max, 2), rounds: perRound(pair).length }))(spread(perRound(pair))),
           throughputVsDirect: round(ratio(ok(pair.name) / seconds(pair.name), ok("direct") / seconds("direct")), 3),
         },
       ]),
     ),
   };
+}
+
+/** Sum of the counters of an Envoy's admin whose names match `pattern` (a regex Envoy applies). */
+async function counterSum(admin: HostPort, pattern: string): Promise<number> {
+  const res = await fetch(`http://${admin.address}:${admin.port}/stats?filter=${encodeURIComponent(pattern)}`, { signal: AbortSignal.timeout(5000) });
+  return (await res.text())
+    .split("\n")
+    .map((line) => Number(/: (\d+)$/.exec(line)?.[1] ?? 0))
+    .reduce((a, b) => a + b, 0);
+}
+
+/**
+ * TLS handshakes per 1000 requests at each mutual-TLS pair's back Envoy, over the whole
+ * section (warm-up, maximum, every rate): connections are pooled and reused, so at a
+ * steady load there should be next to none.
+ */
+async function handshakeFigures(pairs: readonly Pair[]) {
+  const figures: Record<string, { handshakes: number; requests: number; per1000Requests: number | null }> = {};
+  for (const pair of pairs.filter((p) => p.mtls)) {
+    const back = pair.configs[1]!.admin;
+    const handshakes = await counterSum(back, "^listener\\..*\\.ssl\\.handshake$");
+    const requests = await counterSum(back, "^http\\.(ingress_http|bare_back)\\.downstream_rq_total$");
+    figures[pair.name] = { handshakes, requests, per1000Requests: round((handshakes * 1000) / requests, 3) };
+  }
+  return figures;
 }
 
 /** p50/p99 of each variant and what the two hops add to going direct. */
@@ -231,6 +296,11 @@ export function printHops(hops: Json): void {
     for (const [name, v] of Object.entries(get2(r, "variants"))) if (name !== "direct") latencyRows.push([get(r, "rate"), name, get(v, "p50"), get(v, "addedP50"), get(v, "p99"), get(v, "addedP99"), get(v, "errors")]);
   }
   console.log(renderTable(["rate", "pair", "p50", "+p50", "p99", "+p99", "errors"], latencyRows));
+  const handshakeRows: Cell[][] = Object.entries((hops.handshakes ?? {}) as Json).map(([name, h]) => [name, get(h, "handshakes"), get(h, "requests"), get(h, "per1000Requests")]);
+  if (handshakeRows.length > 0) {
+    console.log("TLS handshakes at the back Envoy of each mutual-TLS pair, over the whole section");
+    console.log(renderTable(["pair", "handshakes", "requests", "per 1000 requests"], handshakeRows));
+  }
   const floors = (hops.fixedRate as Json[]).map((r) => `${get(r, "rate")} req/s: direct p99 ${get(r, "variants", "direct", "p99")} ms, generator loop delay p99 ${get(r, "generatorLoopDelayP99")} ms`);
   console.log(`The measurement's own floor (every latency above includes both): ${floors.join("; ")}`);
 }
