@@ -14,7 +14,7 @@ import { CONTAINER_IDENTITY_DIR } from "../../infra/addressing.js";
 import { writeIdentityDir } from "../../infra/local/identity-dir.js";
 import { EDGE_PROXY, buildMeshModel } from "../../infra/model.js";
 import { generatedCa } from "../../infra/pki/index.js";
-import { workloadCredentials } from "../../infra/workload-credentials.js";
+import { generatedServerCredentials, workloadCredentials } from "../../infra/workload-credentials.js";
 import { waitFor } from "./net.js";
 import { type RunningProcess, requireBinary, startProcess } from "./process.js";
 
@@ -59,13 +59,14 @@ export interface ValidationResult {
 /**
  * A container's config names its identity directory by its path in the container: Envoy
  * reads the SDS files there at load, so validation gets a real identity directory (a
- * throwaway CA's certificate for the edge) in its place.
+ * throwaway CA's certificates for the edge, its public one included) in its place.
  */
 function withIdentityDir(configYaml: string, dir: string): string {
   if (!configYaml.includes(CONTAINER_IDENTITY_DIR)) return configYaml;
   const identity = join(dir, "identity");
   const ca = generatedCa(randomBytes(32).toString("base64"), new Date());
-  writeIdentityDir(identity, identityFiles(identity, workloadCredentials(buildMeshModel(), ca, EDGE_PROXY, 24, new Date())));
+  const now = new Date();
+  writeIdentityDir(identity, identityFiles(identity, workloadCredentials(buildMeshModel(), ca, EDGE_PROXY, 24, now), generatedServerCredentials(ca, 24, now)));
   return configYaml.replaceAll(CONTAINER_IDENTITY_DIR, identity);
 }
 
