@@ -6,7 +6,7 @@ import { readStackSettings } from "./infra/stack-config.js";
 const mesh = deployMesh(readStackSettings());
 
 export const gatewayUrl = mesh.gatewayUrl;
-/** Kubernetes: the edge over HTTPS, and the mesh CA certificate that its generated certificate chains to. */
+/** The edge over HTTPS, and the mesh CA certificate its generated certificate chains to (what clients trust). */
 export const gatewayHttpsUrl = mesh.gatewayHttpsUrl;
 export const meshCaCertificate = mesh.meshCaCertificate;
 /** Docker only: the admin interfaces on 127.0.0.1. */

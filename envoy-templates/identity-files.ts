@@ -15,5 +15,11 @@ export function identityFiles(dir: string, credentials: WorkloadCredentials, ser
   };
 }
 
+/** The names of an identity directory's files; `server`: the edge's, with its public certificate. */
+export function identityFileNames(server: boolean): string[] {
+  const files = [IDENTITY_FILES.certificate, IDENTITY_FILES.privateKey, IDENTITY_FILES.trustBundle, IDENTITY_FILES.certificateSds, IDENTITY_FILES.trustSds];
+  return server ? [...files, IDENTITY_FILES.serverCertificate, IDENTITY_FILES.serverPrivateKey, IDENTITY_FILES.serverCertificateSds] : files;
+}
+
 /** Files only the proxy may read (the private keys). */
 export const PRIVATE_IDENTITY_FILES: ReadonlySet<string> = new Set([IDENTITY_FILES.privateKey, IDENTITY_FILES.serverPrivateKey]);

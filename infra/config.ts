@@ -68,7 +68,7 @@ export type EnvoyLogLevel = (typeof ENVOY_LOG_LEVELS)[number];
 export const SETTING_KEYS = {
   target: "where the mesh runs: docker or kubernetes",
   gatewayPort: "host port of the edge proxy's public HTTP listener",
-  gatewayHttpsPort: "host port of the edge proxy's public HTTPS listener (kubernetes target; the local runner serves HTTPS too)",
+  gatewayHttpsPort: "host port of the edge proxy's public HTTPS listener",
   plainHttp: `${PLAIN_HTTP_MODES.join(" or ")}: whether the gateway serves plain HTTP as it is or redirects it to HTTPS (where it has HTTPS)`,
   adminPortBase: "first of the 100 127.0.0.1-only host ports for Envoy admin interfaces: the edge at the base, replica r of the n-th service (catalog 1, cart 2, orders 3, order-worker 4) at base + 20n + r",
   prometheusPort: "host port of Prometheus",

@@ -24,7 +24,7 @@ export interface DeclaredResource {
   readonly inputs: Readonly<Record<string, unknown>>;
 }
 
-function isSecret(value: unknown): value is { value: unknown } {
+export function isSecret(value: unknown): value is { value: unknown } {
   return typeof value === "object" && value !== null && (value as Record<string, unknown>)[SIG_KEY] === SECRET_SIG;
 }
 

@@ -1,6 +1,6 @@
 // How proxies find each other on Docker: network aliases, and each proxy's admin on
 // its own operator network.
-import { type Addressing, containerBinding } from "../addressing.js";
+import { type Addressing, CONTAINER_IDENTITY_DIR, containerBinding } from "../addressing.js";
 import { EDGE_PROXY, PORTS } from "../model.js";
 import { operatorSubnet } from "./operator-network.js";
 
@@ -16,6 +16,8 @@ export function dockerAddressing(options: { grafana: boolean } = { grafana: true
     binding: (proxy, replica) => ({
       ...containerBinding,
       admin: { address: operatorSubnet(proxy, replica).proxyAddress, port: PORTS.envoyAdmin },
+      // Every Envoy gets its workload's identity volume (identity-volume.ts): mutual TLS between them.
+      identityDir: CONTAINER_IDENTITY_DIR,
     }),
     serviceHost: (service) => service,
     dataStoreHost: (store) => store,

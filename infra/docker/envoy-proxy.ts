@@ -5,12 +5,13 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { UPSTREAMS_READY_PATH, renderProxyConfig } from "../../envoy-templates/index.js";
-import type { Addressing } from "../addressing.js";
+import { type Addressing, CONTAINER_IDENTITY_DIR } from "../addressing.js";
 import type { EnvoyLogLevel } from "../config.js";
 import { PORTS, type MeshModel } from "../model.js";
 import { IMAGES } from "../versions.js";
 import { WORKLOAD_SIZES, envoyConcurrency } from "../workload-sizes.js";
 import { HEALTHCHECK_TIMING, HEALTHY_WAIT_SECONDS, containerOptions, hardened } from "./hardening.js";
+import type { IdentityVolume } from "./identity-volume.js";
 import { type NetworkAttachment, PodNetwork } from "./pod-network.js";
 
 /** Linux refuses a single argument of 128 KiB (MAX_ARG_STRLEN) or more; keep a margin. */
@@ -30,6 +31,8 @@ export interface EnvoyProxyArgs {
   readonly adminHostPort: number;
   /** More published ports, e.g. the edge's gateway. */
   readonly publish?: readonly docker.types.input.ContainerPort[];
+  /** The workload's identity volume, mounted read-only at the addressing's identity directory (its writer must be in dependsOn). */
+  readonly identity: IdentityVolume;
 }
 
 /**
@@ -88,6 +91,7 @@ export class EnvoyProxy extends pulumi.ComponentResource {
         // The command is part of the container's inputs: a changed config replaces this container only.
         command: ["--config-yaml", bootstrap, "--log-level", args.logLevel, "--concurrency", String(envoyConcurrency(WORKLOAD_SIZES.envoy))],
         networkMode: this.pod.networkMode,
+        volumes: [args.identity.mount(CONTAINER_IDENTITY_DIR)],
         healthcheck: { tests: ["CMD", "bash", "-c", upstreamsReadyProbe(binding.podLoopback)], ...HEALTHCHECK_TIMING },
         // `pulumi up` returns once the proxy can route: for the edge, once the gateway serves.
         wait: true,

@@ -5,10 +5,12 @@ import * as pulumi from "@pulumi/pulumi";
 import { dockerAddressing } from "./addressing.js";
 import { adminPorts, type StackSettings } from "../config.js";
 import { MeshComponent, adminUrlsByProxy, hostEndpoints } from "../mesh-endpoints.js";
-import { type DataStoreName, EDGE_PROXY, type MeshModel, PORTS } from "../model.js";
+import { type DataStoreName, EDGE_PROXY, type MeshModel, PORTS, type Workload } from "../model.js";
+import { IMAGES } from "../versions.js";
 import { appImage } from "../app-images.js";
 import { DataStore } from "./data-store.js";
 import { EnvoyProxy } from "./envoy-proxy.js";
+import { identityVolume } from "./identity-volume.js";
 import { Observability } from "./observability.js";
 import { ServiceWithSidecar } from "./service-with-sidecar.js";
 import { planMesh } from "../plan/mesh-plan.js";
@@ -43,6 +45,13 @@ export class DockerMesh extends MeshComponent {
       ]),
     ) as Record<DataStoreName, DataStore>;
 
+    // One identity volume per workload, shared by its replicas' Envoys.
+    const identity = (workload: Workload) => {
+      const files = plan.identities[workload];
+      if (files === undefined) throw new Error(`no identity planned for ${workload}: the docker addressing gives every proxy one`);
+      return identityVolume(`${name}-${workload}`, files, workload === EDGE_PROXY, envoyImage, IMAGES.envoy, this);
+    };
+
     const services = plan.services.map(
       ({ spec: service, environment }) => {
         const app = appImage(`${name}-${service.name}-image`, service.name, settings, args.buildContext, { parent: this });
@@ -59,6 +68,7 @@ export class DockerMesh extends MeshComponent {
             dataStores,
             adminPorts: admin,
             logLevel: settings.envoyLogLevel,
+            identity: identity(service.name),
           },
           { parent: this },
         );
@@ -67,6 +77,7 @@ export class DockerMesh extends MeshComponent {
 
     const edgeAdmin = admin.find((p) => p.proxy === EDGE_PROXY);
     if (!edgeAdmin) throw new Error("no admin host port for the edge");
+    const edgeIdentity = identity(EDGE_PROXY);
     const edge = new EnvoyProxy(
       `${name}-edge`,
       {
@@ -78,10 +89,14 @@ export class DockerMesh extends MeshComponent {
         logLevel: settings.envoyLogLevel,
         networks: [{ network: meshNetwork, aliases: [EDGE_PROXY] }],
         adminHostPort: edgeAdmin.port,
-        // The public gateway: every host interface, as a gateway should.
-        publish: [{ internal: PORTS.edgeHttp, external: settings.gatewayPort }],
+        // The public gateway, HTTP and HTTPS: every host interface, as a gateway should.
+        publish: [
+          { internal: PORTS.edgeHttp, external: settings.gatewayPort },
+          { internal: PORTS.edgeHttps, external: settings.gatewayHttpsPort },
+        ],
+        identity: edgeIdentity,
       },
-      { parent: this, dependsOn: services },
+      { parent: this, dependsOn: [...services, edgeIdentity.writer] },
     );
 
     new Observability(
@@ -104,9 +119,8 @@ export class DockerMesh extends MeshComponent {
         ...services.flatMap((s) => s.sidecars.map((sidecar) => ({ proxy: sidecar.proxy, url: sidecar.adminUrl }))),
       ]),
       adminPortForwards: undefined,
-      // No HTTPS or mesh identities on Docker yet.
-      gatewayHttpsUrl: undefined,
-      meshCaCertificate: undefined,
+      gatewayHttpsUrl: `https://127.0.0.1:${settings.gatewayHttpsPort}`,
+      meshCaCertificate: plan.meshCaCertificate,
       grafanaAdminPassword: secrets.grafanaAdminPassword,
     });
   }

@@ -11,6 +11,7 @@ import { type DataStoreName, type MeshModel, PORTS, type ServiceSpec, sidecarNam
 import { IMAGES } from "../versions.js";
 import { APP_STOP_GRACE_SECONDS, WORKLOAD_SIZES } from "../workload-sizes.js";
 import type { DataStore } from "./data-store.js";
+import type { IdentityVolume } from "./identity-volume.js";
 import { EnvoyProxy } from "./envoy-proxy.js";
 import { HEALTHCHECK_TIMING, HEALTHY_WAIT_SECONDS, containerOptions, hardened } from "./hardening.js";
 
@@ -28,6 +29,8 @@ export interface ServiceWithSidecarArgs {
   /** Admin host ports of this service's sidecar replicas. */
   readonly adminPorts: readonly AdminPort[];
   readonly logLevel: EnvoyLogLevel;
+  /** The service's identity volume, shared by its sidecar replicas. */
+  readonly identity: IdentityVolume;
 }
 
 /** Liveness of the app itself, from inside the shared namespace (the image has node, nothing else). */
@@ -64,9 +67,10 @@ export class ServiceWithSidecar extends pulumi.ComponentResource {
             ...stores.map((store) => ({ network: store.network, aliases: [] })),
           ],
           adminHostPort: adminPort.port,
+          identity: args.identity,
         },
-        // The sidecar's egress listeners front the stores: start them first.
-        { parent: this, dependsOn: stores.map((store) => store.container) },
+        // The sidecar's egress listeners front the stores: start them first; its identity is written before it starts.
+        { parent: this, dependsOn: [...stores.map((store) => store.container), args.identity.writer] },
       );
       const loopback = addressing.binding(proxy, replica).podLoopback;
       const app = new docker.Container(

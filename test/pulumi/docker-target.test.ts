@@ -1,5 +1,7 @@
 // The Docker target under Pulumi's mocks: what it declares, not what Docker does.
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
+import { identityFileNames } from "../../envoy-templates/index.js";
+import { CONTAINER_IDENTITY_DIR } from "../../infra/addressing.js";
 import { parse } from "yaml";
 import { GRAFANA_DASHBOARD_ARTIFACTS, GRAFANA_PROVISIONING_ARTIFACTS, PROMETHEUS_ARTIFACTS, PROMETHEUS_CONFIG_PATH, artifactsIn } from "../../infra/artifacts/placement.js";
 import { dockerAddressing } from "../../infra/docker/addressing.js";
@@ -12,7 +14,7 @@ import { operatorSubnet } from "../../infra/docker/operator-network.js";
 import { buildMeshModel, DATA_STORES, PORTS, SERVICE_NAMES } from "../../infra/model.js";
 import { POSTGRES_INIT_SCRIPT_NAME, postgresInitScript } from "../../infra/postgres-init.js";
 import { MOCK_SECRET_PREFIX, type MockRun, dependsOnName, named, ofType, runMesh, secretValue, visibleInputs } from "./support.js";
-import { captureResources, containsSecret, maskSecrets, type RawResource } from "../../tools/resource-graph.js";
+import { captureResources, containsSecret, isSecret, maskSecrets, type RawResource } from "../../tools/resource-graph.js";
 import { APP_SHUTDOWN_TIMEOUT_MS, APP_STOP_GRACE_SECONDS, WORKLOAD_SIZES, envoyConcurrency } from "../../infra/workload-sizes.js";
 
 type Port = { internal: number; external: number; ip?: string };
@@ -30,10 +32,18 @@ beforeAll(async () => {
 const containers = () => ofType(run, CONTAINER);
 const ports = (c: RawResource) => (c.inputs.ports ?? []) as Port[];
 const networks = (c: RawResource) => (c.inputs.networksAdvanced ?? []) as Network[];
-const uploads = (c: RawResource) => (c.inputs.uploads ?? []) as Upload[];
+/** The uploads as the provider gets them: a secret content makes the whole list a secret. */
+const uploads = (c: RawResource) => {
+  const raw = c.inputs.uploads ?? [];
+  return (isSecret(raw) ? raw.value : raw) as Upload[];
+};
+/** One-shot containers that write a workload's certificates into its identity volume (infra/docker/identity-volume.ts). */
+const isIdentityWriter = (c: RawResource) => c.name.endsWith("-identity-writer");
 /** Containers created only to receive uploads into volumes, never started (infra/docker/config-volumes.ts). */
 const isSeed = (c: RawResource) => c.inputs.start === false;
 const running = () => containers().filter((c) => !isSeed(c));
+/** What runs for as long as the mesh does. */
+const serving = () => running().filter((c) => !isIdentityWriter(c));
 
 /** Volume and bind mounts: the mount points the daemon knows of. tmpfs is not one (and is mounted only at start). */
 function mountsOf(c: RawResource): Mount[] {
@@ -142,7 +152,10 @@ describe("docker target", () => {
   it("publishes the gateway on every interface and everything else on 127.0.0.1 only, at the designed ports", () => {
     const published = containers().flatMap((c) => ports(c).map((p) => ({ container: c.name, ...p })));
     const { settings } = run;
-    expect(published.filter((p) => p.ip === undefined)).toEqual([{ container: "mesh-edge-pod-holder", internal: PORTS.edgeHttp, external: settings.gatewayPort }]);
+    expect(published.filter((p) => p.ip === undefined)).toEqual([
+      { container: "mesh-edge-pod-holder", internal: PORTS.edgeHttp, external: settings.gatewayPort },
+      { container: "mesh-edge-pod-holder", internal: PORTS.edgeHttps, external: settings.gatewayHttpsPort },
+    ]);
     const loopbackOnly = published.filter((p) => p.ip !== undefined);
     expect(loopbackOnly.every((p) => p.ip === "127.0.0.1")).toBe(true);
     const admin = adminPorts(settings).map((a) => ({
@@ -198,8 +211,8 @@ describe("docker target", () => {
   });
 
   it("runs no container as root, without limits, capabilities or a health check (but the pod holders, which only sleep)", () => {
-    expect(running().length).toBeGreaterThan(10);
-    for (const c of running().filter((c) => !c.name.endsWith("-pod-holder"))) {
+    expect(serving().length).toBeGreaterThan(10);
+    for (const c of serving().filter((c) => !c.name.endsWith("-pod-holder"))) {
       const user = String(c.inputs.user ?? "");
       expect(user, c.name).toMatch(/^[1-9]\d*:\d+$/);
       expect(c.inputs.memory, c.name).toBeGreaterThan(0);
@@ -209,8 +222,17 @@ describe("docker target", () => {
       expect((c.inputs.healthcheck as { tests?: string[] } | undefined)?.tests?.length, c.name).toBeGreaterThan(1);
       expect(c.inputs.privileged, c.name).toBeUndefined();
     }
-    const writableRoot = running().filter((c) => c.inputs.readOnly !== true).map((c) => c.name);
+    const writableRoot = serving().filter((c) => c.inputs.readOnly !== true).map((c) => c.name);
     expect(writableRoot).toEqual(["mesh-rabbitmq-server"]);
+    // The identity writers run once, as root for one chown, with CHOWN only, no network, within limits.
+    const writers = running().filter(isIdentityWriter);
+    expect(writers.map((c) => c.name).sort()).toEqual(["edge", ...SERVICE_NAMES].map((w) => `mesh-${w}-identity-writer`).sort());
+    for (const writer of writers) {
+      expect(writer.inputs, writer.name).toMatchObject({ user: "0:0", capabilities: { drops: ["ALL"], adds: ["CHOWN"] }, networkMode: "none", mustRun: false, attach: true, restart: "no" });
+      expect(writer.inputs.securityOpts, writer.name).toContain("no-new-privileges:true");
+      expect(writer.inputs.memory, writer.name).toBeGreaterThan(0);
+      expect(writer.inputs.ports, writer.name).toBeUndefined();
+    }
     // Seed containers run nothing: never started, no network, no restart, no capabilities.
     const seeds = containers().filter(isSeed);
     expect(seeds.map((c) => c.name).sort()).toEqual(["mesh-observability-grafana-seed", "mesh-observability-prometheus-seed", "mesh-postgres-seed"]);
@@ -218,6 +240,38 @@ describe("docker target", () => {
       expect(seed.inputs, seed.name).toMatchObject({ start: false, mustRun: false, restart: "no", networkMode: "none", capabilities: { drops: ["ALL"] } });
       expect(seed.inputs.ports, seed.name).toBeUndefined();
     }
+  });
+
+  it("gives every Envoy its workload's identity volume read-only, written before it starts from secret uploads; a renewal replaces only the writer", async () => {
+    const envoys = running().filter((c) => c.name.endsWith("-envoy"));
+    expect(envoys.length).toBe(1 + 2 + 3 + 1 + 1);
+    for (const envoy of envoys) {
+      const workload = envoy.name.replace(/^mesh-/, "").replace(/(-sidecar-\d+)?-envoy$/, "");
+      const volume = named(run, `mesh-${workload}-identity`).inputs.name;
+      expect(volume).toBe(`test-mesh-${workload}-identity`);
+      expect(mountsOf(envoy)).toContainEqual({ source: volume, destination: CONTAINER_IDENTITY_DIR, readOnly: true });
+      expect(dependsOnName(envoy, `mesh-${workload}-identity-writer`), envoy.name).toBe(true);
+    }
+    const writer = named(run, "mesh-catalog-identity-writer");
+    expect(isSecret(writer.inputs.uploads)).toBe(true);
+    expect(uploads(writer).map((u) => u.file).sort()).toEqual(identityFileNames(false).map((f) => `/incoming/${f}`).sort());
+    expect(uploads(named(run, "mesh-edge-identity-writer")).map((u) => u.file).sort()).toEqual(identityFileNames(true).map((f) => `/incoming/${f}`).sort());
+    expect(mountsOf(writer)).toEqual([{ source: "test-mesh-catalog-identity", destination: "/identity", readOnly: false }]);
+    // A renewal (the next renewal period of 24 h certificates) changes the writers' uploads and nothing of the Envoys.
+    const periodMs = 16 * 3_600_000;
+    const at = async (ms: number) => {
+      vi.useFakeTimers({ toFake: ["Date"], now: ms });
+      try {
+        return await runMesh({ target: "docker", replicas: { catalog: 2, cart: 3 } });
+      } finally {
+        vi.useRealTimers();
+      }
+    };
+    const start = Math.ceil(Date.now() / periodMs) * periodMs;
+    const [before, after] = [await at(start + 60_000), await at(start + periodMs + 60_000)];
+    const inputsOf = (r: MockRun, name: string) => JSON.stringify(named(r, name).inputs);
+    for (const envoy of envoys) expect(inputsOf(after, envoy.name), envoy.name).toBe(inputsOf(before, envoy.name));
+    expect(inputsOf(after, "mesh-catalog-identity-writer")).not.toBe(inputsOf(before, "mesh-catalog-identity-writer"));
   });
 
   it("lets every app drain before Docker kills it, and gives every Envoy the workers its CPU limit allows", () => {
@@ -339,7 +393,7 @@ describe("docker target", () => {
   });
 
   it("names each config volume after its content, so changed files get a fresh volume and replace only their container", () => {
-    const configVolumes = ofType(run, VOLUME).filter((v) => !v.name.endsWith("-data"));
+    const configVolumes = ofType(run, VOLUME).filter((v) => !v.name.endsWith("-data") && !v.name.endsWith("-identity"));
     expect(configVolumes.map((v) => v.name).sort()).toEqual([
       "mesh-observability-grafana-dashboards",
       "mesh-observability-grafana-provisioning",
