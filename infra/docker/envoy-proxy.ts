@@ -6,6 +6,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { UPSTREAMS_READY_PATH, renderProxyConfig } from "../../envoy-templates/index.js";
 import { type Addressing, CONTAINER_IDENTITY_DIR } from "../addressing.js";
+import { bashHttpRequest } from "../bash-http.js";
 import type { EnvoyLogLevel } from "../config.js";
 import { PORTS, type MeshModel } from "../model.js";
 import { IMAGES } from "../versions.js";
@@ -41,8 +42,7 @@ export interface EnvoyProxyArgs {
  * The pod loopback reaches it: it listens on every address of the pod.
  */
 export function upstreamsReadyProbe(loopback: string): string {
-  const request = `GET ${UPSTREAMS_READY_PATH} HTTP/1.1\\r\\nHost: ${loopback}\\r\\nConnection: close\\r\\n\\r\\n`;
-  return `exec 3<>/dev/tcp/${loopback}/${PORTS.envoyMetrics} && printf '${request}' >&3 && read -r status <&3 && [[ $status == "HTTP/1.1 200 "* ]]`;
+  return `${bashHttpRequest("GET", UPSTREAMS_READY_PATH, { address: loopback, port: PORTS.envoyMetrics })} && read -r status <&3 && [[ $status == "HTTP/1.1 200 "* ]]`;
 }
 
 export class EnvoyProxy extends pulumi.ComponentResource {

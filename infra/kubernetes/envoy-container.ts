@@ -4,6 +4,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import { CONTAINER_IDENTITY_DIR, containerBinding } from "../addressing.js";
+import { bashHttpRequest } from "../bash-http.js";
 import type { EnvoyLogLevel } from "../config.js";
 import { PORTS } from "../model.js";
 import type { PinnedImage } from "../versions.js";
@@ -43,10 +44,8 @@ export function envoyConfigMap(name: string, component: string, namespace: pulum
  * the image's bash can, through /dev/tcp.
  */
 function envoyDrainCommand(waitSeconds: number, inboundOnly: boolean): string[] {
-  const { address, port } = containerBinding.admin;
   const path = `/drain_listeners?graceful${inboundOnly ? "&inboundonly" : ""}`;
-  const request = `POST ${path} HTTP/1.1\\r\\nHost: ${address}\\r\\nContent-Length: 0\\r\\nConnection: close\\r\\n\\r\\n`;
-  const drain = `exec 3<>/dev/tcp/${address}/${port} && printf '${request}' >&3 && cat <&3 >/dev/null; sleep ${ENVOY_DRAIN_SECONDS}`;
+  const drain = `${bashHttpRequest("POST", path, containerBinding.admin)} && cat <&3 >/dev/null; sleep ${ENVOY_DRAIN_SECONDS}`;
   return ["/bin/bash", "-c", waitSeconds > 0 ? `sleep ${waitSeconds}; ${drain}` : drain];
 }
 

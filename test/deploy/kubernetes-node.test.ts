@@ -14,7 +14,7 @@ import type { Stack } from "@pulumi/pulumi/automation/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NODE_PORTS } from "../../infra/kubernetes/node-ports.js";
 import { DATA_STORES, PORTS, SERVICE_NAMES } from "../../infra/model.js";
-import { formatLoad, prometheusTargets, request, startLoad, zipkinTraces, type Load, type ZipkinSpan } from "../e2e/support.js";
+import { formatLoad, prometheusQuery, prometheusTargets, request, startLoad, zipkinTraces, type Load, type ZipkinSpan } from "../e2e/support.js";
 import { waitFor } from "../support/net.js";
 import { KubeApi } from "./kube-api.js";
 import { type ImageManifest, type PodState, type RealCluster, buildImages, nodeAddress, offerHostVolumes, peakMemoryMiB, podStates, startRealCluster } from "./real-node.js";
@@ -278,6 +278,38 @@ describe("the kubernetes target on a real node", () => {
       console.log(`[node] ${formatLoad(`catalog scaled to ${replicas}`, result)}`);
       expect(result.errors, JSON.stringify(result.statuses)).toBe(0);
     }
+  });
+
+  it("renews every certificate under traffic: only the identity Secrets change, no pod rolls, no request fails, every Envoy reloads its files", async () => {
+    // Each Envoy's count of TLS contexts rebuilt from new SDS files, per pod (its listeners' and clusters' together).
+    const reloads = async () =>
+      new Map(
+        (await prometheusQuery(prometheus, 'sum by (service, replica) ({__name__=~"envoy_.*ssl_context_update_by_sds", job="envoy"})')).map((r) => [
+          `${r.metric.service}/${r.metric.replica}`,
+          Number(r.value[1]),
+        ]),
+      );
+    const before = await reloads();
+    expect(before.size).toBe(6);
+    const podsBefore = (await pods()).filter((p) => !p.name.startsWith("probe-"));
+    const load = steadyLoad(300_000);
+    // A new lifetime issues new certificates and keys now, as an up past two thirds of the old lifetime would.
+    const up = await deploy({ envoyLogLevel: "warning", certificateLifetimeHours: 48 });
+    const { same, update, ...others } = up.summary.resourceChanges ?? {};
+    expect([update, others], JSON.stringify(up.summary.resourceChanges)).toEqual([1 + SERVICE_NAMES.length, {}]);
+    expect(same).toBeGreaterThan(0);
+    const started = Date.now();
+    await waitFor("every Envoy to reload its renewed certificate", async () => {
+      const now = await reloads();
+      return [...before].every(([pod, count]) => (now.get(pod) ?? 0) > count);
+    }, 240_000, 5000);
+    console.log(`[node] renewed certificates reloaded by every Envoy within ${((Date.now() - started) / 1000).toFixed(0)} s of up`);
+    const result = await load.stop();
+    console.log(`[node] ${formatLoad("certificate renewal", result)}`);
+    expect(result.errors, JSON.stringify(result.statuses)).toBe(0);
+    const podsAfter = await pods();
+    expect(podsAfter.filter((p) => !p.name.startsWith("probe-")).map((p) => p.name).sort()).toEqual(podsBefore.map((p) => p.name).sort());
+    for (const pod of podsAfter) for (const c of pod.containers) expect(c.restarts, `${pod.name}/${c.name} restarts`).toBe(0);
   });
 
   it("loses under 0.1 % of requests when a catalog pod is deleted, and a killed sidecar Envoy is back within 10 s", async () => {
