@@ -6,10 +6,11 @@ import { renderProxyConfig } from "../../envoy-templates/index.js";
 import { PORTS, buildMeshModel } from "../../infra/model.js";
 import { startEnvoy } from "../support/envoy.js";
 import { waitFor } from "../support/net.js";
-import { loopbackAddressing, loopbackPod, randomLoopbackBlock } from "./loopback.js";
+import { loopbackAddressing, loopbackPod } from "./loopback.js";
+import { randomBlockPrefix } from "../../infra/local/layout.js";
 
 export function edgePairLayout() {
-  const block = randomLoopbackBlock();
+  const block = randomBlockPrefix();
   return {
     block,
     edgePod: loopbackPod(block, "edge", 0),

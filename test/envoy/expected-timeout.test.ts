@@ -9,11 +9,12 @@ import { PORTS, buildMeshModel, getService } from "../../infra/model.js";
 import { renderProxyConfig } from "../../envoy-templates/index.js";
 import { startEnvoy, type RunningEnvoy } from "../support/envoy.js";
 import { waitFor } from "../support/net.js";
-import { loopbackAddressing, loopbackPod, randomLoopbackBlock } from "./loopback.js";
+import { loopbackAddressing, loopbackPod } from "./loopback.js";
+import { randomBlockPrefix } from "../../infra/local/layout.js";
 
 /** Envoy's header (the apps read it as EXPECTED_TIMEOUT_HEADER in apps/shared/src/postgres.ts). */
 const EXPECTED_TIMEOUT_HEADER = "x-envoy-expected-rq-timeout-ms";
-const block = randomLoopbackBlock();
+const block = randomBlockPrefix();
 const edgePod = loopbackPod(block, "edge", 0);
 const ordersPod = loopbackPod(block, "orders-sidecar", 0);
 const model = buildMeshModel();

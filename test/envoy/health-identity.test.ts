@@ -9,9 +9,10 @@ import { PORTS, buildMeshModel, type ServiceName } from "../../infra/model.js";
 import { renderProxyConfig } from "../../envoy-templates/index.js";
 import { startEnvoy, type RunningEnvoy } from "../support/envoy.js";
 import { waitFor } from "../support/net.js";
-import { loopbackAddressing, loopbackPod, randomLoopbackBlock } from "./loopback.js";
+import { loopbackAddressing, loopbackPod } from "./loopback.js";
+import { randomBlockPrefix } from "../../infra/local/layout.js";
 
-const block = randomLoopbackBlock();
+const block = randomBlockPrefix();
 const edgePod = loopbackPod(block, "edge", 0);
 const catalogPod = loopbackPod(block, "catalog-sidecar", 0);
 const ordersPod = loopbackPod(block, "orders-sidecar", 0);

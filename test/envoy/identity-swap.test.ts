@@ -16,11 +16,12 @@ import { generatedCa } from "../../infra/pki/index.js";
 import { type WorkloadCredentials, workloadCredentials } from "../../infra/workload-credentials.js";
 import { type RunningEnvoy, startEnvoy } from "../support/envoy.js";
 import { waitFor } from "../support/net.js";
-import { loopbackAddressing, loopbackPod, randomLoopbackBlock } from "./loopback.js";
+import { loopbackAddressing, loopbackPod } from "./loopback.js";
+import { randomBlockPrefix } from "../../infra/local/layout.js";
 
 const work = mkdtempSync(join(tmpdir(), "mesh-identity-swap-"));
 const incoming = join(work, "incoming");
-const block = randomLoopbackBlock();
+const block = randomBlockPrefix();
 const model = buildMeshModel();
 // The sidecar's identity directory is where the writer's volume would be: <root>/catalog-sidecar-0.
 const root = join(work, "volumes");

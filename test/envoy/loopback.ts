@@ -4,7 +4,7 @@
 // and never clash. Tests that start Envoy without DNS pass IP literals for hosts.
 import type { Addressing, HostPort } from "../../infra/addressing.js";
 import { localAddressing } from "../../infra/local/addressing.js";
-import { LocalLayout, randomBlockPrefix } from "../../infra/local/layout.js";
+import { LocalLayout } from "../../infra/local/layout.js";
 import type { DataStoreName, ServiceName } from "../../infra/model.js";
 
 export interface LoopbackOptions {
@@ -15,11 +15,6 @@ export interface LoopbackOptions {
   zipkin?: HostPort;
   /** Each proxy replica's identity directory under here (infra/local/identities.ts): mutual TLS between them. */
   identityRoot?: string;
-}
-
-/** A random 127.A.B block, as the local runner picks one. */
-export function randomLoopbackBlock(): string {
-  return randomBlockPrefix();
 }
 
 /** The pod address of a proxy replica in `block`, as the local runner lays it out. */

@@ -19,9 +19,10 @@ import { generatedCa } from "../../infra/pki/index.js";
 import { type WorkloadCredentials, workloadCredentials } from "../../infra/workload-credentials.js";
 import { type RunningEnvoy, startEnvoy } from "../support/envoy.js";
 import { waitFor } from "../support/net.js";
-import { loopbackAddressing, loopbackPod, randomLoopbackBlock } from "./loopback.js";
+import { loopbackAddressing, loopbackPod } from "./loopback.js";
+import { randomBlockPrefix } from "../../infra/local/layout.js";
 
-const block = randomLoopbackBlock();
+const block = randomBlockPrefix();
 const model = buildMeshModel();
 const identityRoot = mkdtempSync(join(tmpdir(), "mesh-identity-"));
 const addressing = loopbackAddressing(block, {
@@ -242,7 +243,7 @@ describe("mutual TLS and caller authorisation between real Envoys", () => {
 });
 
 describe("an edge told to redirect plain HTTP (mesh's gateway setting)", () => {
-  const redirectBlock = randomLoopbackBlock();
+  const redirectBlock = randomBlockPrefix();
   const redirectModel = buildMeshModel({}, { gateway: { plainHttp: "redirect", httpsPort: 18443 } });
   const root = mkdtempSync(join(tmpdir(), "mesh-identity-"));
   const redirectAddressing = loopbackAddressing(redirectBlock, { dataStoreHost: () => "127.0.0.1", identityRoot: root });

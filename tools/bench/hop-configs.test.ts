@@ -5,7 +5,8 @@ import { describe, expect, it } from "vitest";
 import { envoyYaml, proxyBootstrap } from "../../envoy-templates/index.js";
 import { buildMeshModel } from "../../infra/model.js";
 import { validateWithEnvoy } from "../../test/support/envoy.js";
-import { loopbackAddressing, randomLoopbackBlock } from "../../test/envoy/loopback.js";
+import { loopbackAddressing } from "../../test/envoy/loopback.js";
+import { randomBlockPrefix } from "../../infra/local/layout.js";
 import { answeringEnvoy, bareEnvoyPair } from "./bare-envoy.js";
 import { ENVOY_FEATURES, withoutFeature } from "./envoy-features.js";
 
@@ -20,7 +21,7 @@ describe("hop benchmark configs", () => {
     }
   });
 
-  const addressing = loopbackAddressing(randomLoopbackBlock());
+  const addressing = loopbackAddressing(randomBlockPrefix());
   const pair = { edge: proxyBootstrap(buildMeshModel(), "edge", addressing), sidecar: proxyBootstrap(buildMeshModel(), "catalog-sidecar", addressing) };
   /** Whether `config` still has the feature: a tracing provider, stats recorded, or any object with the feature's field. */
   const has = (config: unknown, feature: (typeof ENVOY_FEATURES)[number]): boolean => {
