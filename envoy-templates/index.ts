@@ -5,6 +5,5 @@ export { sidecarBootstrap, SIDECAR_MAX_HEAP_BYTES } from "./sidecar.js";
 export { checkEnvoyConfig, assertEnvoyConfig } from "./check.js";
 export { envoyYaml, proxyBootstrap, renderProxyConfig, renderEnvoyArtifacts } from "./render.js";
 export * from "./names.js";
-export { IDENTITY_FILES } from "./builders/index.js";
 export { PRIVATE_IDENTITY_FILES, identityFileNames, identityFiles } from "./identity-files.js";
 export { UPSTREAMS_READY_PATH } from "./metrics-listener.js";

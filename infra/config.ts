@@ -3,7 +3,7 @@
 // program and the offline renderer both feed it raw values.
 import { type CertificateAuthority, providedCa } from "./pki/index.js";
 import { DEFAULT_CERTIFICATE_LIFETIME_HOURS, MAX_CERTIFICATE_LIFETIME_HOURS } from "./workload-credentials.js";
-import { buildMeshModel, DEFAULT_TRACE_SAMPLING_PERCENT, DEFAULT_TRUST_DOMAIN, EDGE_PROXY, PLAIN_HTTP_MODES, type PlainHttp, type MeshModel, PORTS, SERVICE_NAMES, sidecarName, type ServiceName } from "./model.js";
+import { buildMeshModel, DEFAULT_NAMESPACE, DEFAULT_TRACE_SAMPLING_PERCENT, DEFAULT_TRUST_DOMAIN, EDGE_PROXY, PLAIN_HTTP_MODES, type PlainHttp, type MeshModel, PORTS, SERVICE_NAMES, sidecarName, type ServiceName } from "./model.js";
 import { IMAGES, type ImageKey } from "./versions.js";
 
 export const TARGETS = ["docker", "kubernetes"] as const;
@@ -139,7 +139,7 @@ export function parseStackSettings(raw: Readonly<Record<string, unknown>>, secre
     zipkinPort: port("zipkinPort", raw.zipkinPort, PORTS.zipkin),
     grafana: flag("grafana", raw.grafana, true),
     replicas: replicas(raw.replicas),
-    namespace: dnsLabel("namespace", raw.namespace, "mesh"),
+    namespace: dnsLabel("namespace", raw.namespace, DEFAULT_NAMESPACE),
     kubeContext: optionalString("kubeContext", raw.kubeContext),
     envoyLogLevel: oneOf("envoyLogLevel", raw.envoyLogLevel, ENVOY_LOG_LEVELS, "info"),
     traceSamplingPercent: percentage("traceSamplingPercent", raw.traceSamplingPercent, DEFAULT_TRACE_SAMPLING_PERCENT),

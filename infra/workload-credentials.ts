@@ -28,7 +28,7 @@ export function workloadCredentials(model: MeshModel, ca: CertificateAuthority, 
 }
 
 /** The names a generated edge certificate is valid for: the host's own, where both targets publish the gateway. */
-export const GENERATED_EDGE_NAMES = { dns: ["localhost"], ips: ["127.0.0.1", "::1"] };
+const GENERATED_EDGE_NAMES = { dns: ["localhost"], ips: ["127.0.0.1", "::1"] };
 
 /** A generated edge certificate for a dev stack, from the mesh CA (which clients then trust). */
 export function generatedServerCredentials(ca: CertificateAuthority, lifetimeHours: number, at: Date): ServerCredentials {
