@@ -20,6 +20,8 @@ export interface EdgeProxyArgs {
   readonly envoyImage: PinnedImage;
   /** The edge's identity directory's files (infra/plan/mesh-plan.ts): its client certificate toward the sidecars. */
   readonly identity: pulumi.Output<Record<string, string>>;
+  /** The provider that patches identity Secrets in place (KubernetesMesh). */
+  readonly identityProvider: k8s.Provider;
 }
 
 export class EdgeProxy extends pulumi.ComponentResource {
@@ -30,7 +32,7 @@ export class EdgeProxy extends pulumi.ComponentResource {
     const { namespace } = args;
     const labels = componentLabels(EDGE_PROXY);
     const config = envoyConfigMap(`${name}-envoy`, EDGE_PROXY, namespace, renderProxyConfig(args.model, EDGE_PROXY, args.addressing), { parent: this });
-    const identity = identitySecret(`${name}-identity`, EDGE_PROXY, namespace, args.identity, { parent: this });
+    const identity = identitySecret(`${name}-identity`, EDGE_PROXY, namespace, args.identity, { parent: this, provider: args.identityProvider });
 
     new k8s.core.v1.Service(
       `${name}-service`,

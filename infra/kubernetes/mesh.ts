@@ -41,6 +41,14 @@ export class KubernetesMesh extends MeshComponent {
       { parent: this },
     );
     const inCluster = { parent: this, provider };
+    // The identity Secrets alone are patched in place when their data changes (the main provider
+    // replaces a changed Secret, which for these fixed names means deleting it first): a renewal
+    // then reaches the running pods through their Secret volumes, and nothing rolls.
+    const identityProvider = new k8s.Provider(
+      `${name}-identities`,
+      { context: settings.kubeContext === "" ? undefined : settings.kubeContext, enableServerSideApply: true, enableSecretMutable: true },
+      { parent: this },
+    );
 
     const namespace = new k8s.core.v1.Namespace(
       `${name}-namespace`,
@@ -94,6 +102,7 @@ export class KubernetesMesh extends MeshComponent {
           nodeImage: images.node,
           environment,
           identity: requiredIdentity(plan.identities, service.name),
+          identityProvider,
           logLevel: settings.envoyLogLevel,
         },
         // Policies first, so no pod ever runs unconfined; the stores (and images) before the apps.
@@ -103,7 +112,7 @@ export class KubernetesMesh extends MeshComponent {
 
     new EdgeProxy(
       `${name}-edge`,
-      { model, addressing, namespace: ns, logLevel: settings.envoyLogLevel, envoyImage: images.envoy, identity: requiredIdentity(plan.identities, EDGE_PROXY) },
+      { model, addressing, namespace: ns, logLevel: settings.envoyLogLevel, envoyImage: images.envoy, identity: requiredIdentity(plan.identities, EDGE_PROXY), identityProvider },
       { ...inCluster, dependsOn: [namespace, policies, ...services] },
     );
     new Observability(`${name}-observability`, { namespace: ns, secrets, artifacts, images, grafana: settings.grafana }, { ...inCluster, dependsOn: [namespace, policies] });

@@ -41,6 +41,8 @@ export interface ServiceWithSidecarArgs {
   readonly environment: pulumi.Output<Record<string, string>>;
   /** The service's identity directory's files (infra/plan/mesh-plan.ts). */
   readonly identity: pulumi.Output<Record<string, string>>;
+  /** The provider that patches identity Secrets in place (KubernetesMesh). */
+  readonly identityProvider: k8s.Provider;
   readonly logLevel: EnvoyLogLevel;
 }
 
@@ -56,7 +58,7 @@ export class ServiceWithSidecar extends pulumi.ComponentResource {
     const labels = componentLabels(service.name);
     const config = envoyConfigMap(`${name}-envoy`, service.name, namespace, renderProxyConfig(args.model, sidecarName(service.name), args.addressing), { parent: this });
     const environment = new k8s.core.v1.Secret(`${name}-env`, { metadata: { namespace, labels }, stringData: args.environment }, { parent: this });
-    const identity = identitySecret(`${name}-identity`, service.name, namespace, args.identity, { parent: this });
+    const identity = identitySecret(`${name}-identity`, service.name, namespace, args.identity, { parent: this, provider: args.identityProvider });
 
     this.service = new k8s.core.v1.Service(
       `${name}-service`,
