@@ -289,8 +289,10 @@ describe("the kubernetes target on a real node", () => {
           Number(r.value[1]),
         ]),
       );
-    const before = await reloads();
-    expect(before.size).toBe(6);
+    // One series per Envoy pod (the edge, two catalogs, cart, orders, the worker), once the replica
+    // the scale-down removed has left Prometheus's discovery.
+    let before = new Map<string, number>();
+    await waitFor("Prometheus to see exactly the 6 Envoy pods", async () => (before = await reloads()).size === 6, 120_000, 5000);
     const podsBefore = (await pods()).filter((p) => !p.name.startsWith("probe-"));
     const load = steadyLoad(300_000);
     // A new lifetime issues new certificates and keys now, as an up past two thirds of the old lifetime would.
