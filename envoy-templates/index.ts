@@ -5,5 +5,5 @@ export { sidecarBootstrap, SIDECAR_MAX_HEAP_BYTES } from "./sidecar.js";
 export { checkEnvoyConfig, assertEnvoyConfig } from "./check.js";
 export { envoyYaml, proxyBootstrap, renderProxyConfig, renderEnvoyArtifacts } from "./render.js";
 export * from "./names.js";
-export { PRIVATE_IDENTITY_FILES, identityFileNames, identityFiles } from "./identity-files.js";
+export { PRIVATE_IDENTITY_FILES, identityFileNames, identityFiles, workloadIdentityFiles } from "./identity-files.js";
 export { UPSTREAMS_READY_PATH } from "./metrics-listener.js";

@@ -47,27 +47,12 @@ function sdsFromFile(name: string, dir: string, file: string): EnvoyObject {
  */
 export function identitySdsFiles(dir: string, server = false): Record<string, string> {
   const resource = (body: EnvoyObject) => toYaml({ resources: [{ "@type": SECRET_TYPE, ...body }] }, { sortKeys: true });
-  const serverFiles = {
-    [IDENTITY_FILES.serverCertificateSds]: resource({
-      name: SECRET.server,
-      tls_certificate: {
-        certificate_chain: { filename: `${dir}/${IDENTITY_FILES.serverCertificate}` },
-        private_key: { filename: `${dir}/${IDENTITY_FILES.serverPrivateKey}` },
-        watched_directory: { path: dir },
-      },
-    }),
-  };
+  // Certificate and key are re-read together when anything moves in the directory.
+  const certificate = (name: string, chain: string, key: string) =>
+    resource({ name, tls_certificate: { certificate_chain: { filename: `${dir}/${chain}` }, private_key: { filename: `${dir}/${key}` }, watched_directory: { path: dir } } });
   return {
-    ...(server ? serverFiles : {}),
-    [IDENTITY_FILES.certificateSds]: resource({
-      name: SECRET.certificate,
-      tls_certificate: {
-        certificate_chain: { filename: `${dir}/${IDENTITY_FILES.certificate}` },
-        private_key: { filename: `${dir}/${IDENTITY_FILES.privateKey}` },
-        // Certificate and key are re-read together when anything moves in the directory.
-        watched_directory: { path: dir },
-      },
-    }),
+    ...(server ? { [IDENTITY_FILES.serverCertificateSds]: certificate(SECRET.server, IDENTITY_FILES.serverCertificate, IDENTITY_FILES.serverPrivateKey) } : {}),
+    [IDENTITY_FILES.certificateSds]: certificate(SECRET.certificate, IDENTITY_FILES.certificate, IDENTITY_FILES.privateKey),
     [IDENTITY_FILES.trustSds]: resource({
       name: SECRET.trust,
       validation_context: { trusted_ca: { filename: `${dir}/${IDENTITY_FILES.trustBundle}` }, watched_directory: { path: dir } },

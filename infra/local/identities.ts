@@ -3,10 +3,10 @@
 // to renew (the running Envoy picks the new files up by itself).
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { identityFiles } from "../../envoy-templates/index.js";
-import { EDGE_PROXY, type MeshModel, workloadOfProxy } from "../model.js";
+import { workloadIdentityFiles } from "../../envoy-templates/index.js";
+import { type MeshModel, workloadOfProxy } from "../model.js";
 import { type CertificateAuthority, generatedCa, trustBundle } from "../pki/index.js";
-import { DEFAULT_CERTIFICATE_LIFETIME_HOURS, generatedServerCredentials, workloadCredentials } from "../workload-credentials.js";
+import { DEFAULT_CERTIFICATE_LIFETIME_HOURS } from "../workload-credentials.js";
 import { writeIdentityDir } from "./identity-dir.js";
 
 /** The identity directory of a proxy replica under `root`. */
@@ -34,10 +34,6 @@ export class LocalIdentities {
   /** Writes the identity of `proxy`'s replica as of `at`; writing it again in a later renewal period renews it in place. */
   write(proxy: string, replica: number, at = new Date()): void {
     const dir = localIdentityDir(this.root, proxy, replica);
-    const workload = workloadOfProxy(this.model, proxy);
-    const credentials = workloadCredentials(this.model, this.ca, workload, this.lifetimeHours, at);
-    // The edge also serves HTTPS, with a certificate the run's CA issues for the loopback.
-    const server = workload === EDGE_PROXY ? generatedServerCredentials(this.ca, this.lifetimeHours, at) : undefined;
-    writeIdentityDir(dir, identityFiles(dir, credentials, server));
+    writeIdentityDir(dir, workloadIdentityFiles(this.model, this.ca, workloadOfProxy(this.model, proxy), dir, this.lifetimeHours, at));
   }
 }

@@ -9,10 +9,9 @@ import { type AppCredentials, appEnvironment, appLogLevel } from "../app-environ
 import { renderArtifacts } from "../artifacts/index.js";
 import { type EnvoyLogLevel, type StackSettings, checkProvidedCa } from "../config.js";
 import { MeshSecrets, RABBITMQ_USER } from "../mesh-secrets.js";
-import { identityFiles } from "../../envoy-templates/index.js";
+import { workloadIdentityFiles } from "../../envoy-templates/index.js";
 import { EDGE_PROXY, type DataStoreName, type MeshModel, type ServiceSpec, type Workload, sidecarName } from "../model.js";
 import { type CertificateAuthority, generatedCa, trustBundle } from "../pki/index.js";
-import { generatedServerCredentials, workloadCredentials } from "../workload-credentials.js";
 import { type ImageKey, type PinnedImage, resolveImages } from "../versions.js";
 
 export interface ServicePlan {
@@ -88,12 +87,7 @@ function planIdentities(model: MeshModel, settings: StackSettings, addressing: A
     workloads.flatMap((workload) => {
       const dir = addressing.binding(workload === EDGE_PROXY ? EDGE_PROXY : sidecarName(workload), 0).identityDir;
       if (dir === undefined) return [];
-      const files = ca.apply((ca) => {
-        const lifetime = settings.certificateLifetimeHours;
-        // The edge's public HTTPS certificate: issued by the mesh CA for the host's own names (a dev stack's).
-        const server = workload === EDGE_PROXY ? generatedServerCredentials(ca, lifetime, at) : undefined;
-        return identityFiles(dir, workloadCredentials(model, ca, workload, lifetime, at), server);
-      });
+      const files = ca.apply((ca) => workloadIdentityFiles(model, ca, workload, dir, settings.certificateLifetimeHours, at));
       return [[workload, pulumi.secret(files)]];
     }),
   );

@@ -9,12 +9,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { parse } from "yaml";
-import { identityFiles } from "../../envoy-templates/index.js";
+import { workloadIdentityFiles } from "../../envoy-templates/index.js";
 import { CONTAINER_IDENTITY_DIR } from "../../infra/addressing.js";
 import { writeIdentityDir } from "../../infra/local/identity-dir.js";
 import { EDGE_PROXY, buildMeshModel } from "../../infra/model.js";
 import { generatedCa } from "../../infra/pki/index.js";
-import { generatedServerCredentials, workloadCredentials } from "../../infra/workload-credentials.js";
 import { waitFor } from "./net.js";
 import { type RunningProcess, requireBinary, startProcess } from "./process.js";
 
@@ -65,8 +64,7 @@ function withIdentityDir(configYaml: string, dir: string): string {
   if (!configYaml.includes(CONTAINER_IDENTITY_DIR)) return configYaml;
   const identity = join(dir, "identity");
   const ca = generatedCa(randomBytes(32).toString("base64"), new Date());
-  const now = new Date();
-  writeIdentityDir(identity, identityFiles(identity, workloadCredentials(buildMeshModel(), ca, EDGE_PROXY, 24, now), generatedServerCredentials(ca, 24, now)));
+  writeIdentityDir(identity, workloadIdentityFiles(buildMeshModel(), ca, EDGE_PROXY, identity, 24, new Date()));
   return configYaml.replaceAll(CONTAINER_IDENTITY_DIR, identity);
 }
 
