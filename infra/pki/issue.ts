@@ -73,14 +73,22 @@ export function serverCertificate(ca: CertificateAuthority, names: { dns: string
   return issue(ca, `server|dns=${names.dns.join(",")}|ip=${names.ips.join(",")}`, san, [id_kp_serverAuth], lifetimeHours, at);
 }
 
+/**
+ * How long one issue of a leaf lasts before the next `up` reissues it: two thirds of its
+ * lifetime, so whatever the time of that `up`, the certificate it replaces has a third left.
+ * Epochs start at multiples of this period since 1970.
+ */
+export function renewalPeriodMs(lifetimeHours: number): number {
+  return (lifetimeHours * HOUR_MS * 2) / 3;
+}
+
 function issue(ca: CertificateAuthority, identity: string, san: SubjectAlternativeName, usages: string[], lifetimeHours: number, at: Date): IssuedCertificate {
   const authority = signingMaterial(ca);
   if (!Number.isInteger(lifetimeHours) || lifetimeHours < 1 || lifetimeHours > MAX_LIFETIME_HOURS) {
     throw new Error(`lifetimeHours must be a whole number from 1 to ${MAX_LIFETIME_HOURS}, got ${lifetimeHours}`);
   }
-  // Renew after two thirds of the lifetime: whatever `at` is, the certificate has a third left.
   const lifetime = lifetimeHours * HOUR_MS;
-  const renewal = (lifetime * 2) / 3;
+  const renewal = renewalPeriodMs(lifetimeHours);
   const epochStart = Math.floor(requireDate(at, "at").getTime() / renewal) * renewal;
   const notBefore = new Date(epochStart - CLOCK_SKEW_MS);
   const notAfter = new Date(epochStart + lifetime);

@@ -13,7 +13,7 @@ import { SERVICE_NAMES } from "../../infra/model.js";
 import { REDIS_PASSWORD_ENV } from "../../infra/redis-auth.js";
 import { waitFor } from "../support/net.js";
 import { type KubeObject, KubeApi } from "./kube-api.js";
-import { changedBetween, declared, operations, providedPasswords, resourceKey, stackConfig, throwawayStack } from "./workspace.js";
+import { changedBetween, declared, lifetimeHoursWithoutRenewal, operations, providedPasswords, resourceKey, stackConfig, throwawayStack } from "./workspace.js";
 
 const NAMESPACE = "mesh-deploy-test";
 const STACK = "deploy-test";
@@ -21,7 +21,9 @@ const STACK = "deploy-test";
 /** Published-style app references: kwok runs no containers, so nothing is pulled. */
 const appImages = Object.fromEntries(SERVICE_NAMES.map((s, i) => [s, `registry.example.com/mesh/mesh-${s}@sha256:${String(i + 1).repeat(64)}`]));
 const passwords = providedPasswords();
-const settings = (extra: Record<string, unknown>) => ({ target: "kubernetes", kubeContext: "mesh-test", namespace: NAMESPACE, appImages, ...extra });
+// The lane compares ups with each other and with the mocks: no certificate may renew in between.
+const certificateLifetimeHours = lifetimeHoursWithoutRenewal(2 * 3_600_000);
+const settings = (extra: Record<string, unknown>) => ({ target: "kubernetes", kubeContext: "mesh-test", namespace: NAMESPACE, appImages, certificateLifetimeHours, ...extra });
 const declaredFor = (extra: Record<string, unknown>) => declared({ ...settings(extra), ...passwords }, Object.keys(passwords));
 
 /** Static volumes for the data stores' claims, as a cluster's storage provisioner would offer. */

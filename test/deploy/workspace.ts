@@ -8,9 +8,24 @@ import { join } from "node:path";
 import { type ConfigMap, type EngineEvent, LocalWorkspace, type Stack } from "@pulumi/pulumi/automation/index.js";
 import { PASSWORD_NAMES, passwordKey } from "../../infra/config.js";
 import { deployMesh } from "../../infra/mesh-program.js";
+import { renewalPeriodMs } from "../../infra/pki/index.js";
 import { readStackSettings } from "../../infra/stack-config.js";
 
 const root = join(import.meta.dirname, "../..");
+
+/**
+ * A certificate lifetime, from the default 24 hours up, whose current renewal epoch still
+ * has `runMs` to go: every `up` of a lane shorter than that issues the same certificates.
+ * With the default, a lane that crossed an epoch's end saw the identity Secrets change
+ * on an `up` that was meant to change nothing.
+ */
+export function lifetimeHoursWithoutRenewal(runMs: number, now = Date.now()): number {
+  for (let hours = 24; hours <= 48; hours++) {
+    const period = renewalPeriodMs(hours);
+    if (period - (now % period) >= runMs) return hours;
+  }
+  throw new Error(`no certificate lifetime from 24 to 48 hours has ${runMs} ms left in its epoch`);
+}
 
 /** Passwords provided as stack secrets, so no random provider is needed. */
 export function providedPasswords(): Record<string, string> {
