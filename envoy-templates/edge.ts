@@ -2,10 +2,11 @@
 // (rewritten to the service's own path) to that service's sidecars; everything else 404s.
 import type { Addressing } from "../infra/addressing.js";
 import { EDGE_PROXY, PORTS, type MeshModel, type ServiceSpec } from "../infra/model.js";
-import { type EnvoyObject, makeBootstrap, makeHttpConnectionManager, makeListener, makeRetryingRoutes, notFoundRoute, publicServerTls } from "./builders/index.js";
+import { type EnvoyObject, makeBootstrap, makeHttpConnectionManager, makeListener, notFoundRoute, publicServerTls, rateLimitRouteConfig } from "./builders/index.js";
 import { adminCluster, metricsListener } from "./metrics-listener.js";
 import { CLUSTER, LISTENER, serviceCluster } from "./names.js";
-import { serviceClusterFor, zipkinCluster } from "./upstreams.js";
+import { serviceRoutes } from "./service-routes.js";
+import { serviceClustersFor, zipkinCluster } from "./upstreams.js";
 
 export const EDGE_MAX_HEAP_BYTES = 512 * 1024 * 1024;
 
@@ -15,16 +16,17 @@ function publicServices(model: MeshModel): ServiceSpec[] {
 
 export function edgeRoutes(model: MeshModel): EnvoyObject[] {
   const routes = publicServices(model).flatMap((service) =>
-    service.routes.flatMap((route) =>
-      makeRetryingRoutes({
+    service.routes.flatMap((route) => {
+      const limit = model.traffic.rateLimits[route.prefix];
+      return serviceRoutes(model, service.name, {
         name: `${service.name}${route.prefix.replaceAll("/", "-")}`,
         // Matches the prefix itself and paths below it, never "/api/productsXYZ".
         match: { path_separated_prefix: route.prefix },
-        cluster: serviceCluster(service.name),
         timeoutMs: route.timeoutMs,
         prefixRewrite: route.rewrite,
-      }),
-    ),
+        ...(limit !== undefined ? { filterConfig: rateLimitRouteConfig(limit) } : {}),
+      });
+    }),
   );
   return [...routes, notFoundRoute()];
 }
@@ -40,20 +42,22 @@ export function edgeBootstrap(model: MeshModel, addressing: Addressing): EnvoyOb
   const { identityDir } = binding;
   // Both public listeners count their requests under one stat prefix: "the edge's public
   // requests" for dashboards and alerts, whichever port they came in on.
-  const publicHttp = (routes: EnvoyObject[]) =>
+  const publicHttp = (routeConfigName: string, routes: EnvoyObject[]) =>
     makeHttpConnectionManager({
       statPrefix: LISTENER.edgeHttp,
+      routeConfigName,
       virtualHostName: "public",
       routes,
       edge: true,
+      rateLimit: true,
       zipkinCluster: CLUSTER.zipkin,
       samplingPercent: model.traceSamplingPercent,
     });
   const redirect = identityDir !== undefined && model.gateway.plainHttp === "redirect";
   const listeners = [
-    makeListener(LISTENER.edgeHttp, { address: binding.listenAddress, port: PORTS.edgeHttp }, "INBOUND", [publicHttp(redirect ? [httpsRedirect(model.gateway.httpsPort)] : edgeRoutes(model))]),
+    makeListener(LISTENER.edgeHttp, { address: binding.listenAddress, port: PORTS.edgeHttp }, "INBOUND", [publicHttp(LISTENER.edgeHttp, redirect ? [httpsRedirect(model.gateway.httpsPort)] : edgeRoutes(model))]),
     ...(identityDir !== undefined
-      ? [makeListener(LISTENER.edgeHttps, { address: binding.listenAddress, port: PORTS.edgeHttps }, "INBOUND", [publicHttp(edgeRoutes(model))], publicServerTls(identityDir))]
+      ? [makeListener(LISTENER.edgeHttps, { address: binding.listenAddress, port: PORTS.edgeHttps }, "INBOUND", [publicHttp(LISTENER.edgeHttps, edgeRoutes(model))], publicServerTls(identityDir))]
       : []),
   ];
   return makeBootstrap({
@@ -61,7 +65,7 @@ export function edgeBootstrap(model: MeshModel, addressing: Addressing): EnvoyOb
     admin: binding.admin,
     listeners: [...listeners, metricsListener(binding.listenAddress, publicServices(model).map((s) => serviceCluster(s.name)))],
     clusters: [
-      ...publicServices(model).map((s) => serviceClusterFor(model, s, addressing, binding.identityDir)),
+      ...publicServices(model).flatMap((s) => serviceClustersFor(model, s, addressing, binding.identityDir)),
       zipkinCluster(addressing),
       adminCluster(binding.admin),
     ],

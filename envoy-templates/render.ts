@@ -3,8 +3,10 @@
 import type { Addressing } from "../infra/addressing.js";
 import { toYaml } from "../infra/yaml.js";
 import { EDGE_PROXY, proxyNames, sidecarName, type MeshModel } from "../infra/model.js";
+import type { Release } from "../infra/traffic.js";
 import type { EnvoyObject } from "./builders/index.js";
 import { assertEnvoyConfig } from "./check.js";
+import { type ProxyConfig, withDynamicResources } from "./dynamic.js";
 import { edgeBootstrap } from "./edge.js";
 import { sidecarBootstrap } from "./sidecar.js";
 
@@ -13,21 +15,38 @@ export function envoyYaml(value: unknown): string {
   return toYaml(value, { sortKeys: true });
 }
 
-/** The bootstrap of one proxy (`edge` or `<service>-sidecar`), checked for consistency. */
-export function proxyBootstrap(model: MeshModel, proxy: string, addressing: Addressing, replica = 0): EnvoyObject {
+/**
+ * The whole config of one proxy (`edge` or `<service>-sidecar`, of a release), its routes
+ * and clusters inline, checked for consistency.
+ */
+export function proxyBootstrap(model: MeshModel, proxy: string, addressing: Addressing, replica = 0, release: Release = "stable"): EnvoyObject {
   let bootstrap: EnvoyObject;
   if (proxy === EDGE_PROXY) bootstrap = edgeBootstrap(model, addressing);
   else {
     const service = model.services.find((s) => sidecarName(s.name) === proxy);
     if (!service) throw new Error(`unknown proxy "${proxy}" (known: ${proxyNames(model).join(", ")})`);
-    bootstrap = sidecarBootstrap(model, service.name, addressing, replica);
+    bootstrap = sidecarBootstrap(model, service.name, addressing, replica, release);
   }
-  assertEnvoyConfig(bootstrap, `${proxy} (replica ${replica}, ${addressing.target})`);
+  assertEnvoyConfig(bootstrap, `${proxy} (replica ${replica}, ${release}, ${addressing.target})`);
   return bootstrap;
 }
 
-export function renderProxyConfig(model: MeshModel, proxy: string, addressing: Addressing, replica = 0): string {
-  return envoyYaml(proxyBootstrap(model, proxy, addressing, replica));
+/** A proxy's config as it is deployed: with dynamic resources where its binding names a directory for them. */
+export function proxyConfig(model: MeshModel, proxy: string, addressing: Addressing, replica = 0, release: Release = "stable"): ProxyConfig {
+  const bootstrap = proxyBootstrap(model, proxy, addressing, replica, release);
+  const { dynamicDir } = addressing.binding(proxy, replica, release);
+  return dynamicDir !== undefined ? withDynamicResources(bootstrap, dynamicDir) : { bootstrap, dynamicFiles: {} };
+}
+
+/** The bootstrap file of a proxy. */
+export function renderProxyConfig(model: MeshModel, proxy: string, addressing: Addressing, replica = 0, release: Release = "stable"): string {
+  return envoyYaml(proxyConfig(model, proxy, addressing, replica, release).bootstrap);
+}
+
+/** The files of a proxy's dynamic directory (name → YAML); none where its binding has no such directory. */
+export function renderDynamicFiles(model: MeshModel, proxy: string, addressing: Addressing, replica = 0, release: Release = "stable"): Record<string, string> {
+  const { dynamicFiles } = proxyConfig(model, proxy, addressing, replica, release);
+  return Object.fromEntries(Object.entries(dynamicFiles).map(([name, response]) => [name, envoyYaml(response)]));
 }
 
 /** `envoy/<proxy>.yaml` for every proxy, with replica 0's binding. */

@@ -3,20 +3,22 @@
 // plus Zipkin), a metrics-only listener, and admin where the addressing puts it.
 import type { Addressing } from "../infra/addressing.js";
 import { DATA_STORES, PORTS, callersOf, getService, sidecarName, workloadIdentity, type MeshModel, type ServiceName, type ServiceSpec } from "../infra/model.js";
+import type { FaultPolicy, Release } from "../infra/traffic.js";
 import {
   type EnvoyObject,
   makeBootstrap,
   makeCluster,
   makeHttpConnectionManager,
+  faultRouteConfig,
   makeListener,
-  makeRetryingRoutes,
   makeRoute,
   makeTcpProxy,
   meshServerTls,
 } from "./builders/index.js";
 import { adminCluster, metricsListener } from "./metrics-listener.js";
 import { CLUSTER, LISTENER, dataStoreCluster, dataStoreEgressListener, serviceCluster, serviceEgressListener } from "./names.js";
-import { READINESS_PATH, dataStoreClusterFor, serviceClusterFor, zipkinCluster } from "./upstreams.js";
+import { serviceRoutes } from "./service-routes.js";
+import { READINESS_PATH, dataStoreClusterFor, serviceClustersFor, zipkinCluster } from "./upstreams.js";
 
 export const SIDECAR_MAX_HEAP_BYTES = 256 * 1024 * 1024;
 
@@ -35,12 +37,20 @@ function serviceTimeoutMs(service: ServiceSpec): number {
   return Math.max(PROBE_TIMEOUT_MS, ...service.routes.map((r) => r.timeoutMs));
 }
 
-function ingressRoutes(service: ServiceSpec): EnvoyObject[] {
-  // Probes and scrapes arrive every few seconds: never start traces for them.
+/** The stack's fault for this release of the service, if any. */
+function faultFor(model: MeshModel, service: ServiceName, release: Release): FaultPolicy | undefined {
+  const fault = model.traffic.faults[service];
+  return fault !== undefined && (fault.release === "all" || fault.release === release) ? fault : undefined;
+}
+
+function ingressRoutes(service: ServiceSpec, fault: FaultPolicy | undefined): EnvoyObject[] {
+  // Probes and scrapes arrive every few seconds: never start traces for them. Faults never
+  // touch them either: they are the platform's view of the app, not its traffic.
   const untraced = { tracing: { random_sampling: { numerator: 0 } } };
   const probes = PROBE_PATHS.map((path) => makeRoute(`probe${path.replace("/", "-")}`, { path }, CLUSTER.localApp, PROBE_TIMEOUT_MS, untraced));
   // No retries into the local app: the caller's proxy already retries where that is safe.
-  return [...probes, makeRoute("app", { prefix: "/" }, CLUSTER.localApp, serviceTimeoutMs(service))];
+  const faults = fault !== undefined ? { typed_per_filter_config: faultRouteConfig(fault) } : {};
+  return [...probes, makeRoute("app", { prefix: "/" }, CLUSTER.localApp, serviceTimeoutMs(service), faults)];
 }
 
 function serviceEgress(model: MeshModel, callee: ServiceName, podLoopback: string): EnvoyObject {
@@ -49,7 +59,7 @@ function serviceEgress(model: MeshModel, callee: ServiceName, podLoopback: strin
   const hcm = makeHttpConnectionManager({
     statPrefix: name,
     virtualHostName: callee,
-    routes: makeRetryingRoutes({ name: callee, match: { prefix: "/" }, cluster: serviceCluster(callee), timeoutMs: serviceTimeoutMs(target) }),
+    routes: serviceRoutes(model, callee, { name: callee, match: { prefix: "/" }, timeoutMs: serviceTimeoutMs(target) }),
     edge: false,
     zipkinCluster: CLUSTER.zipkin,
     samplingPercent: model.traceSamplingPercent,
@@ -57,16 +67,18 @@ function serviceEgress(model: MeshModel, callee: ServiceName, podLoopback: strin
   return makeListener(name, { address: podLoopback, port: target.egressPort }, "OUTBOUND", [hcm]);
 }
 
-export function sidecarBootstrap(model: MeshModel, serviceName: ServiceName, addressing: Addressing, replica = 0): EnvoyObject {
+/** The sidecar of one replica of one release of a service. */
+export function sidecarBootstrap(model: MeshModel, serviceName: ServiceName, addressing: Addressing, replica = 0, release: Release = "stable"): EnvoyObject {
   const service = getService(model, serviceName);
   const proxy = sidecarName(service.name);
-  const binding = addressing.binding(proxy, replica);
+  const binding = addressing.binding(proxy, replica, release);
   const pod = binding.podLoopback;
 
   const ingress = makeHttpConnectionManager({
     statPrefix: LISTENER.ingress,
     virtualHostName: service.name,
-    routes: ingressRoutes(service),
+    routes: ingressRoutes(service, faultFor(model, service.name, release)),
+    faults: true,
     edge: false,
     // Callers' health checks verify they reached this service's sidecar.
     healthCheckedPath: READINESS_PATH,
@@ -94,7 +106,7 @@ export function sidecarBootstrap(model: MeshModel, serviceName: ServiceName, add
     // this very proxy, and marking it down here would also hide its /healthz and /metrics.
     makeCluster({ name: CLUSTER.localApp, endpoint: { address: pod, port: PORTS.app }, protocol: "http1", connectTimeoutMs: 1000, maxConnections: 1024 }),
     ...service.dataStores.map((store) => dataStoreClusterFor(store, addressing)),
-    ...service.calls.map((callee) => serviceClusterFor(model, getService(model, callee), addressing, binding.identityDir)),
+    ...service.calls.flatMap((callee) => serviceClustersFor(model, getService(model, callee), addressing, binding.identityDir)),
     zipkinCluster(addressing),
     adminCluster(binding.admin),
   ];

@@ -1,6 +1,7 @@
 // How proxies find each other on a target. Generated configs differ across
 // targets only through these values; everything else is derived from the model.
 import { type DataStoreName, type ServiceName, PORTS } from "./model.js";
+import type { Release } from "./traffic.js";
 
 export interface HostPort {
   readonly address: string;
@@ -21,6 +22,12 @@ export interface ProxyBinding {
    * TLS. Plaintext hops where the target provides none.
    */
   readonly identityDir?: string;
+  /**
+   * The directory the proxy's routes and service clusters come from as dynamic resources
+   * (envoy-templates/dynamic.ts), replaced as a whole while it runs. Absent: they are
+   * part of the bootstrap, and changing them restarts the proxy.
+   */
+  readonly dynamicDir?: string;
 }
 
 export interface Addressing {
@@ -29,9 +36,9 @@ export interface Addressing {
    * Binding of the edge proxy, or of one replica's sidecar. Replicas differ on Docker
    * (each admin binds its own operator address) and locally (each has its own pod address).
    */
-  binding(proxy: string, replica: number): ProxyBinding;
-  /** DNS name resolving to every replica's sidecar of a service (STRICT_DNS). */
-  serviceHost(service: ServiceName): string;
+  binding(proxy: string, replica: number, release?: Release): ProxyBinding;
+  /** DNS name resolving to every replica's sidecar of one release of a service (STRICT_DNS). */
+  serviceHost(service: ServiceName, release: Release): string;
   dataStoreHost(store: DataStoreName): string;
   zipkin: HostPort;
   /** A DNS resolver to use instead of the system's (the local runner's dnsmasq); undefined: the system's. */

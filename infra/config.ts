@@ -4,6 +4,7 @@
 import { type CertificateAuthority, providedCa } from "./pki/index.js";
 import { DEFAULT_CERTIFICATE_LIFETIME_HOURS, MAX_CERTIFICATE_LIFETIME_HOURS } from "./workload-credentials.js";
 import { buildMeshModel, DEFAULT_NAMESPACE, DEFAULT_TRACE_SAMPLING_PERCENT, DEFAULT_TRUST_DOMAIN, EDGE_PROXY, PLAIN_HTTP_MODES, type PlainHttp, type MeshModel, PORTS, SERVICE_NAMES, sidecarName, type ServiceName } from "./model.js";
+import { type CanaryRelease, type FaultPolicy, RELEASE_HEADER, RELEASES, type RateLimit, type TrafficPolicy } from "./traffic.js";
 import { IMAGES, type ImageKey } from "./versions.js";
 
 export const TARGETS = ["docker", "kubernetes"] as const;
@@ -25,6 +26,8 @@ export interface StackSettings {
   /** Whether the stack runs Grafana; without it, bring your own (the dashboards are in dashboards/generated/). */
   readonly grafana: boolean;
   readonly replicas: Readonly<Record<ServiceName, number>>;
+  /** Canary releases, injected faults and edge rate limits (infra/traffic.ts). */
+  readonly traffic: TrafficPolicy;
   /** Kubernetes namespace (kubernetes target). */
   readonly namespace: string;
   /** kubeconfig context to deploy to; empty means the current context. */
@@ -76,6 +79,9 @@ export const SETTING_KEYS = {
   zipkinPort: "host port of Zipkin",
   grafana: "whether the stack runs Grafana (true) or leaves it to your own (false: import the dashboards from dashboards/generated/ and point them at this Prometheus and Zipkin)",
   replicas: "replicas per service, e.g. { catalog: 2 }; services not named run 1",
+  canaries: `canary releases per service, e.g. { catalog: { weightPercent: 10, replicas: 1 } }: the canary's own workloads take that share of the service's traffic (a request with ${RELEASE_HEADER}: canary or stable picks one); changing a weight restarts no proxy`,
+  faults: "faults injected per service by its sidecars, e.g. { catalog: { abortPercent: 20, abortStatus: 500, delayPercent: 0, delayMs: 0, release: canary, fromHeaders: false } }; off unless set; changing them restarts no proxy",
+  rateLimits: 'edge rate limits per public route, e.g. { "/api/orders": { requestsPerSecond: 50, burst: 100 } }: requests beyond the bucket get 429; changing them restarts no proxy',
   namespace: "Kubernetes namespace for the mesh (kubernetes target), and the namespace of every workload identity on every target",
   kubeContext: "kubeconfig context to deploy to (kubernetes target); empty means the current one",
   envoyLogLevel: `Envoy log level: ${ENVOY_LOG_LEVELS.join(", ")}`,
@@ -93,7 +99,7 @@ export const SETTING_KEYS = {
   caCertificate: "PEM certificate of an organisation's own CA (or intermediate) that issues the mesh's certificates, with mesh:caPrivateKey; unset: the mesh's own CA, derived from mesh:meshCaPassword",
   caPrivateKey: "secret: the PEM private key of mesh:caCertificate (EC P-256, or RSA of 2048 bits or more)",
   meshCaPassword: "secret: the seed the mesh's own CA, and every workload's key and certificate, derive from (infra/pki); generated when not set. A new value re-keys the whole mesh",
-} as const satisfies Record<Exclude<keyof StackSettings, "passwords" | "providedCa"> | "caCertificate" | "caPrivateKey" | ReturnType<typeof passwordKey>, string>;
+} as const satisfies Record<Exclude<keyof StackSettings, "passwords" | "providedCa" | "traffic"> | keyof TrafficPolicy | "caCertificate" | "caPrivateKey" | ReturnType<typeof passwordKey>, string>;
 
 export const CONFIG_NAMESPACE = "mesh";
 
@@ -139,6 +145,7 @@ export function parseStackSettings(raw: Readonly<Record<string, unknown>>, secre
     zipkinPort: port("zipkinPort", raw.zipkinPort, PORTS.zipkin),
     grafana: flag("grafana", raw.grafana, true),
     replicas: replicas(raw.replicas),
+    traffic: { canaries: canaries(raw.canaries), faults: faults(raw.faults), rateLimits: rateLimits(raw.rateLimits) },
     namespace: dnsLabel("namespace", raw.namespace, DEFAULT_NAMESPACE),
     kubeContext: optionalString("kubeContext", raw.kubeContext),
     envoyLogLevel: oneOf("envoyLogLevel", raw.envoyLogLevel, ENVOY_LOG_LEVELS, "info"),
@@ -200,6 +207,7 @@ export function adminPorts(settings: Pick<StackSettings, "adminPortBase" | "repl
 /** The mesh model a stack's settings describe. */
 export function meshModelFor(settings: StackSettings): MeshModel {
   return buildMeshModel(settings.replicas, {
+    traffic: settings.traffic,
     traceSamplingPercent: settings.traceSamplingPercent,
     identity: { trustDomain: settings.trustDomain, namespace: settings.namespace },
     gateway: { plainHttp: settings.plainHttp, httpsPort: settings.gatewayHttpsPort },
@@ -384,6 +392,73 @@ function replicas(value: unknown): Record<ServiceName, number> {
       throw new StackConfigError(`replicas.${service}`, `an integer from 1 to ${MAX_REPLICAS}`, count);
     }
     result[service as ServiceName] = n;
+  }
+  return result;
+}
+
+function knownService(key: string, name: string): ServiceName {
+  if (!(SERVICE_NAMES as readonly string[]).includes(name)) throw new StackConfigError(`${key}.${name}`, `a known service (${SERVICE_NAMES.join(", ")})`, name);
+  return name as ServiceName;
+}
+
+function boundedInteger(key: string, value: unknown, min: number, max: number, fallback?: number): number {
+  if (value === undefined && fallback !== undefined) return fallback;
+  const n = integer(key, value);
+  if (n === undefined || n < min || n > max) throw new StackConfigError(key, `an integer from ${min} to ${max}`, value);
+  return n;
+}
+
+function onlyKeys(key: string, entries: Record<string, unknown>, allowed: readonly string[]): void {
+  for (const name of Object.keys(entries)) {
+    if (!allowed.includes(name)) throw new StackConfigError(`${key}.${name}`, `one of ${allowed.join(", ")}`, name);
+  }
+}
+
+function canaries(value: unknown): TrafficPolicy["canaries"] {
+  if (value === undefined) return {};
+  const result: Partial<Record<ServiceName, CanaryRelease>> = {};
+  for (const [name, spec] of Object.entries(map("canaries", value, "a map of service name to { weightPercent, replicas }"))) {
+    const key = `canaries.${knownService("canaries", name)}`;
+    const fields = map(key, spec, "{ weightPercent, replicas }");
+    onlyKeys(key, fields, ["weightPercent", "replicas"]);
+    result[name as ServiceName] = {
+      weightPercent: boundedInteger(`${key}.weightPercent`, fields.weightPercent, 0, 100),
+      replicas: boundedInteger(`${key}.replicas`, fields.replicas, 1, MAX_REPLICAS, 1),
+    };
+  }
+  return result;
+}
+
+function faults(value: unknown): TrafficPolicy["faults"] {
+  if (value === undefined) return {};
+  const result: Partial<Record<ServiceName, FaultPolicy>> = {};
+  for (const [name, spec] of Object.entries(map("faults", value, "a map of service name to a fault"))) {
+    const key = `faults.${knownService("faults", name)}`;
+    const fields = map(key, spec, "{ abortPercent, abortStatus, delayPercent, delayMs, release, fromHeaders }");
+    onlyKeys(key, fields, ["abortPercent", "abortStatus", "delayPercent", "delayMs", "release", "fromHeaders"]);
+    result[name as ServiceName] = {
+      release: oneOf(`${key}.release`, fields.release, [...RELEASES, "all"], "all"),
+      abortPercent: percentage(`${key}.abortPercent`, fields.abortPercent, 0),
+      abortStatus: boundedInteger(`${key}.abortStatus`, fields.abortStatus, 400, 599, 503),
+      delayPercent: percentage(`${key}.delayPercent`, fields.delayPercent, 0),
+      delayMs: boundedInteger(`${key}.delayMs`, fields.delayMs, 0, 60_000, 0),
+      fromHeaders: flag(`${key}.fromHeaders`, fields.fromHeaders, false),
+    };
+  }
+  return result;
+}
+
+function rateLimits(value: unknown): TrafficPolicy["rateLimits"] {
+  if (value === undefined) return {};
+  const prefixes = buildMeshModel().services.flatMap((s) => s.routes.map((r) => r.prefix));
+  const result: Record<string, RateLimit> = {};
+  for (const [prefix, spec] of Object.entries(map("rateLimits", value, "a map of public route prefix to { requestsPerSecond, burst }"))) {
+    if (!prefixes.includes(prefix)) throw new StackConfigError(`rateLimits.${prefix}`, `a public route prefix (${prefixes.join(", ")})`, prefix);
+    const key = `rateLimits.${prefix}`;
+    const fields = map(key, spec, "{ requestsPerSecond, burst }");
+    onlyKeys(key, fields, ["requestsPerSecond", "burst"]);
+    const requestsPerSecond = boundedInteger(`${key}.requestsPerSecond`, fields.requestsPerSecond, 1, 1_000_000);
+    result[prefix] = { requestsPerSecond, burst: boundedInteger(`${key}.burst`, fields.burst, 1, 1_000_000, requestsPerSecond) };
   }
   return result;
 }

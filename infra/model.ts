@@ -2,6 +2,7 @@
 // replicas and ports. Generators and targets derive everything from it; nothing
 // else spells a port or a service name by hand.
 import { spiffeId } from "./pki/index.js";
+import { NO_TRAFFIC_POLICY, type TrafficPolicy } from "./traffic.js";
 
 export const SERVICE_NAMES = ["catalog", "cart", "orders", "order-worker"] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
@@ -74,6 +75,8 @@ export interface MeshModel {
   readonly traceSamplingPercent: number;
   readonly identity: MeshIdentity;
   readonly gateway: GatewayOptions;
+  /** Canary releases, faults and edge rate limits: the dynamic part of every proxy's config. */
+  readonly traffic: TrafficPolicy;
 }
 
 /** The edge's public listeners. */
@@ -105,6 +108,8 @@ export interface MeshOptions {
   readonly traceSamplingPercent?: number;
   readonly identity?: Partial<MeshIdentity>;
   readonly gateway?: Partial<GatewayOptions>;
+  /** Default: no canary, no fault, no rate limit. */
+  readonly traffic?: TrafficPolicy;
 }
 
 /** The services and their routes (the public API in README.md); replicas come from stack config. */
@@ -150,6 +155,7 @@ export function buildMeshModel(replicas: Partial<Record<ServiceName, number>> = 
     traceSamplingPercent: options.traceSamplingPercent ?? DEFAULT_TRACE_SAMPLING_PERCENT,
     identity: { trustDomain: DEFAULT_TRUST_DOMAIN, namespace: DEFAULT_NAMESPACE, ...options.identity },
     gateway: { plainHttp: "serve", httpsPort: PORTS.edgeHttps, ...options.gateway },
+    traffic: options.traffic ?? NO_TRAFFIC_POLICY,
   };
 }
 

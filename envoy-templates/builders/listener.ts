@@ -5,6 +5,7 @@ import { HTTP_ACCESS_LOG_FORMAT, TCP_ACCESS_LOG_FORMAT, stdoutJsonLog } from "./
 import { type EnvoyObject, CONNECTION_BUFFER_LIMIT_BYTES, HTTP2_LIMITS, duration, socketAddress, typed } from "./common.js";
 import { jsonLocalReplies } from "./local-reply.js";
 import { type AuthorizedCaller, callerAuthorizationFilter } from "./tls.js";
+import { faultFilters, rateLimitFilter } from "./traffic-filters.js";
 
 /** A client has this long to send its request headers (Envoy's edge guidance). */
 export const REQUEST_HEADERS_TIMEOUT_MS = 10_000;
@@ -29,6 +30,8 @@ export function makeListener(name: string, address: HostPort, direction: "INBOUN
 
 export interface HttpConnectionManagerOptions {
   readonly statPrefix: string;
+  /** The route configuration's name (its RDS resource name where routes are dynamic); the stat prefix when absent. */
+  readonly routeConfigName?: string;
   readonly virtualHostName: string;
   readonly routes: EnvoyObject[];
   /** The public edge: trust no X-Forwarded-For, take the peer address, hide Envoy's headers. */
@@ -50,6 +53,10 @@ export interface HttpConnectionManagerOptions {
   readonly upstreamsReady?: { readonly path: string; readonly clusters: readonly string[] };
   /** Only these callers, by their certificate's identity, get past the RBAC filter; no filter when absent. */
   readonly authorizedCallers?: readonly AuthorizedCaller[];
+  /** The fault filters, for routes that inject faults (builders/traffic-filters.ts). */
+  readonly faults?: boolean;
+  /** The rate-limit filter, for routes with a token bucket (builders/traffic-filters.ts). */
+  readonly rateLimit?: boolean;
 }
 
 function healthCheckFilter(path: string): EnvoyObject {
@@ -84,13 +91,16 @@ export function makeHttpConnectionManager(options: HttpConnectionManagerOptions)
     stat_prefix: options.statPrefix,
     codec_type: "AUTO",
     route_config: {
-      name: options.statPrefix,
+      name: options.routeConfigName ?? options.statPrefix,
       virtual_hosts: [{ name: options.virtualHostName, domains: ["*"], routes: options.routes }],
     },
     http_filters: [
       ...(options.authorizedCallers ? [callerAuthorizationFilter(options.authorizedCallers)] : []),
       ...(options.healthCheckedPath ? [healthCheckFilter(options.healthCheckedPath)] : []),
       ...(options.upstreamsReady ? [upstreamsReadyFilter(options.upstreamsReady)] : []),
+      // Limits before faults: a request over its budget is refused before anything else happens to it.
+      ...(options.rateLimit ? [rateLimitFilter()] : []),
+      ...(options.faults ? faultFilters() : []),
       {
         name: "envoy.filters.http.router",
         typed_config: typed("envoy.extensions.filters.http.router.v3.Router", options.edge ? { suppress_envoy_headers: true } : {}),

@@ -4,8 +4,8 @@
 import { STATUS_CODES } from "node:http";
 import type { EnvoyObject } from "./common.js";
 
-/** The statuses Envoy answers with on its own (bad request, a caller not authorised, no route, timeouts, too large, upstream down); others get a generic code. */
-const LOCAL_REPLY_STATUSES = [400, 403, 404, 408, 413, 431, 502, 503, 504];
+/** The statuses Envoy answers with on its own (bad request, a caller not authorised, no route, timeouts, too large, rate limited, upstream down); others get a generic code. */
+const LOCAL_REPLY_STATUSES = [400, 403, 404, 408, 413, 429, 431, 502, 503, 504];
 
 /** "Request Timeout" -> "request_timeout": the `error` code the services use for the same status. */
 export function errorCode(status: number): string {

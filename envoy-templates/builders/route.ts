@@ -21,13 +21,22 @@ function retryPolicy(retryOn: string): EnvoyObject {
   };
 }
 
+/** One cluster of a traffic split, with its share (weights are relative). */
+export interface WeightedCluster {
+  readonly name: string;
+  readonly weight: number;
+}
+
 export interface UpstreamRoute {
   /** Route name prefix; the two routes are `<name>-idempotent` and `<name>`. */
   readonly name: string;
   readonly match: EnvoyObject;
-  readonly cluster: string;
+  /** One cluster, or a split between several by weight. */
+  readonly cluster: string | readonly WeightedCluster[];
   readonly timeoutMs: number;
   readonly prefixRewrite?: string;
+  /** Per-route config of HTTP filters (fault injection, rate limits), by filter name. */
+  readonly filterConfig?: EnvoyObject;
 }
 
 /**
@@ -36,15 +45,17 @@ export interface UpstreamRoute {
  */
 export function makeRetryingRoutes(route: UpstreamRoute): EnvoyObject[] {
   const action = (retryOn: string): EnvoyObject => ({
-    cluster: route.cluster,
+    ...(typeof route.cluster === "string" ? { cluster: route.cluster } : { weighted_clusters: { clusters: route.cluster.map((c) => ({ name: c.name, weight: c.weight })) } }),
     timeout: duration(route.timeoutMs),
     ...(route.prefixRewrite !== undefined ? { prefix_rewrite: route.prefixRewrite } : {}),
     retry_policy: retryPolicy(retryOn),
   });
   const idempotent = { name: ":method", string_match: { safe_regex: { regex: `^(${IDEMPOTENT_METHODS.join("|")})$` } } };
+  const headers = Array.isArray(route.match.headers) ? (route.match.headers as EnvoyObject[]) : [];
+  const filters = route.filterConfig !== undefined ? { typed_per_filter_config: route.filterConfig } : {};
   return [
-    { name: `${route.name}-idempotent`, match: { ...route.match, headers: [idempotent] }, route: action(IDEMPOTENT_RETRY_ON) },
-    { name: route.name, match: route.match, route: action(UNSENT_RETRY_ON) },
+    { name: `${route.name}-idempotent`, match: { ...route.match, headers: [...headers, idempotent] }, route: action(IDEMPOTENT_RETRY_ON), ...filters },
+    { name: route.name, match: route.match, route: action(UNSENT_RETRY_ON), ...filters },
   ];
 }
 

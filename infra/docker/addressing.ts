@@ -2,6 +2,7 @@
 // its own operator network.
 import { type Addressing, CONTAINER_IDENTITY_DIR, containerBinding } from "../addressing.js";
 import { EDGE_PROXY, PORTS } from "../model.js";
+import { releaseName } from "../traffic.js";
 import { operatorSubnet } from "./operator-network.js";
 
 /**
@@ -19,7 +20,7 @@ export function dockerAddressing(options: { grafana: boolean } = { grafana: true
       // Every Envoy gets its workload's identity volume (identity-volume.ts): mutual TLS between them.
       identityDir: CONTAINER_IDENTITY_DIR,
     }),
-    serviceHost: (service) => service,
+    serviceHost: releaseName,
     dataStoreHost: (store) => store,
     zipkin: { address: "zipkin", port: PORTS.zipkin },
     dnsResolver: undefined,

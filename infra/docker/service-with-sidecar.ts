@@ -63,7 +63,7 @@ export class ServiceWithSidecar extends pulumi.ComponentResource {
           image: args.envoyImage,
           logLevel: args.logLevel,
           networks: [
-            { network: args.meshNetwork, aliases: [addressing.serviceHost(service.name)] },
+            { network: args.meshNetwork, aliases: [addressing.serviceHost(service.name, "stable")] },
             ...stores.map((store) => ({ network: store.network, aliases: [] })),
           ],
           adminHostPort: adminPort.port,

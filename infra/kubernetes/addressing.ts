@@ -1,6 +1,7 @@
 // How proxies find each other on Kubernetes.
 import { type Addressing, CONTAINER_IDENTITY_DIR, containerBinding } from "../addressing.js";
 import { PORTS } from "../model.js";
+import { releaseName } from "../traffic.js";
 
 /** Kubernetes: headless Services in the mesh namespace. */
 export function kubernetesAddressing(namespace: string, options: { grafana: boolean } = { grafana: true }): Addressing {
@@ -9,7 +10,7 @@ export function kubernetesAddressing(namespace: string, options: { grafana: bool
     target: "kubernetes",
     // Every Envoy gets its workload's identity as a Secret volume: mutual TLS between them.
     binding: () => ({ ...containerBinding, identityDir: CONTAINER_IDENTITY_DIR }),
-    serviceHost: (service) => fqdn(service),
+    serviceHost: (service, release) => fqdn(releaseName(service, release)),
     dataStoreHost: (store) => fqdn(store),
     zipkin: { address: fqdn("zipkin"), port: PORTS.zipkin },
     dnsResolver: undefined,

@@ -3,14 +3,15 @@
 // DNS names served by the run's dnsmasq, with one A record per replica.
 import type { Addressing } from "../addressing.js";
 import { PORTS, type DataStoreName, type ServiceName } from "../model.js";
-import { localIdentityDir } from "./identities.js";
+import { type Release, releaseName } from "../traffic.js";
+import { localProxyDir } from "./identities.js";
 import { DNS_PORT, type LocalLayout } from "./layout.js";
 
 /** The DNS zone the local runner serves service names in. */
 export const LOCAL_DNS_ZONE = "mesh.internal";
 
-export function localServiceHost(service: ServiceName): string {
-  return `${service}.${LOCAL_DNS_ZONE}`;
+export function localServiceHost(service: ServiceName, release: Release = "stable"): string {
+  return `${releaseName(service, release)}.${LOCAL_DNS_ZONE}`;
 }
 
 /**
@@ -18,17 +19,20 @@ export function localServiceHost(service: ServiceName): string {
  * instance on the run's own address, or the machine's shared one on 127.0.0.1.
  * `identityRoot` holds each proxy replica's identity directory (infra/local/identities.ts):
  * mesh hops then run mutual TLS; without it, plaintext (tests of other behaviour).
+ * `dynamicRoot` holds each proxy replica's dynamic resources (envoy-templates/dynamic.ts);
+ * without it, routes and clusters are part of each bootstrap.
  */
-export function localAddressing(layout: LocalLayout, dataStoreHost: (store: DataStoreName) => string, identityRoot?: string): Addressing {
+export function localAddressing(layout: LocalLayout, dataStoreHost: (store: DataStoreName) => string, identityRoot?: string, dynamicRoot?: string): Addressing {
   return {
     target: "local",
-    binding: (proxy, replica) => {
-      const pod = layout.proxyPod(proxy, replica);
+    binding: (proxy, replica, release = "stable") => {
+      const pod = layout.proxyPod(proxy, replica, release);
       return {
         listenAddress: pod,
         podLoopback: pod,
         admin: { address: pod, port: PORTS.envoyAdmin },
-        ...(identityRoot !== undefined ? { identityDir: localIdentityDir(identityRoot, proxy, replica) } : {}),
+        ...(identityRoot !== undefined ? { identityDir: localProxyDir(identityRoot, proxy, replica, release) } : {}),
+        ...(dynamicRoot !== undefined ? { dynamicDir: localProxyDir(dynamicRoot, proxy, replica, release) } : {}),
       };
     },
     serviceHost: localServiceHost,

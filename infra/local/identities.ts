@@ -5,13 +5,14 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { workloadIdentityFiles } from "../../envoy-templates/index.js";
 import { type MeshModel, workloadOfProxy } from "../model.js";
+import type { Release } from "../traffic.js";
 import { type CertificateAuthority, generatedCa, trustBundle } from "../pki/index.js";
 import { DEFAULT_CERTIFICATE_LIFETIME_HOURS } from "../workload-credentials.js";
-import { writeIdentityDir } from "./identity-dir.js";
+import { writeIdentityDir } from "./swapped-dir.js";
 
-/** The identity directory of a proxy replica under `root`. */
-export function localIdentityDir(root: string, proxy: string, replica: number): string {
-  return join(root, `${proxy}-${replica}`);
+/** The directory of a proxy replica (of a release) under `root`: its identity, or its dynamic resources. */
+export function localProxyDir(root: string, proxy: string, replica: number, release: Release = "stable"): string {
+  return join(root, release === "stable" ? `${proxy}-${replica}` : `${proxy}-${release}-${replica}`);
 }
 
 export class LocalIdentities {
@@ -32,8 +33,8 @@ export class LocalIdentities {
   }
 
   /** Writes the identity of `proxy`'s replica as of `at`; writing it again in a later renewal period renews it in place. */
-  write(proxy: string, replica: number, at = new Date()): void {
-    const dir = localIdentityDir(this.root, proxy, replica);
+  write(proxy: string, replica: number, at = new Date(), release: Release = "stable"): void {
+    const dir = localProxyDir(this.root, proxy, replica, release);
     writeIdentityDir(dir, workloadIdentityFiles(this.model, this.ca, workloadOfProxy(this.model, proxy), dir, this.lifetimeHours, at));
   }
 }

@@ -5,6 +5,7 @@
 import { createServer } from "node:net";
 import { MAX_REPLICAS } from "../config.js";
 import { DATA_STORES, EDGE_PROXY, PORTS, SERVICE_NAMES, sidecarName, type DataStoreName, type ServiceName } from "../model.js";
+import { RELEASES, type Release } from "../traffic.js";
 
 const FIRST_SERVICE_HOST = 10;
 
@@ -35,20 +36,25 @@ export class LocalLayout {
     return this.host(1);
   }
 
-  /** The pod of one service replica: its app and its sidecar share this address. */
-  servicePod(service: ServiceName, replica: number): string {
+  /**
+   * The pod of one service replica: its app and its sidecar share this address. Each
+   * release of each service has a range of MAX_REPLICAS addresses: the stable releases'
+   * first, then the canaries'.
+   */
+  servicePod(service: ServiceName, replica: number, release: Release = "stable"): string {
     if (!Number.isInteger(replica) || replica < 0 || replica >= MAX_REPLICAS) {
       throw new Error(`replica ${replica} of ${service} is outside 0..${MAX_REPLICAS - 1}`);
     }
-    return this.host(FIRST_SERVICE_HOST + SERVICE_NAMES.indexOf(service) * MAX_REPLICAS + replica);
+    const range = RELEASES.indexOf(release) * SERVICE_NAMES.length + SERVICE_NAMES.indexOf(service);
+    return this.host(FIRST_SERVICE_HOST + range * MAX_REPLICAS + replica);
   }
 
   /** The pod address of a proxy replica (the edge has one replica). */
-  proxyPod(proxy: string, replica: number): string {
+  proxyPod(proxy: string, replica: number, release: Release = "stable"): string {
     if (proxy === EDGE_PROXY) return this.edge;
     const service = SERVICE_NAMES.find((s) => sidecarName(s) === proxy);
     if (!service) throw new Error(`unknown proxy "${proxy}"`);
-    return this.servicePod(service, replica);
+    return this.servicePod(service, replica, release);
   }
 
   get dns(): string {

@@ -45,7 +45,7 @@ function escapeRegex(text: string): string {
 
 /** Envoys and apps by DNS: `service` comes from the name queried, `replica` is the address it resolved to. */
 function dnsScrapeConfigs(model: MeshModel, addressing: Addressing, edgeHost: string): ScrapeConfig[] {
-  const hosts = model.services.map((s) => ({ service: s.name as string, host: addressing.serviceHost(s.name) }));
+  const hosts = model.services.map((s) => ({ service: s.name as string, host: addressing.serviceHost(s.name, "stable") }));
   const serviceFromName = (entries: Array<{ service: string; host: string }>): RelabelConfig[] =>
     entries.map(({ service, host }) => ({
       source_labels: ["__meta_dns_name"],

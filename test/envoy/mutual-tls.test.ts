@@ -12,8 +12,8 @@ import { join } from "node:path";
 import { checkServerIdentity, connect } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { identityFiles, renderProxyConfig } from "../../envoy-templates/index.js";
-import { LocalIdentities, localIdentityDir } from "../../infra/local/identities.js";
-import { writeIdentityDir } from "../../infra/local/identity-dir.js";
+import { LocalIdentities, localProxyDir } from "../../infra/local/identities.js";
+import { writeIdentityDir } from "../../infra/local/swapped-dir.js";
 import { PORTS, buildMeshModel, getService, type ServiceName, type Workload } from "../../infra/model.js";
 import { generatedCa } from "../../infra/pki/index.js";
 import { type WorkloadCredentials, workloadCredentials } from "../../infra/workload-credentials.js";
@@ -223,7 +223,7 @@ describe("mutual TLS and caller authorisation between real Envoys", () => {
     // period's certificate would not be valid yet, so the renewal issues now with a longer
     // lifetime (another period, so another key and certificate, valid from now).
     for (const [proxy, workload] of [["edge", "edge"], ["catalog-sidecar", "catalog"], ["orders-sidecar", "orders"]] as const) {
-      const dir = localIdentityDir(identityRoot, proxy, 0);
+      const dir = localProxyDir(identityRoot, proxy, 0);
       writeIdentityDir(dir, identityFiles(dir, workloadCredentials(model, identities.ca, workload, 2 * identities.lifetimeHours, new Date())));
     }
     await waitFor("catalog's ingress to present its renewed certificate", async () => (await presentedSerial("catalog", credentials("orders"))) !== before, 10_000, 200);

@@ -43,7 +43,7 @@ beforeAll(async () => {
   const dir = join(work, PROMETHEUS_DIR);
   writeArtifacts(work, renderPrometheusArtifacts(model, addressing));
   const config = prometheusConfig(model, addressing) as { scrape_configs: ScrapeConfig[] };
-  const replicasOf = (host: string) => model.services.find((s) => addressing.serviceHost(s.name) === host)?.replicas ?? 1;
+  const replicasOf = (host: string) => model.services.find((s) => addressing.serviceHost(s.name, "stable") === host)?.replicas ?? 1;
   // Within a job, every replica gets its own address, like the pods' IPs in a real cluster.
   config.scrape_configs = config.scrape_configs
     .filter((job) => job.dns_sd_configs)

@@ -11,7 +11,7 @@ import { promisify } from "node:util";
 import { parse } from "yaml";
 import { workloadIdentityFiles } from "../../envoy-templates/index.js";
 import { CONTAINER_IDENTITY_DIR } from "../../infra/addressing.js";
-import { writeIdentityDir } from "../../infra/local/identity-dir.js";
+import { writeIdentityDir } from "../../infra/local/swapped-dir.js";
 import { EDGE_PROXY, buildMeshModel } from "../../infra/model.js";
 import { generatedCa } from "../../infra/pki/index.js";
 import { waitFor } from "./net.js";

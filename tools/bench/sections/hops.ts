@@ -19,7 +19,7 @@ import { httpOk, waitUntil } from "../../../infra/local/readiness.js";
 import { Supervisor } from "../../../infra/local/supervisor.js";
 import { EDGE_PROXY, PORTS, buildMeshModel, sidecarName } from "../../../infra/model.js";
 import { meshClientTls, meshServerTls } from "../../../envoy-templates/builders/index.js";
-import { LocalIdentities, localIdentityDir } from "../../../infra/local/identities.js";
+import { LocalIdentities, localProxyDir } from "../../../infra/local/identities.js";
 import { workloadIdentity } from "../../../infra/model.js";
 import { type PairTls, answeringEnvoy, bareEnvoyPair } from "../bare-envoy.js";
 import { ENVOY_FEATURES, withoutFeature } from "../envoy-features.js";
@@ -122,8 +122,8 @@ function barePair(options: HopOptions, mtls: boolean): Pair {
     const root = join(options.stateDir, "identity", prefix);
     pairIdentities(root);
     tls = {
-      client: meshClientTls(localIdentityDir(root, EDGE_PROXY, 0), workloadIdentity(buildMeshModel(), "catalog")),
-      server: meshServerTls(localIdentityDir(root, sidecarName("catalog"), 0)),
+      client: meshClientTls(localProxyDir(root, EDGE_PROXY, 0), workloadIdentity(buildMeshModel(), "catalog")),
+      server: meshServerTls(localProxyDir(root, sidecarName("catalog"), 0)),
     };
   }
   const { front: frontConfig, back: backConfig } = bareEnvoyPair(front, back, upstreamAt, tls);

@@ -1,0 +1,61 @@
+// How the mesh steers traffic, beyond where it goes: a service's releases and the
+// weights between them, faults injected on purpose, and the edge's rate limits.
+// All of it reaches running Envoys as dynamic resources (envoy-templates/dynamic.ts),
+// so changing it restarts no proxy.
+import type { ServiceName } from "./model.js";
+
+export const RELEASES = ["stable", "canary"] as const;
+export type Release = (typeof RELEASES)[number];
+
+/** The request header that pins one request to a release, e.g. `x-mesh-release: canary`. */
+export const RELEASE_HEADER = "x-mesh-release";
+
+/** A canary release of a service: its own workloads, taking `weightPercent` % of the service's traffic. */
+export interface CanaryRelease {
+  /** 0 to 100; the stable release takes the rest. */
+  readonly weightPercent: number;
+  readonly replicas: number;
+}
+
+/**
+ * Faults a service's sidecars inject into requests to its app, for a game day or a test:
+ * a share of requests delayed, a share answered with an error. `release` limits them to
+ * one release's sidecars. With `fromHeaders`, a request may also ask for a fault itself
+ * (Envoy's x-envoy-fault-abort-request / x-envoy-fault-delay-request headers).
+ */
+export interface FaultPolicy {
+  readonly release: Release | "all";
+  readonly abortPercent: number;
+  readonly abortStatus: number;
+  readonly delayPercent: number;
+  readonly delayMs: number;
+  readonly fromHeaders: boolean;
+}
+
+/** A token bucket at the edge for one public route: `burst` requests at once, refilled at `requestsPerSecond`. */
+export interface RateLimit {
+  readonly requestsPerSecond: number;
+  readonly burst: number;
+}
+
+export interface TrafficPolicy {
+  readonly canaries: Readonly<Partial<Record<ServiceName, CanaryRelease>>>;
+  readonly faults: Readonly<Partial<Record<ServiceName, FaultPolicy>>>;
+  /** Keyed by a public route's prefix, e.g. "/api/orders". */
+  readonly rateLimits: Readonly<Record<string, RateLimit>>;
+}
+
+export const NO_TRAFFIC_POLICY: TrafficPolicy = { canaries: {}, faults: {}, rateLimits: {} };
+
+/**
+ * What a release's workloads, DNS name and Envoy cluster are called: the stable release
+ * keeps the service's name, so a mesh without canaries looks as it always did.
+ */
+export function releaseName(service: ServiceName, release: Release): string {
+  return release === "stable" ? service : `${service}-${release}`;
+}
+
+/** The releases a service runs: stable always, canary when the policy gives it one. */
+export function releasesOf(policy: TrafficPolicy, service: ServiceName): Release[] {
+  return policy.canaries[service] !== undefined ? ["stable", "canary"] : ["stable"];
+}
