@@ -5,6 +5,7 @@
 // done by the other targets). Weights, faults, rate limits and canaries are all in those
 // files: changing them restarts nothing. Listeners, TLS, tracing, admin and the data
 // stores' clusters stay in the bootstrap, where a change needs a new proxy.
+import { createHash } from "node:crypto";
 import { SERVICE_NAMES } from "../infra/model.js";
 import { RELEASES, releaseName } from "../infra/traffic.js";
 import { type EnvoyObject, typed } from "./builders/index.js";
@@ -35,8 +36,18 @@ function fileSource(dir: string, file: string): EnvoyObject {
   return { path_config_source: { path: `${dir}/${file}`, watched_directory: { path: dir } }, resource_api_version: "V3" };
 }
 
+/**
+ * The file's contents as a DiscoveryResponse. Its version is a digest of the resources:
+ * the proxy reports the version it applied (the `version_text` stats), so whoever swaps
+ * the files can tell when every proxy has taken them.
+ */
 function discoveryResponse(typeName: string, resources: EnvoyObject[]): EnvoyObject {
-  return { resources: resources.map((r) => typed(typeName, r)) };
+  const typedResources = resources.map((r) => typed(typeName, r));
+  return { version_info: resourcesVersion(typedResources), resources: typedResources };
+}
+
+export function resourcesVersion(resources: unknown): string {
+  return createHash("sha256").update(JSON.stringify(resources)).digest("hex").slice(0, 16);
 }
 
 /**

@@ -3,7 +3,7 @@
 // plus Zipkin), a metrics-only listener, and admin where the addressing puts it.
 import type { Addressing } from "../infra/addressing.js";
 import { DATA_STORES, PORTS, callersOf, getService, sidecarName, workloadIdentity, type MeshModel, type ServiceName, type ServiceSpec } from "../infra/model.js";
-import type { FaultPolicy, Release } from "../infra/traffic.js";
+import { type FaultPolicy, RELEASE_HEADER, type Release } from "../infra/traffic.js";
 import {
   type EnvoyObject,
   makeBootstrap,
@@ -79,6 +79,8 @@ export function sidecarBootstrap(model: MeshModel, serviceName: ServiceName, add
     virtualHostName: service.name,
     routes: ingressRoutes(service, faultFor(model, service.name, release)),
     faults: true,
+    // Which release answered, for callers, clients and tests.
+    responseHeaders: { [RELEASE_HEADER]: release },
     edge: false,
     // Callers' health checks verify they reached this service's sidecar.
     healthCheckedPath: READINESS_PATH,

@@ -148,3 +148,34 @@ describe("Pulumi.yaml", () => {
     }
   });
 });
+
+describe("traffic settings", () => {
+  const parse = (extra: Record<string, unknown>) => parseStackSettings({ target: "kubernetes", ...extra });
+
+  it("reads canaries, faults, rate limits and the rollout policy, with their defaults", () => {
+    const settings = parse({
+      canaries: JSON.stringify({ catalog: { weightPercent: 10 } }),
+      faults: { catalog: { abortPercent: 20, abortStatus: 500, release: "canary" } },
+      rateLimits: { "/api/orders": { requestsPerSecond: 50 } },
+      rollout: { steps: [10, 100], holdSeconds: 30 },
+    });
+    expect(settings.traffic.canaries).toEqual({ catalog: { weightPercent: 10, replicas: 1 } });
+    expect(settings.traffic.faults.catalog).toEqual({ release: "canary", abortPercent: 20, abortStatus: 500, delayPercent: 0, delayMs: 0, fromHeaders: false });
+    expect(settings.traffic.rateLimits).toEqual({ "/api/orders": { requestsPerSecond: 50, burst: 50 } });
+    expect(settings.rollout).toMatchObject({ steps: [10, 100], holdSeconds: 30, maxP99Ratio: 1.5 });
+    expect(meshModelFor(settings).traffic).toBe(settings.traffic);
+    expect(parse({}).traffic).toEqual({ canaries: {}, faults: {}, rateLimits: {} });
+  });
+
+  it("names the key and what was expected when a value is wrong", () => {
+    expect(() => parse({ canaries: { basket: { weightPercent: 5 } } })).toThrow('"mesh:canaries.basket": expected a known service (catalog, cart, orders, order-worker), got "basket"');
+    expect(() => parse({ canaries: { catalog: { weightPercent: 101 } } })).toThrow('"mesh:canaries.catalog.weightPercent": expected an integer from 0 to 100, got 101');
+    expect(() => parse({ canaries: { catalog: { weight: 5 } } })).toThrow('"mesh:canaries.catalog.weight": expected one of weightPercent, replicas');
+    expect(() => parse({ faults: { cart: { abortStatus: 200 } } })).toThrow('"mesh:faults.cart.abortStatus": expected an integer from 400 to 599, got 200');
+    expect(() => parse({ faults: { cart: { release: "beta" } } })).toThrow('"mesh:faults.cart.release": expected one of stable, canary, all, got "beta"');
+    expect(() => parse({ rateLimits: { "/api/basket": { requestsPerSecond: 5 } } })).toThrow('"mesh:rateLimits./api/basket": expected a public route prefix');
+    expect(() => parse({ rateLimits: { "/api/carts": { requestsPerSecond: 0 } } })).toThrow('"mesh:rateLimits./api/carts.requestsPerSecond": expected an integer from 1 to 1000000, got 0');
+    expect(() => parse({ rollout: { steps: [50, 25, 100] } })).toThrow('"mesh:rollout.steps": expected a list of canary weights (%) rising from 1 to 100');
+    expect(() => parse({ rollout: { steps: [5, 50] } })).toThrow('"mesh:rollout.steps"');
+  });
+});

@@ -4,7 +4,7 @@
 import { type CertificateAuthority, providedCa } from "./pki/index.js";
 import { DEFAULT_CERTIFICATE_LIFETIME_HOURS, MAX_CERTIFICATE_LIFETIME_HOURS } from "./workload-credentials.js";
 import { buildMeshModel, DEFAULT_NAMESPACE, DEFAULT_TRACE_SAMPLING_PERCENT, DEFAULT_TRUST_DOMAIN, EDGE_PROXY, PLAIN_HTTP_MODES, type PlainHttp, type MeshModel, PORTS, SERVICE_NAMES, sidecarName, type ServiceName } from "./model.js";
-import { type CanaryRelease, type FaultPolicy, RELEASE_HEADER, RELEASES, type RateLimit, type TrafficPolicy } from "./traffic.js";
+import { type CanaryRelease, DEFAULT_ROLLOUT_POLICY, type FaultPolicy, RELEASE_HEADER, RELEASES, type RateLimit, type RolloutPolicy, type TrafficPolicy } from "./traffic.js";
 import { IMAGES, type ImageKey } from "./versions.js";
 
 export const TARGETS = ["docker", "kubernetes"] as const;
@@ -28,6 +28,8 @@ export interface StackSettings {
   readonly replicas: Readonly<Record<ServiceName, number>>;
   /** Canary releases, injected faults and edge rate limits (infra/traffic.ts). */
   readonly traffic: TrafficPolicy;
+  /** How `npm run rollout` steps a canary and when it rolls back (infra/traffic.ts). */
+  readonly rollout: RolloutPolicy;
   /** Kubernetes namespace (kubernetes target). */
   readonly namespace: string;
   /** kubeconfig context to deploy to; empty means the current context. */
@@ -81,6 +83,7 @@ export const SETTING_KEYS = {
   replicas: "replicas per service, e.g. { catalog: 2 }; services not named run 1",
   canaries: `canary releases per service, e.g. { catalog: { weightPercent: 10, replicas: 1 } }: the canary's own workloads take that share of the service's traffic (a request with ${RELEASE_HEADER}: canary or stable picks one); changing a weight restarts no proxy`,
   faults: "faults injected per service by its sidecars, e.g. { catalog: { abortPercent: 20, abortStatus: 500, delayPercent: 0, delayMs: 0, release: canary, fromHeaders: false } }; off unless set; changing them restarts no proxy",
+  rollout: `how npm run rollout moves a canary to stable, e.g. { steps: [5, 25, 50, 100], holdSeconds: 60, maxErrorPercentIncrease: 1, maxP99Ratio: 1.5, p99SlackMs: 10, minRequests: 20 } (these are the defaults): a breach during a hold rolls the canary back`,
   rateLimits: 'edge rate limits per public route, e.g. { "/api/orders": { requestsPerSecond: 50, burst: 100 } }: requests beyond the bucket get 429; changing them restarts no proxy',
   namespace: "Kubernetes namespace for the mesh (kubernetes target), and the namespace of every workload identity on every target",
   kubeContext: "kubeconfig context to deploy to (kubernetes target); empty means the current one",
@@ -146,6 +149,7 @@ export function parseStackSettings(raw: Readonly<Record<string, unknown>>, secre
     grafana: flag("grafana", raw.grafana, true),
     replicas: replicas(raw.replicas),
     traffic: { canaries: canaries(raw.canaries), faults: faults(raw.faults), rateLimits: rateLimits(raw.rateLimits) },
+    rollout: rolloutPolicy(raw.rollout),
     namespace: dnsLabel("namespace", raw.namespace, DEFAULT_NAMESPACE),
     kubeContext: optionalString("kubeContext", raw.kubeContext),
     envoyLogLevel: oneOf("envoyLogLevel", raw.envoyLogLevel, ENVOY_LOG_LEVELS, "info"),
@@ -461,4 +465,34 @@ function rateLimits(value: unknown): TrafficPolicy["rateLimits"] {
     result[prefix] = { requestsPerSecond, burst: boundedInteger(`${key}.burst`, fields.burst, 1, 1_000_000, requestsPerSecond) };
   }
   return result;
+}
+
+function positiveNumber(key: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = typeof value === "string" && value.trim() !== "" ? Number(value.trim()) : value;
+  if (typeof n !== "number" || !Number.isFinite(n) || n < 0) throw new StackConfigError(key, "a number of 0 or more", value);
+  return n;
+}
+
+function rolloutPolicy(value: unknown): RolloutPolicy {
+  if (value === undefined) return DEFAULT_ROLLOUT_POLICY;
+  const fields = map("rollout", value, "{ steps, holdSeconds, maxErrorPercentIncrease, maxP99Ratio, p99SlackMs, minRequests }");
+  onlyKeys("rollout", fields, Object.keys(DEFAULT_ROLLOUT_POLICY));
+  const d = DEFAULT_ROLLOUT_POLICY;
+  let steps = d.steps;
+  if (fields.steps !== undefined) {
+    const given = fields.steps;
+    const expected = "a list of canary weights (%) rising from 1 to 100, e.g. [5, 25, 50, 100]";
+    if (!Array.isArray(given) || given.length === 0) throw new StackConfigError("rollout.steps", expected, fields.steps);
+    steps = given.map((w, i) => boundedInteger(`rollout.steps[${i}]`, w, 1, 100));
+    if (steps.some((w, i) => i > 0 && w <= (steps[i - 1] ?? 0)) || steps.at(-1) !== 100) throw new StackConfigError("rollout.steps", expected, fields.steps);
+  }
+  return {
+    steps,
+    holdSeconds: boundedInteger("rollout.holdSeconds", fields.holdSeconds, 1, 86_400, d.holdSeconds),
+    maxErrorPercentIncrease: percentage("rollout.maxErrorPercentIncrease", fields.maxErrorPercentIncrease, d.maxErrorPercentIncrease),
+    maxP99Ratio: positiveNumber("rollout.maxP99Ratio", fields.maxP99Ratio, d.maxP99Ratio),
+    p99SlackMs: positiveNumber("rollout.p99SlackMs", fields.p99SlackMs, d.p99SlackMs),
+    minRequests: boundedInteger("rollout.minRequests", fields.minRequests, 0, 1_000_000, d.minRequests),
+  };
 }

@@ -59,3 +59,30 @@ export function releaseName(service: ServiceName, release: Release): string {
 export function releasesOf(policy: TrafficPolicy, service: ServiceName): Release[] {
   return policy.canaries[service] !== undefined ? ["stable", "canary"] : ["stable"];
 }
+
+/**
+ * How `npm run rollout` moves a canary to stable: through `steps` (canary weight, %),
+ * holding each for `holdSeconds` while it compares the canary with the stable release
+ * as their callers see them. It rolls back when the canary's 5xx share exceeds the
+ * stable's by more than `maxErrorPercentIncrease` points, or its p99 exceeds the
+ * stable's `maxP99Ratio` times and by more than `p99SlackMs` (Envoy's latency buckets
+ * are coarse at a few ms); with fewer than `minRequests` canary requests in a hold,
+ * it decides nothing yet.
+ */
+export interface RolloutPolicy {
+  readonly steps: readonly number[];
+  readonly holdSeconds: number;
+  readonly maxErrorPercentIncrease: number;
+  readonly maxP99Ratio: number;
+  readonly p99SlackMs: number;
+  readonly minRequests: number;
+}
+
+export const DEFAULT_ROLLOUT_POLICY: RolloutPolicy = {
+  steps: [5, 25, 50, 100],
+  holdSeconds: 60,
+  maxErrorPercentIncrease: 1,
+  maxP99Ratio: 1.5,
+  p99SlackMs: 10,
+  minRequests: 20,
+};

@@ -57,6 +57,8 @@ export interface HttpConnectionManagerOptions {
   readonly faults?: boolean;
   /** The rate-limit filter, for routes with a token bucket (builders/traffic-filters.ts). */
   readonly rateLimit?: boolean;
+  /** Headers set on every response this connection manager sends back. */
+  readonly responseHeaders?: Readonly<Record<string, string>>;
 }
 
 function healthCheckFilter(path: string): EnvoyObject {
@@ -93,6 +95,11 @@ export function makeHttpConnectionManager(options: HttpConnectionManagerOptions)
     route_config: {
       name: options.routeConfigName ?? options.statPrefix,
       virtual_hosts: [{ name: options.virtualHostName, domains: ["*"], routes: options.routes }],
+      ...(options.responseHeaders !== undefined
+        ? {
+            response_headers_to_add: Object.entries(options.responseHeaders).map(([key, value]) => ({ header: { key, value }, append_action: "OVERWRITE_IF_EXISTS_OR_ADD" })),
+          }
+        : {}),
     },
     http_filters: [
       ...(options.authorizedCallers ? [callerAuthorizationFilter(options.authorizedCallers)] : []),

@@ -6,6 +6,7 @@ import { Resolver } from "node:dns/promises";
 import { chmodSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ServiceName } from "../model.js";
+import { type Release, releaseName } from "../traffic.js";
 import { LOCAL_DNS_ZONE, localServiceHost } from "./addressing.js";
 import { waitUntil } from "./readiness.js";
 import type { ManagedProcess, Supervisor } from "./supervisor.js";
@@ -66,24 +67,24 @@ export class ServiceDns {
     }, { process: this.process, timeoutMs: 15_000 });
   }
 
-  /** Replaces the service's records, atomically, and waits until the server answers with them. */
-  async setRecords(service: ServiceName, addresses: readonly string[]): Promise<void> {
-    const host = localServiceHost(service);
-    const file = join(this.hostsDir, service);
-    const temp = join(this.scratchDir, service);
+  /** Replaces the records of a release of a service, atomically, and waits until the server answers with them. */
+  async setRecords(service: ServiceName, addresses: readonly string[], release: Release = "stable"): Promise<void> {
+    const host = localServiceHost(service, release);
+    const file = join(this.hostsDir, releaseName(service, release));
+    const temp = join(this.scratchDir, releaseName(service, release));
     writeFileSync(temp, addresses.map((a) => `${a} ${host}\n`).join(""), { mode: 0o644 });
     renameSync(temp, file);
     const want = [...addresses].sort().join(",");
-    await waitUntil(`DNS records of ${host} to be ${want || "empty"}`, async () => (await this.lookup(service)).join(",") === want, {
+    await waitUntil(`DNS records of ${host} to be ${want || "empty"}`, async () => (await this.lookup(service, release)).join(",") === want, {
       process: this.process,
       timeoutMs: 10_000,
     });
   }
 
-  /** The addresses the server answers for a service right now, sorted. */
-  async lookup(service: ServiceName): Promise<string[]> {
+  /** The addresses the server answers for a release of a service right now, sorted. */
+  async lookup(service: ServiceName, release: Release = "stable"): Promise<string[]> {
     try {
-      return (await this.resolver.resolve4(localServiceHost(service))).sort();
+      return (await this.resolver.resolve4(localServiceHost(service, release))).sort();
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === "ENOTFOUND" || code === "ENODATA") return [];

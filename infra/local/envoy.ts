@@ -2,22 +2,48 @@
 // deploy (envoy-templates), and what an Envoy currently sees of its upstreams.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { renderProxyConfig } from "../../envoy-templates/index.js";
+import { envoyYaml, proxyConfig } from "../../envoy-templates/index.js";
 import type { Addressing } from "../addressing.js";
 import type { EnvoyLogLevel } from "../config.js";
 import type { MeshModel } from "../model.js";
+import type { Release } from "../traffic.js";
 import { WORKLOAD_SIZES, envoyConcurrency } from "../workload-sizes.js";
 import type { LocalIdentities } from "./identities.js";
+import { writeSwappedDir } from "./swapped-dir.js";
 import { httpOk, waitUntil } from "./readiness.js";
 import type { ManagedProcess, Supervisor } from "./supervisor.js";
 
-export function envoyProcessName(proxy: string, replica: number): string {
-  return `${proxy}-${replica}`;
+export function envoyProcessName(proxy: string, replica: number, release: Release = "stable"): string {
+  return release === "stable" ? `${proxy}-${replica}` : `${proxy}-${release}-${replica}`;
 }
 
-export function adminUrl(addressing: Addressing, proxy: string, replica: number): string {
-  const { admin } = addressing.binding(proxy, replica);
+export function adminUrl(addressing: Addressing, proxy: string, replica: number, release: Release = "stable"): string {
+  const { admin } = addressing.binding(proxy, replica, release);
   return `http://${admin.address}:${admin.port}`;
+}
+
+/**
+ * Writes a proxy's dynamic directory for `model` (one swap: a running Envoy takes it
+ * whole), and returns the versions of its files, which the Envoy reports once applied.
+ */
+export function publishDynamicResources(ctx: EnvoyContext, model: MeshModel, proxy: string, replica: number, release: Release = "stable"): string[] {
+  const { dynamicDir } = ctx.addressing.binding(proxy, replica, release);
+  if (dynamicDir === undefined) throw new Error(`the local addressing gives ${envoyProcessName(proxy, replica, release)} no dynamic directory`);
+  const { dynamicFiles } = proxyConfig(model, proxy, ctx.addressing, replica, release);
+  writeSwappedDir(dynamicDir, Object.fromEntries(Object.entries(dynamicFiles).map(([name, response]) => [name, envoyYaml(response)])));
+  return Object.values(dynamicFiles).map((response) => String(response.version_info));
+}
+
+/** The versions of the dynamic resources an Envoy has applied (its `version_text` stats). */
+export async function appliedVersions(admin: string): Promise<string[]> {
+  const res = await fetch(`${admin}/stats?filter=version_text$`, { signal: AbortSignal.timeout(2000) });
+  return [...(await res.text()).matchAll(/version_text: "([^"]*)"/g)].map((m) => m[1] ?? "");
+}
+
+/** Waits until an Envoy runs exactly the dynamic resources of `versions`. */
+export async function waitForVersions(admin: string, versions: readonly string[], what: string): Promise<void> {
+  const want = [...versions].sort().join(",");
+  await waitUntil(`${what} to apply its new routes and clusters`, async () => (await appliedVersions(admin)).sort().join(",") === want, { timeoutMs: 30_000 });
 }
 
 /** What every Envoy of a run shares. */
@@ -32,12 +58,13 @@ export interface EnvoyContext {
   readonly identities: LocalIdentities;
 }
 
-export async function startEnvoy(ctx: EnvoyContext, model: MeshModel, proxy: string, replica: number): Promise<ManagedProcess> {
+export async function startEnvoy(ctx: EnvoyContext, model: MeshModel, proxy: string, replica: number, release: Release = "stable"): Promise<ManagedProcess> {
   const { supervisor, addressing } = ctx;
-  const name = envoyProcessName(proxy, replica);
+  const name = envoyProcessName(proxy, replica, release);
   const configFile = join(ctx.configDir, `${name}.yaml`);
-  ctx.identities.write(proxy, replica);
-  writeFileSync(configFile, renderProxyConfig(model, proxy, addressing, replica));
+  ctx.identities.write(proxy, replica, new Date(), release);
+  publishDynamicResources(ctx, model, proxy, replica, release);
+  writeFileSync(configFile, envoyYaml(proxyConfig(model, proxy, addressing, replica, release).bootstrap));
   const managed = supervisor.start({
     name,
     command: ctx.envoy,
@@ -51,7 +78,7 @@ export async function startEnvoy(ctx: EnvoyContext, model: MeshModel, proxy: str
     ],
     graceMs: 5_000,
   });
-  await waitUntil(`${name} to be ready`, () => httpOk(`${adminUrl(addressing, proxy, replica)}/ready`), { process: managed, timeoutMs: 30_000 });
+  await waitUntil(`${name} to be ready`, () => httpOk(`${adminUrl(addressing, proxy, replica, release)}/ready`), { process: managed, timeoutMs: 30_000 });
   return managed;
 }
 

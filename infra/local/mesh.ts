@@ -19,6 +19,7 @@ import {
   type MeshModel,
   type ServiceName,
 } from "../model.js";
+import { NO_TRAFFIC_POLICY, RELEASES, type TrafficPolicy } from "../traffic.js";
 import { localAddressing } from "./addressing.js";
 import { buildApps, missingEntryPoints } from "./apps.js";
 import { findBinaries, type Binaries } from "./binaries.js";
@@ -50,6 +51,8 @@ export interface LocalMeshOptions {
   readonly appLogLevel?: AppLogLevel;
   /** Share of requests the edge traces, as mesh:traceSamplingPercent sets it on a stack (default: the stack default). */
   readonly traceSamplingPercent?: number;
+  /** Canary releases, faults and rate limits to start with, as mesh:canaries, mesh:faults and mesh:rateLimits set them (default: none). */
+  readonly traffic?: TrafficPolicy;
   /** Build the apps first (incremental); default true. */
   readonly build?: boolean;
   readonly onProgress?: (message: string) => void;
@@ -76,6 +79,11 @@ export interface LocalMesh {
   appDataStoreUrl(store: DataStoreName, via?: string): string;
   /** Runs `service` with `replicas` replicas: new ones start and join DNS; removed ones leave DNS, then stop. */
   scale(service: ServiceName, replicas: number): Promise<void>;
+  /**
+   * Runs another traffic policy (canaries and their weights, faults, rate limits) without
+   * restarting a proxy: resolves once every Envoy runs it (infra/local/service-pods.ts).
+   */
+  setTraffic(traffic: TrafficPolicy): Promise<void>;
   /** SIGKILLs a replica's app and sidecar, as a crash would; DNS still names it. */
   killReplica(service: ServiceName, replica: number): Promise<void>;
   /** Starts a killed replica again and waits until it is ready. */
@@ -105,9 +113,11 @@ async function chooseLayout(requested: string | undefined, model: MeshModel): Pr
       { address: layout.dataStore("postgres"), port: DATA_STORES.postgres.port },
       { address: layout.dataStore("redis"), port: DATA_STORES.redis.port },
       ...model.services.flatMap((s) =>
-        Array.from({ length: s.replicas }, (_, r) =>
-          servicePodPorts(s.calls.map((c) => getService(model, c).egressPort), s.dataStores).map((port) => ({ address: layout.servicePod(s.name, r), port })),
-        ).flat(),
+        RELEASES.flatMap((release) =>
+          Array.from({ length: release === "stable" ? s.replicas : (model.traffic.canaries[s.name]?.replicas ?? 0) }, (_, r) =>
+            servicePodPorts(s.calls.map((c) => getService(model, c).egressPort), s.dataStores).map((port) => ({ address: layout.servicePod(s.name, r, release), port })),
+          ).flat(),
+        ),
       ),
     ];
     const taken = await firstTaken(pairs);
@@ -157,12 +167,13 @@ export async function startLocalMesh(options: LocalMeshOptions = {}): Promise<Lo
     // dnsmasq and Postgres run as other users and must reach their files.
     chmodSync(dir, 0o755);
   }
-  const layout = await chooseLayout(options.addressBlock, buildMeshModel(initialReplicas, { traceSamplingPercent: options.traceSamplingPercent }));
+  const traffic = options.traffic ?? NO_TRAFFIC_POLICY;
+  const layout = await chooseLayout(options.addressBlock, buildMeshModel(initialReplicas, { traceSamplingPercent: options.traceSamplingPercent, traffic }));
   const runId = layout.prefix.replace(/\./g, "-");
   const vhost = new RabbitVhost(binaries.rabbitmqctl, `mesh-local-${runId}-${process.pid}`);
   const dataStoreHost = (store: DataStoreName) => (store === "rabbitmq" ? SHARED_RABBITMQ_HOST : layout.dataStore(store));
   const identityRoot = join(runDir, "identity");
-  const addressing = localAddressing(layout, dataStoreHost, identityRoot);
+  const addressing = localAddressing(layout, dataStoreHost, identityRoot, join(runDir, "dynamic"));
   const supervisor = new Supervisor(join(runDir, "logs"), options.onUnexpectedExit);
   const dns = new ServiceDns(binaries.dnsmasq, runDir, layout.dns, DNS_PORT);
   const postgres = new PrivatePostgres(binaries.postgresBin, binaries.setpriv, runDir, layout.dataStore("postgres"));
@@ -192,6 +203,7 @@ export async function startLocalMesh(options: LocalMeshOptions = {}): Promise<Lo
       traceSamplingPercent: options.traceSamplingPercent,
     },
     initialReplicas,
+    traffic,
   );
   const model = () => pods.model();
 
@@ -228,12 +240,17 @@ export async function startLocalMesh(options: LocalMeshOptions = {}): Promise<Lo
     await redis.start(supervisor);
     await vhost.create();
     checkAbort();
-    for (const service of SERVICE_NAMES) await dns.setRecords(service, activeServices.has(service) ? pods.podsOf(service) : []);
+    for (const service of SERVICE_NAMES) {
+      await dns.setRecords(service, activeServices.has(service) ? pods.podsOf(service) : []);
+      await dns.setRecords(service, activeServices.has(service) ? pods.podsOf(service, pods.canaryReplicas(service), "canary") : [], "canary");
+    }
     progress("starting the sidecars and apps");
     // Callees first, so callers' readiness checks find them.
     for (const service of SERVICE_NAMES.filter((s) => activeServices.has(s))) {
       await Promise.all(pods.podsOf(service).map((_, r) => pods.start(service, r)));
-      progress(`  ${service}: ${pods.replicas[service]} replica(s) ready`);
+      await Promise.all(Array.from({ length: pods.canaryReplicas(service) }, (_, r) => pods.start(service, r, "canary")));
+      const canary = pods.canaryReplicas(service) > 0 ? ` and ${pods.canaryReplicas(service)} canary replica(s)` : "";
+      progress(`  ${service}: ${pods.replicas[service]} replica(s)${canary} ready`);
       checkAbort();
     }
     progress("starting the edge");
@@ -272,6 +289,11 @@ export async function startLocalMesh(options: LocalMeshOptions = {}): Promise<Lo
     appDataStoreUrl: (store, via) => dataStoreUrl(store, `${via ?? dataStoreHost(store)}:${DATA_STORES[store].port}`, credentials),
     async scale(service, replicas) {
       await pods.scale(service, replicas);
+      prometheus.writeConfig(model(), addressing);
+      endpoints = writeEndpoints();
+    },
+    async setTraffic(next) {
+      await pods.setTraffic(next);
       prometheus.writeConfig(model(), addressing);
       endpoints = writeEndpoints();
     },

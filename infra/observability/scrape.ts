@@ -5,6 +5,7 @@
 // 127.0.x.y addresses no resolver knows, so they come from file_sd files.
 import type { Addressing } from "../addressing.js";
 import { EDGE_PROXY, PORTS, type MeshModel, type ServiceSpec, sidecarName } from "../model.js";
+import { type Release, releasesOf } from "../traffic.js";
 import { observabilityEndpoints } from "./endpoints.js";
 
 export const SCRAPE_JOBS = { envoy: "envoy", app: "app", prometheus: "prometheus", grafana: "grafana" } as const;
@@ -32,7 +33,7 @@ export interface ScrapeConfig {
 /** One scrape target of the local runner, with the labels DNS relabeling gives it elsewhere. */
 export interface TargetGroup {
   targets: string[];
-  labels: { service: string; role: Role; replica: string };
+  labels: { service: string; role: Role; replica: string; release?: Release };
 }
 
 function appRole(service: ServiceSpec): Role {
@@ -100,6 +101,13 @@ function fileSdConfig(job: string): ScrapeConfig["file_sd_configs"] {
   return [{ files: [`${LOCAL_TARGETS_DIR}/${job}.json`], refresh_interval: "30s" }];
 }
 
+/** Every replica of every release of a service. */
+function replicasOf(model: MeshModel, service: ServiceSpec): Array<{ replica: number; release: Release }> {
+  return releasesOf(model.traffic, service.name).flatMap((release) =>
+    Array.from({ length: release === "stable" ? service.replicas : (model.traffic.canaries[service.name]?.replicas ?? 0) }, (_, replica) => ({ replica, release })),
+  );
+}
+
 /**
  * The local runner's targets, keyed by path relative to prometheus.yml: one
  * file per job, one group per replica. The runner rewrites these files when it
@@ -111,9 +119,9 @@ export function renderLocalScrapeTargets(model: MeshModel, addressing: Addressin
   const edge = addressing.binding(EDGE_PROXY, 0);
   envoy.push({ targets: [`${edge.listenAddress}:${PORTS.envoyMetrics}`], labels: { service: EDGE_PROXY, role: "edge", replica: "0" } });
   for (const service of model.services) {
-    for (let replica = 0; replica < service.replicas; replica++) {
-      const binding = addressing.binding(sidecarName(service.name), replica);
-      const labels = { service: service.name, replica: String(replica) };
+    for (const { replica, release } of replicasOf(model, service)) {
+      const binding = addressing.binding(sidecarName(service.name), replica, release);
+      const labels = { service: service.name, replica: String(replica), release };
       envoy.push({ targets: [`${binding.listenAddress}:${PORTS.envoyMetrics}`], labels: { ...labels, role: "sidecar" } });
       app.push({ targets: [`${binding.listenAddress}:${PORTS.envoyMetrics}`], labels: { ...labels, role: appRole(service) } });
     }
