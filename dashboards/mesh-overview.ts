@@ -1,11 +1,12 @@
 // Mesh overview: every service-to-service edge the model has (the edge proxy to
 // each API service, and each service to the services it calls), with request
-// rate and success ratio as the calling Envoy sees them.
+// rate and success ratio as the calling Envoy sees them (all releases of the
+// callee together), and what the mesh refuses.
 import { DashboardBuilder, RowBuilder } from "@grafana/grafana-foundation-sdk/dashboard";
-import { LISTENER, serviceCluster } from "../envoy-templates/names.js";
+import { LISTENER, RATE_LIMIT_STAT_PREFIX } from "../envoy-templates/names.js";
 import { deniedCallsMetric } from "../infra/observability/alerts.js";
 import { EDGE_PROXY, type MeshModel, type ServiceName } from "../infra/model.js";
-import { PanelIds, RATE, stat, timeseries } from "./panels.js";
+import { PanelIds, RATE, serviceClusters, stat, timeseries } from "./panels.js";
 
 export interface MeshEdge {
   /** The `service` label of the calling Envoy: "edge" or the calling service. */
@@ -20,7 +21,7 @@ export function meshEdges(model: MeshModel): MeshEdge[] {
 }
 
 function selector(edge: MeshEdge): string {
-  return `service="${edge.from}",envoy_cluster_name="${serviceCluster(edge.to)}"`;
+  return `service="${edge.from}",${serviceClusters(edge.to)}`;
 }
 
 function requestRate(edge: MeshEdge): string {
@@ -63,5 +64,14 @@ export function meshOverviewDashboard(model: MeshModel): DashboardBuilder {
         unit: "reqps",
         description: "Requests each service's sidecars answered 403 because the caller's certificate names a workload the model does not allow to call it.",
       }),
+    )
+    .withPanel(
+      // Envoy exports the filter's stat prefix as a label, not as part of the metric name.
+      timeseries(
+        ids,
+        "Rate-limited requests / s",
+        [{ expr: `sum(rate(envoy_http_local_rate_limit_enforced{service="${EDGE_PROXY}",envoy_local_http_ratelimit_prefix="${RATE_LIMIT_STAT_PREFIX}"}[${RATE}]))`, legend: "429 at the edge" }],
+        { unit: "reqps", description: "Public requests the edge answered 429 because their route's token bucket was empty (local rate limit)." },
+      ),
     );
 }

@@ -1,22 +1,24 @@
 // Service: one service at a time (the `service` variable). RED from the app's
-// own histogram and from the Envoys in front of it, then its backends.
+// own histogram and from the Envoys in front of it, its releases side by side,
+// then its backends.
 import { DashboardBuilder, RowBuilder } from "@grafana/grafana-foundation-sdk/dashboard";
 import { CLUSTER } from "../envoy-templates/names.js";
-import { labelVariable, PanelIds, RATE, stat, timeseries } from "./panels.js";
+import { labelVariable, PanelIds, RATE, serviceClusters, stat, timeseries } from "./panels.js";
 
 const app = 'job="app",service="$service"';
 const requests = `http_request_duration_seconds_count{${app}}`;
-/**
- * Every Envoy's cluster for this service (the edge and the sidecars that call
- * it): serviceCluster() names it after the service, so the variable fits.
- */
-const callers = 'envoy_cluster_name="$service"';
+/** Every caller's clusters for this service (the edge and the sidecars that call it), all releases. */
+const callers = serviceClusters("$service");
 /** The service's own sidecar, forwarding to its app. */
 const ownSidecar = `service="$service",role="sidecar",envoy_cluster_name="${CLUSTER.localApp}"`;
 
 export function serviceDashboard(): DashboardBuilder {
   const ids = new PanelIds();
   const rateOf = (selector: string, by: string) => `sum by (${by}) (rate(${selector}[${RATE}]))`;
+  const byRelease = rateOf(`envoy_cluster_upstream_rq_total{${callers}}`, "release");
+  // Envoy creates a response class's counter on its first answer of that class: a
+  // release with no 5xx yet shows 0, not "No data", through `or 0 * <its requests>`.
+  const fivexxByRelease = rateOf(`envoy_cluster_upstream_rq_xx{${callers},envoy_response_code_class="5"}`, "release");
   return new DashboardBuilder("Service")
     .uid("mesh-service")
     .tags(["mesh", "service"])
@@ -81,6 +83,28 @@ export function serviceDashboard(): DashboardBuilder {
           { expr: `histogram_quantile(0.99, sum by (le) (rate(envoy_cluster_upstream_rq_time_bucket{${ownSidecar}}[${RATE}])))`, legend: "sidecar → app" },
         ],
         { unit: "ms", width: 24 },
+      ),
+    )
+    .withRow(new RowBuilder("Releases"))
+    .withPanel(
+      timeseries(ids, "Request rate by release", [{ expr: byRelease, legend: "{{release}}" }], {
+        unit: "reqps",
+        width: 8,
+        description: "Requests the edge and calling sidecars sent to each release; the split follows the canary's weight.",
+      }),
+    )
+    .withPanel(
+      timeseries(ids, "5xx ratio by release", [{ expr: `(${fivexxByRelease} or 0 * ${byRelease}) / clamp_min(${byRelease}, 1e-9)`, legend: "{{release}}" }], {
+        unit: "percentunit",
+        width: 8,
+      }),
+    )
+    .withPanel(
+      timeseries(
+        ids,
+        "p99 latency by release",
+        [{ expr: `histogram_quantile(0.99, sum by (le, release) (rate(envoy_cluster_upstream_rq_time_bucket{${callers}}[${RATE}])))`, legend: "{{release}}" }],
+        { unit: "ms", width: 8, description: "As the callers' Envoys measure it." },
       ),
     )
     .withRow(new RowBuilder("Postgres"))

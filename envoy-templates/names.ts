@@ -10,14 +10,36 @@ export const CLUSTER = {
   zipkin: "zipkin",
 } as const;
 
-/** Cluster of every replica's sidecar ingress of a service. */
+/** Cluster of every replica's sidecar ingress of a service (its stable release). */
 export function serviceCluster(service: ServiceName): string {
   return service;
+}
+
+/** The releases a service may run; a caller has one cluster for each release that runs. */
+export const RELEASES = ["stable", "canary"] as const;
+export type Release = (typeof RELEASES)[number];
+
+/** What a canary release's cluster adds to its service's name. */
+export const CANARY_SUFFIX = "-canary";
+
+/**
+ * A caller's cluster for one release of a service. The stable release keeps the
+ * service's name, so a mesh without canaries has the clusters (and the stats) it
+ * always had; Prometheus labels each with its `release` (infra/observability/scrape.ts).
+ */
+export function releaseCluster(service: ServiceName, release: Release): string {
+  return release === "stable" ? serviceCluster(service) : `${serviceCluster(service)}${CANARY_SUFFIX}`;
 }
 
 export function dataStoreCluster(store: DataStoreName): string {
   return store;
 }
+
+/**
+ * Stat prefix of the edge's local rate limits. Envoy's Prometheus output turns it into
+ * a label: envoy_http_local_rate_limit_enforced{envoy_local_http_ratelimit_prefix="edge_rate_limit"}.
+ */
+export const RATE_LIMIT_STAT_PREFIX = "edge_rate_limit";
 
 export const LISTENER = {
   edgeHttp: "edge_http",

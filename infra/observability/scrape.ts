@@ -3,6 +3,9 @@
 // `replica` labels. Docker and Kubernetes find replicas by DNS (the same names
 // the sidecars resolve with STRICT_DNS); the local runner's replicas sit on
 // 127.0.x.y addresses no resolver knows, so they come from file_sd files.
+// An Envoy's series of a cluster that calls a service also get that release's
+// `release` label, on every target.
+import { RELEASES, releaseCluster } from "../../envoy-templates/names.js";
 import type { Addressing } from "../addressing.js";
 import { EDGE_PROXY, PORTS, type MeshModel, type ServiceSpec, sidecarName } from "../model.js";
 import { type Release, releasesOf } from "../traffic.js";
@@ -28,6 +31,7 @@ export interface ScrapeConfig {
   file_sd_configs?: Array<{ files: string[]; refresh_interval: string }>;
   static_configs?: Array<{ targets: string[]; labels: Record<string, string> }>;
   relabel_configs?: RelabelConfig[];
+  metric_relabel_configs?: RelabelConfig[];
 }
 
 /** One scrape target of the local runner, with the labels DNS relabeling gives it elsewhere. */
@@ -42,6 +46,26 @@ function appRole(service: ServiceSpec): Role {
 
 function escapeRegex(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/**
+ * A caller's Envoy has one cluster per release of a service it calls
+ * (releaseCluster): each of those clusters' series gets `release="stable"` or
+ * `release="canary"`, so dashboards compare releases without parsing cluster
+ * names. Other clusters (the local app, data stores, Zipkin) get no `release`.
+ */
+function releaseRelabels(model: MeshModel): RelabelConfig[] {
+  return RELEASES.map((release) => ({
+    source_labels: ["envoy_cluster_name"],
+    regex: model.services.map((s) => escapeRegex(releaseCluster(s.name, release))).join("|"),
+    target_label: "release",
+    replacement: release,
+  }));
+}
+
+/** The Envoy job, found by `discovery`: one definition for every target. */
+function envoyJob(model: MeshModel, discovery: Pick<ScrapeConfig, "dns_sd_configs" | "file_sd_configs" | "relabel_configs">): ScrapeConfig {
+  return { job_name: SCRAPE_JOBS.envoy, metrics_path: "/stats/prometheus", ...discovery, metric_relabel_configs: releaseRelabels(model) };
 }
 
 /** Envoys and apps by DNS: `service` comes from the name queried, `replica` is the address it resolved to. */
@@ -71,9 +95,7 @@ function dnsScrapeConfigs(model: MeshModel, addressing: Addressing, edgeHost: st
   const workers = model.services.filter((s) => appRole(s) === "worker").map((s) => s.name as string);
   const apps = model.services.filter((s) => appRole(s) === "app").map((s) => s.name as string);
   return [
-    {
-      job_name: SCRAPE_JOBS.envoy,
-      metrics_path: "/stats/prometheus",
+    envoyJob(model, {
       dns_sd_configs: dns([edgeHost, ...hosts.map((h) => h.host)], PORTS.envoyMetrics),
       relabel_configs: [
         ...serviceFromName([{ service: EDGE_PROXY, host: edgeHost }, ...hosts]),
@@ -81,7 +103,7 @@ function dnsScrapeConfigs(model: MeshModel, addressing: Addressing, edgeHost: st
         roleFor("sidecar", hosts.map((h) => h.service)),
         replicaFromAddress,
       ],
-    },
+    }),
     {
       job_name: SCRAPE_JOBS.app,
       metrics_path: "/metrics",
@@ -139,7 +161,7 @@ export function scrapeConfigs(model: MeshModel, addressing: Addressing): ScrapeC
   const mesh: ScrapeConfig[] =
     discovery.kind === "files"
       ? [
-          { job_name: SCRAPE_JOBS.envoy, metrics_path: "/stats/prometheus", file_sd_configs: fileSdConfig(SCRAPE_JOBS.envoy) },
+          envoyJob(model, { file_sd_configs: fileSdConfig(SCRAPE_JOBS.envoy) }),
           { job_name: SCRAPE_JOBS.app, metrics_path: "/metrics", file_sd_configs: fileSdConfig(SCRAPE_JOBS.app) },
         ]
       : dnsScrapeConfigs(model, addressing, discovery.edgeHost);

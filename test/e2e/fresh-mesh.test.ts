@@ -27,9 +27,13 @@ afterAll(async () => {
   rmSync(stateDir, { recursive: true, force: true });
 });
 
-/** A query with its $service variable matching every service: a panel of the Service dashboard has data when it has data for the service it is about. */
+/**
+ * A query with its $service variable matching every service: a panel of the Service dashboard has data when it
+ * has data for the service it is about. Equality matchers become regex ones, so `$service` may sit inside a
+ * regex too (`"$service|$service-canary"`).
+ */
 function forAnyService(expr: string): string {
-  return substituteGrafanaVariables(expr).replace(/=~?"\$service"/g, '=~".+"');
+  return substituteGrafanaVariables(expr).replace(/([^!])="\$service"/g, '$1=~"$service"').replaceAll("$service", ".+");
 }
 
 async function emptyOnes(uses: readonly QueryUse[], exprsOf: (use: QueryUse) => readonly string[]): Promise<string[]> {

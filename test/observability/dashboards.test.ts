@@ -9,15 +9,16 @@ import { PROMETHEUS_DATASOURCE_UID, ZIPKIN_DATASOURCE_UID } from "../../dashboar
 import { GENERATED_DASHBOARDS_DIR } from "../../dashboards/generated-dir.js";
 import { buildDashboards, renderDashboardJson } from "../../dashboards/index.js";
 import { meshEdges } from "../../dashboards/mesh-overview.js";
-import { serviceCluster } from "../../envoy-templates/names.js";
+import { RELEASES, releaseCluster, serviceCluster } from "../../envoy-templates/names.js";
 import { dockerAddressing } from "../../infra/docker/addressing.js";
 import { kubernetesAddressing } from "../../infra/kubernetes/addressing.js";
-import { buildMeshModel } from "../../infra/model.js";
+import { buildMeshModel, SERVICE_NAMES } from "../../infra/model.js";
 import { GRAFANA_DASHBOARDS_PATH, renderGrafanaArtifacts } from "../../infra/observability/grafana.js";
-import { dashboardQueries } from "./metric-uses.js";
+import { dashboardQueries, panelExprs as exprsOf } from "./metric-uses.js";
 
 const model = buildMeshModel();
 const dashboards = buildDashboards(model);
+const panelExprs = (dashboard: string, title: string) => exprsOf(dashboards[dashboard]!, title);
 
 describe("dashboards", () => {
   it("match the committed JSON (run `npm run dashboards:update` after changing them)", () => {
@@ -58,6 +59,36 @@ describe("dashboards", () => {
     for (const service of model.services) expect(serviceCluster(service.name)).toBe(service.name);
   });
 
+  it("selects every release's cluster of the service, and no other service's, by the $service variable", () => {
+    const [matcher] = /envoy_cluster_name=~"([^"]+)"/.exec(panelExprs("service", "Request rate by release")[0]!)!.slice(1);
+    for (const service of SERVICE_NAMES) {
+      // Prometheus anchors label regexes at both ends.
+      const clusters = new RegExp(`^(?:${matcher!.replaceAll("$service", service)})$`);
+      for (const other of SERVICE_NAMES) {
+        for (const release of RELEASES) expect(clusters.test(releaseCluster(other, release)), `${service}: ${other} ${release}`).toBe(other === service);
+      }
+    }
+  });
+
+  it("service dashboard compares the stable and canary releases from the callers' clusters", () => {
+    const rows = (dashboards.service!.panels ?? []).filter((p) => p.type === "row").map((p) => p.title);
+    expect(rows.indexOf("Releases")).toBe(rows.indexOf("Requests (Envoy)") + 1);
+    const clusters = 'envoy_cluster_name=~"$service|$service-canary"';
+    const requests = `sum by (release) (rate(envoy_cluster_upstream_rq_total{${clusters}}[$__rate_interval]))`;
+    const fivexx = `sum by (release) (rate(envoy_cluster_upstream_rq_xx{${clusters},envoy_response_code_class="5"}[$__rate_interval]))`;
+    expect(panelExprs("service", "Request rate by release")).toEqual([requests]);
+    expect(panelExprs("service", "5xx ratio by release")).toEqual([`(${fivexx} or 0 * ${requests}) / clamp_min(${requests}, 1e-9)`]);
+    expect(panelExprs("service", "p99 latency by release")).toEqual([
+      `histogram_quantile(0.99, sum by (le, release) (rate(envoy_cluster_upstream_rq_time_bucket{${clusters}}[$__rate_interval])))`,
+    ]);
+  });
+
+  it("mesh overview counts the edge's local rate-limit 429s under the metric name Envoy exports", () => {
+    expect(panelExprs("mesh-overview", "Rate-limited requests / s")).toEqual([
+      'sum(rate(envoy_http_local_rate_limit_enforced{service="edge",envoy_local_http_ratelimit_prefix="edge_rate_limit"}[$__rate_interval]))',
+    ]);
+  });
+
   it("mesh overview shows every service-to-service edge of the model", () => {
     expect(meshEdges(model)).toEqual([
       { from: "edge", to: "catalog" },
@@ -70,6 +101,10 @@ describe("dashboards", () => {
       expect(titles).toContain(`${from} → ${to} requests/s`);
       expect(titles).toContain(`${from} → ${to} success`);
     }
+    // An edge's traffic is every release's of the callee together.
+    expect(panelExprs("mesh-overview", "orders → catalog requests/s")).toEqual([
+      'sum(rate(envoy_cluster_upstream_rq_total{service="orders",envoy_cluster_name=~"catalog|catalog-canary"}[$__rate_interval]))',
+    ]);
   });
 });
 

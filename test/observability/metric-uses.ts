@@ -46,6 +46,17 @@ export function dashboardQueries(name: string, dashboard: Dashboard): QueryUse[]
   return uses;
 }
 
+/** The PromQL of a dashboard's panel, found by title. */
+export function panelExprs(dashboard: Dashboard, title: string): string[] {
+  const panel = panelsOf(dashboard).find((p) => p.title === title);
+  if (!panel) throw new Error(`dashboard ${dashboard.title} has no panel "${title}"`);
+  return (panel.targets ?? []).map((target) => {
+    const { expr } = target as { expr?: string };
+    if (!expr) throw new Error(`dashboard ${dashboard.title} / panel ${title}: a target without expr`);
+    return expr;
+  });
+}
+
 export function alertQueries(groups: RuleGroup[]): QueryUse[] {
   return groups.flatMap((g) =>
     g.rules.map((r) => ({ where: `alert ${r.alert}${r.labels.service ? ` (${r.labels.service})` : ""}`, expr: r.expr, uses: expressionUses(r.expr) })),

@@ -62,6 +62,19 @@ describe("prometheus.yml and rules", () => {
     expect(config.scrape_configs.map((j: { job_name: string }) => j.job_name)).toEqual(["envoy", "app", "prometheus", "grafana"]);
   });
 
+  it("labels the release of every Envoy cluster named after a service's release, on every target", () => {
+    const release = [
+      { source_labels: ["envoy_cluster_name"], regex: "catalog|cart|orders|order-worker", target_label: "release", replacement: "stable" },
+      { source_labels: ["envoy_cluster_name"], regex: "catalog-canary|cart-canary|orders-canary|order-worker-canary", target_label: "release", replacement: "canary" },
+    ];
+    for (const [name, addressing] of Object.entries(targets)) {
+      const config = parse(renderPrometheusArtifacts(model, addressing)["prometheus/prometheus.yml"]!);
+      const job = (jobName: string) => config.scrape_configs.find((j: { job_name: string }) => j.job_name === jobName);
+      expect(job("envoy").metric_relabel_configs, name).toEqual(release);
+      expect(job("app").metric_relabel_configs, name).toBeUndefined();
+    }
+  });
+
   it("lists every local replica in file_sd targets with service, role and replica labels", () => {
     const files = renderLocalScrapeTargets(model, targets.local);
     const envoy = JSON.parse(files["targets/envoy.json"]!);
