@@ -7,7 +7,7 @@ import { QueryVariableBuilder, VariableRefresh, VariableSort } from "@grafana/gr
 import { DataqueryBuilder } from "@grafana/grafana-foundation-sdk/prometheus";
 import { PanelBuilder as StatPanelBuilder } from "@grafana/grafana-foundation-sdk/stat";
 import { PanelBuilder as TimeseriesPanelBuilder } from "@grafana/grafana-foundation-sdk/timeseries";
-import { CANARY_SUFFIX } from "../envoy-templates/names.js";
+import { CANARY_SUFFIX } from "../infra/traffic.js";
 import { PROMETHEUS_DATASOURCE_UID } from "./datasources.js";
 
 export const prometheusDatasource: DataSourceRef = { type: "prometheus", uid: PROMETHEUS_DATASOURCE_UID };
@@ -76,7 +76,7 @@ export function stat(ids: PanelIds, title: string, queries: readonly Query[], op
 /**
  * Matcher for a calling Envoy's clusters of `service` (a name, or `$service`), every
  * release at once: the stable release's cluster carries the service's name and a
- * canary's adds CANARY_SUFFIX (releaseCluster). Their `release` label tells them apart.
+ * canary's adds CANARY_SUFFIX (releaseName, infra/traffic.ts). Their `release` label tells them apart.
  */
 export function serviceClusters(service: string): string {
   return `envoy_cluster_name=~"${service}|${service}${CANARY_SUFFIX}"`;

@@ -15,22 +15,6 @@ export function serviceCluster(service: ServiceName): string {
   return service;
 }
 
-/** The releases a service may run; a caller has one cluster for each release that runs. */
-export const RELEASES = ["stable", "canary"] as const;
-export type Release = (typeof RELEASES)[number];
-
-/** What a canary release's cluster adds to its service's name. */
-export const CANARY_SUFFIX = "-canary";
-
-/**
- * A caller's cluster for one release of a service. The stable release keeps the
- * service's name, so a mesh without canaries has the clusters (and the stats) it
- * always had; Prometheus labels each with its `release` (infra/observability/scrape.ts).
- */
-export function releaseCluster(service: ServiceName, release: Release): string {
-  return release === "stable" ? serviceCluster(service) : `${serviceCluster(service)}${CANARY_SUFFIX}`;
-}
-
 export function dataStoreCluster(store: DataStoreName): string {
   return store;
 }

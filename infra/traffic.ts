@@ -52,8 +52,11 @@ export const NO_TRAFFIC_POLICY: TrafficPolicy = { canaries: {}, faults: {}, rate
  * keeps the service's name, so a mesh without canaries looks as it always did.
  */
 export function releaseName(service: ServiceName, release: Release): string {
-  return release === "stable" ? service : `${service}-${release}`;
+  return release === "stable" ? service : `${service}${CANARY_SUFFIX}`;
 }
+
+/** What a canary release's name adds to its service's. */
+export const CANARY_SUFFIX = "-canary";
 
 /** The releases a service runs: stable always, canary when the policy gives it one. */
 export function releasesOf(policy: TrafficPolicy, service: ServiceName): Release[] {

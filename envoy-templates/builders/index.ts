@@ -4,7 +4,7 @@
 export { type EnvoyObject, duration, socketAddress, typed } from "./common.js";
 export { type ClusterOptions, type HealthCheck, type UpstreamProtocol, makeCluster } from "./cluster.js";
 export { type UpstreamRoute, type WeightedCluster, makeRetryingRoutes, makeRoute, notFoundRoute } from "./route.js";
-export { RATE_LIMIT_STAT_PREFIX, TRAFFIC_FILTER, faultRouteConfig, rateLimitRouteConfig } from "./traffic-filters.js";
+export { TRAFFIC_FILTER, faultRouteConfig, rateLimitRouteConfig } from "./traffic-filters.js";
 export { type HttpConnectionManagerOptions, makeHttpConnectionManager, makeListener, makeTcpProxy } from "./listener.js";
 export { type BootstrapOptions, makeBootstrap } from "./bootstrap.js";
 export { type AuthorizedCaller, IDENTITY_FILES, identitySdsFiles, meshClientTls, meshServerTls, publicServerTls } from "./tls.js";

@@ -4,6 +4,7 @@
 // resources (envoy-templates/dynamic.ts), so turning a fault or a limit on, off or
 // up changes no listener and restarts no proxy.
 import type { FaultPolicy, RateLimit } from "../../infra/traffic.js";
+import { RATE_LIMIT_STAT_PREFIX } from "../names.js";
 import { type EnvoyObject, duration, typed } from "./common.js";
 
 const FAULT = "envoy.extensions.filters.http.fault.v3.HTTPFault";
@@ -17,9 +18,6 @@ export const TRAFFIC_FILTER = {
   faultFromHeaders: "mesh.fault_from_headers",
   rateLimit: "mesh.rate_limit",
 } as const;
-
-/** Stat prefix of the edge's rate limits: `<prefix>.http_local_rate_limit.rate_limited` counts the 429s. */
-export const RATE_LIMIT_STAT_PREFIX = "edge_rate_limit";
 
 /** A share of requests as Envoy's FractionalPercent, to a ten-thousandth of a percent. */
 function fraction(percent: number): EnvoyObject {

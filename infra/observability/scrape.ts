@@ -5,10 +5,10 @@
 // 127.0.x.y addresses no resolver knows, so they come from file_sd files.
 // An Envoy's series of a cluster that calls a service also get that release's
 // `release` label, on every target.
-import { RELEASES, releaseCluster } from "../../envoy-templates/names.js";
+
 import type { Addressing } from "../addressing.js";
 import { EDGE_PROXY, PORTS, type MeshModel, type ServiceSpec, sidecarName } from "../model.js";
-import { type Release, releasesOf } from "../traffic.js";
+import { RELEASES, type Release, releaseName, releasesOf } from "../traffic.js";
 import { observabilityEndpoints } from "./endpoints.js";
 
 export const SCRAPE_JOBS = { envoy: "envoy", app: "app", prometheus: "prometheus", grafana: "grafana" } as const;
@@ -50,14 +50,14 @@ function escapeRegex(text: string): string {
 
 /**
  * A caller's Envoy has one cluster per release of a service it calls
- * (releaseCluster): each of those clusters' series gets `release="stable"` or
+ * (releaseName): each of those clusters' series gets `release="stable"` or
  * `release="canary"`, so dashboards compare releases without parsing cluster
  * names. Other clusters (the local app, data stores, Zipkin) get no `release`.
  */
 function releaseRelabels(model: MeshModel): RelabelConfig[] {
   return RELEASES.map((release) => ({
     source_labels: ["envoy_cluster_name"],
-    regex: model.services.map((s) => escapeRegex(releaseCluster(s.name, release))).join("|"),
+    regex: model.services.map((s) => escapeRegex(releaseName(s.name, release))).join("|"),
     target_label: "release",
     replacement: release,
   }));

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RATE_LIMIT_STAT_PREFIX } from "../../envoy-templates/builders/index.js";
+import { RATE_LIMIT_STAT_PREFIX } from "../../envoy-templates/names.js";
 import { startLocalMesh, type LocalMesh } from "../../infra/local/mesh.js";
 import { DEFAULT_ROLLOUT_POLICY, NO_TRAFFIC_POLICY, RELEASE_HEADER, type Release, type TrafficPolicy } from "../../infra/traffic.js";
 import { localRolloutTarget } from "../../tools/rollout/local-target.js";

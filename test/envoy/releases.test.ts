@@ -9,7 +9,7 @@ import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RATE_LIMIT_STAT_PREFIX } from "../../envoy-templates/builders/index.js";
+import { RATE_LIMIT_STAT_PREFIX } from "../../envoy-templates/names.js";
 import { renderDynamicFiles, renderProxyConfig } from "../../envoy-templates/index.js";
 import { LocalIdentities, localProxyDir } from "../../infra/local/identities.js";
 import { randomBlockPrefix } from "../../infra/local/layout.js";

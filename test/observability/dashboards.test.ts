@@ -9,7 +9,8 @@ import { PROMETHEUS_DATASOURCE_UID, ZIPKIN_DATASOURCE_UID } from "../../dashboar
 import { GENERATED_DASHBOARDS_DIR } from "../../dashboards/generated-dir.js";
 import { buildDashboards, renderDashboardJson } from "../../dashboards/index.js";
 import { meshEdges } from "../../dashboards/mesh-overview.js";
-import { RELEASES, releaseCluster, serviceCluster } from "../../envoy-templates/names.js";
+import { serviceCluster } from "../../envoy-templates/names.js";
+import { RELEASES, releaseName } from "../../infra/traffic.js";
 import { dockerAddressing } from "../../infra/docker/addressing.js";
 import { kubernetesAddressing } from "../../infra/kubernetes/addressing.js";
 import { buildMeshModel, SERVICE_NAMES } from "../../infra/model.js";
@@ -65,7 +66,7 @@ describe("dashboards", () => {
       // Prometheus anchors label regexes at both ends.
       const clusters = new RegExp(`^(?:${matcher!.replaceAll("$service", service)})$`);
       for (const other of SERVICE_NAMES) {
-        for (const release of RELEASES) expect(clusters.test(releaseCluster(other, release)), `${service}: ${other} ${release}`).toBe(other === service);
+        for (const release of RELEASES) expect(clusters.test(releaseName(other, release)), `${service}: ${other} ${release}`).toBe(other === service);
       }
     }
   });
