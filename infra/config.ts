@@ -83,7 +83,7 @@ export const SETTING_KEYS = {
   replicas: "replicas per service, e.g. { catalog: 2 }; services not named run 1",
   canaries: `canary releases per service, e.g. { catalog: { weightPercent: 10, replicas: 1 } }: the canary's own workloads take that share of the service's traffic (a request with ${RELEASE_HEADER}: canary or stable picks one); changing a weight restarts no proxy`,
   faults: "faults injected per service by its sidecars, e.g. { catalog: { abortPercent: 20, abortStatus: 500, delayPercent: 0, delayMs: 0, release: canary, fromHeaders: false } }; off unless set; changing them restarts no proxy",
-  rollout: `how npm run rollout moves a canary to stable, e.g. { steps: [5, 25, 50, 100], holdSeconds: 60, maxErrorPercentIncrease: 1, maxP99Ratio: 1.5, p99SlackMs: 10, minRequests: 20 } (these are the defaults): a breach during a hold rolls the canary back`,
+  rollout: `how npm run rollout moves a canary to stable, e.g. { steps: [5, 25, 50, 100], holdSeconds: 60, maxErrorPercentIncrease: 1, maxP99Ratio: 1.5, p99SlackMs: 50, minRequests: 20 } (these are the defaults): a breach during a hold rolls the canary back`,
   rateLimits: 'edge rate limits per public route, e.g. { "/api/orders": { requestsPerSecond: 50, burst: 100 } }: requests beyond the bucket get 429; changing them restarts no proxy',
   namespace: "Kubernetes namespace for the mesh (kubernetes target), and the namespace of every workload identity on every target",
   kubeContext: "kubeconfig context to deploy to (kubernetes target); empty means the current one",

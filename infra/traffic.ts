@@ -68,8 +68,9 @@ export function releasesOf(policy: TrafficPolicy, service: ServiceName): Release
  * holding each for `holdSeconds` while it compares the canary with the stable release
  * as their callers see them. It rolls back when the canary's 5xx share exceeds the
  * stable's by more than `maxErrorPercentIncrease` points, or its p99 exceeds the
- * stable's `maxP99Ratio` times and by more than `p99SlackMs` (Envoy's latency buckets
- * are coarse at a few ms); with fewer than `minRequests` canary requests in a hold,
+ * stable's `maxP99Ratio` times and by more than `p99SlackMs` (a fresh canary's first
+ * requests are slower while its app warms up, and Envoy's latency buckets are coarse);
+ * with fewer than `minRequests` canary requests in a hold,
  * it decides nothing yet.
  */
 export interface RolloutPolicy {
@@ -86,6 +87,6 @@ export const DEFAULT_ROLLOUT_POLICY: RolloutPolicy = {
   holdSeconds: 60,
   maxErrorPercentIncrease: 1,
   maxP99Ratio: 1.5,
-  p99SlackMs: 10,
+  p99SlackMs: 50,
   minRequests: 20,
 };

@@ -34,16 +34,21 @@ export function publishDynamicResources(ctx: EnvoyContext, model: MeshModel, pro
   return Object.values(dynamicFiles).map((response) => String(response.version_info));
 }
 
-/** The versions of the dynamic resources an Envoy has applied (its `version_text` stats). */
+/** The versions of the routes and clusters an Envoy has applied (its CDS and RDS `version_text` stats). */
 export async function appliedVersions(admin: string): Promise<string[]> {
-  const res = await fetch(`${admin}/stats?filter=version_text$`, { signal: AbortSignal.timeout(2000) });
+  const res = await fetch(`${admin}/stats?filter=${encodeURIComponent("(cds|rds\\..+)\\.version_text$")}`, { signal: AbortSignal.timeout(2000) });
   return [...(await res.text()).matchAll(/version_text: "([^"]*)"/g)].map((m) => m[1] ?? "");
 }
 
 /** Waits until an Envoy runs exactly the dynamic resources of `versions`. */
 export async function waitForVersions(admin: string, versions: readonly string[], what: string): Promise<void> {
   const want = [...versions].sort().join(",");
-  await waitUntil(`${what} to apply its new routes and clusters`, async () => (await appliedVersions(admin)).sort().join(",") === want, { timeoutMs: 30_000 });
+  let applied = "";
+  try {
+    await waitUntil(`${what} to apply its new routes and clusters`, async () => (applied = (await appliedVersions(admin)).sort().join(",")) === want, { timeoutMs: 30_000 });
+  } catch (err) {
+    throw new Error(`${(err as Error).message} (versions wanted: ${want}; applied: ${applied})`, { cause: err });
+  }
 }
 
 /** What every Envoy of a run shares. */

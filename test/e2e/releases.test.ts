@@ -132,7 +132,7 @@ describe("releases on the local runner", () => {
     expect(canary.errorRatio).toBeLessThan(0.45);
     expect(stable.errorRatio).toBe(0);
     expect(stable.p99Ms).toBeLessThan(200);
-  });
+  }, 120_000);
 
   it("rolls a faulty canary (500 for a fifth of its requests) back within two steps while the stable serves", async () => {
     await mesh.setTraffic({ ...canaryAt(0), faults: { catalog: { release: "canary", abortPercent: 20, abortStatus: 500, delayPercent: 0, delayMs: 0, fromHeaders: false } } });
@@ -154,7 +154,7 @@ describe("releases on the local runner", () => {
     expect(mesh.model.traffic.canaries.catalog).toBeUndefined();
     const after = await products(100);
     expect(after.map((a) => `${a.status} ${a.release}`)).toEqual(after.map(() => "200 stable"));
-  });
+  }, 300_000);
 
   it("promotes a healthy canary after holding every step", async () => {
     await mesh.setTraffic(canaryAt(0));
@@ -172,5 +172,5 @@ describe("releases on the local runner", () => {
     expect(lines.filter((l) => l.startsWith("  holding")).length).toBeGreaterThanOrEqual(4);
     expect(loadResult.errors).toBe(0);
     expect(mesh.model.traffic.canaries.catalog).toBeUndefined();
-  });
+  }, 300_000);
 });

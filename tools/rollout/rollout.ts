@@ -73,9 +73,10 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
       const wait = Math.min(checkEvery, policy.holdSeconds - held);
       await sleep(wait * 1000);
       held += wait;
-      // The window covers this step's hold so far (at least two scrapes' worth).
-      last = await target.figures(Math.max(held, 30));
-      log(`  holding ${weight} %: ${held}/${policy.holdSeconds} s; ${describeFigures("canary", last.canary)}; ${describeFigures("stable", last.stable)}`);
+      // Only this step's hold so far: the figures of an earlier weight (or an earlier canary) never count.
+      last = await target.figures(held);
+      const tooFew = last.canary.requests < policy.minRequests ? ` (under ${policy.minRequests} canary requests: nothing to judge yet)` : "";
+      log(`  holding ${weight} %: ${held}/${policy.holdSeconds} s; ${describeFigures("canary", last.canary)}; ${describeFigures("stable", last.stable)}${tooFew}`);
       const reason = breach(policy, last.stable, last.canary);
       if (reason !== undefined) {
         await target.rollBack();
