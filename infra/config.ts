@@ -148,8 +148,8 @@ export function parseStackSettings(raw: Readonly<Record<string, unknown>>, secre
     zipkinPort: port("zipkinPort", raw.zipkinPort, PORTS.zipkin),
     grafana: flag("grafana", raw.grafana, true),
     replicas: replicas(raw.replicas),
-    traffic: { canaries: canaries(raw.canaries), faults: faults(raw.faults), rateLimits: rateLimits(raw.rateLimits) },
-    rollout: rolloutPolicy(raw.rollout),
+    traffic: parseTrafficSettings(Object.fromEntries(TRAFFIC_KEYS.flatMap((key) => (raw[key] === undefined ? [] : [[key, raw[key]]])))),
+    rollout: parseRolloutPolicy(raw.rollout),
     namespace: dnsLabel("namespace", raw.namespace, DEFAULT_NAMESPACE),
     kubeContext: optionalString("kubeContext", raw.kubeContext),
     envoyLogLevel: oneOf("envoyLogLevel", raw.envoyLogLevel, ENVOY_LOG_LEVELS, "info"),
@@ -412,10 +412,21 @@ function boundedInteger(key: string, value: unknown, min: number, max: number, f
   return n;
 }
 
-function onlyKeys(key: string, entries: Record<string, unknown>, allowed: readonly string[]): void {
+function onlyKeys(key: string, entries: Readonly<Record<string, unknown>>, allowed: readonly string[]): void {
   for (const name of Object.keys(entries)) {
-    if (!allowed.includes(name)) throw new StackConfigError(`${key}.${name}`, `one of ${allowed.join(", ")}`, name);
+    if (!allowed.includes(name)) throw new StackConfigError(key === "" ? name : `${key}.${name}`, `one of ${allowed.join(", ")}`, name);
   }
+}
+
+const TRAFFIC_KEYS = ["canaries", "faults", "rateLimits"] as const satisfies ReadonlyArray<keyof TrafficPolicy>;
+
+/**
+ * The traffic keys alone (mesh:canaries, mesh:faults, mesh:rateLimits, in the same
+ * shapes), for a running local mesh's traffic file (infra/local/traffic-file.ts).
+ */
+export function parseTrafficSettings(raw: Readonly<Record<string, unknown>>): TrafficPolicy {
+  onlyKeys("", raw, TRAFFIC_KEYS);
+  return { canaries: canaries(raw.canaries), faults: faults(raw.faults), rateLimits: rateLimits(raw.rateLimits) };
 }
 
 function canaries(value: unknown): TrafficPolicy["canaries"] {
@@ -474,7 +485,8 @@ function positiveNumber(key: string, value: unknown, fallback: number): number {
   return n;
 }
 
-function rolloutPolicy(value: unknown): RolloutPolicy {
+/** The rollout policy alone (mesh:rollout), for `npm run rollout`. */
+export function parseRolloutPolicy(value: unknown): RolloutPolicy {
   if (value === undefined) return DEFAULT_ROLLOUT_POLICY;
   const fields = map("rollout", value, "{ steps, holdSeconds, maxErrorPercentIncrease, maxP99Ratio, p99SlackMs, minRequests }");
   onlyKeys("rollout", fields, Object.keys(DEFAULT_ROLLOUT_POLICY));

@@ -1,10 +1,15 @@
 // `npm run mesh:local`: the whole mesh as real processes on this machine, until
 // SIGINT/SIGTERM. Options: --state-dir DIR (default .mesh/), --replicas catalog=2,cart=1,
 // --services catalog,cart (only these pods), --address-block 127.A.B, --envoy-log-level LEVEL,
-// --trace-sampling PERCENT (default the stacks' 1), --no-build.
+// --trace-sampling PERCENT (default the stacks' 1), --traffic FILE (a JSON file with the keys of
+// mesh:canaries, mesh:faults and mesh:rateLimits to start with), --no-build. While it runs, a new
+// traffic policy goes to <state dir>/traffic.json (infra/local/traffic-file.ts; `npm run rollout`).
 import { parseArgs } from "node:util";
-import { ENVOY_LOG_LEVELS, type EnvoyLogLevel } from "../infra/config.js";
+import { readFileSync } from "node:fs";
+import { ENVOY_LOG_LEVELS, type EnvoyLogLevel, parseTrafficSettings } from "../infra/config.js";
 import { startLocalMesh, type LocalMesh } from "../infra/local/mesh.js";
+import { TRAFFIC_FILE, watchTrafficFile } from "../infra/local/traffic-file.js";
+import type { TrafficPolicy } from "../infra/traffic.js";
 import { SERVICE_NAMES, type ServiceName } from "../infra/model.js";
 
 function parseSampling(text: string | undefined): number | undefined {
@@ -35,6 +40,17 @@ function parseServices(text: string | undefined): ServiceName[] | undefined {
   return names as ServiceName[];
 }
 
+function readTraffic(file: string | undefined): TrafficPolicy | undefined {
+  if (file === undefined) return undefined;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, "utf8"));
+  } catch (err) {
+    throw new Error(`--traffic ${file}: expected a JSON file with canaries, faults and rateLimits (${(err as Error).message})`, { cause: err });
+  }
+  return parseTrafficSettings(raw as Record<string, unknown>);
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -44,6 +60,7 @@ async function main(): Promise<void> {
       "address-block": { type: "string" },
       "envoy-log-level": { type: "string" },
       "trace-sampling": { type: "string" },
+      traffic: { type: "string" },
       "no-build": { type: "boolean" },
     },
     strict: true,
@@ -84,6 +101,7 @@ async function main(): Promise<void> {
     addressBlock: values["address-block"],
     envoyLogLevel: level as EnvoyLogLevel | undefined,
     traceSamplingPercent: parseSampling(values["trace-sampling"]),
+    traffic: readTraffic(values.traffic),
     build: !values["no-build"],
     signal: abort.signal,
     onProgress: (message) => console.log(`[mesh] ${message}`),
@@ -92,6 +110,7 @@ async function main(): Promise<void> {
   running.mesh = mesh;
   if (abort.signal.aborted) return shutdown("interrupted during start-up");
   const e = mesh.endpoints;
+  watchTrafficFile(e.stateDir, mesh.model.traffic, (traffic) => mesh.setTraffic(traffic), (line) => console.log(`[mesh] ${line}`));
   console.log(`
 [mesh] ready
   gateway     ${e.gateway}   (try ${e.gateway}/api/products)
@@ -100,6 +119,7 @@ async function main(): Promise<void> {
   envoy admin (loopback only):
 ${Object.entries(e.admin).map(([name, url]) => `    ${name.padEnd(24)} ${url}`).join("\n")}
   endpoints   ${e.stateDir}/endpoints.json
+  traffic     ${e.stateDir}/${TRAFFIC_FILE}   (canaries, faults, rate limits: applied live)
 Press Ctrl-C to stop.`);
 }
 

@@ -7,9 +7,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RATE_LIMIT_STAT_PREFIX } from "../../envoy-templates/names.js";
-import { startLocalMesh, type LocalMesh } from "../../infra/local/mesh.js";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { PROJECT_ROOT, startLocalMesh, type LocalMesh } from "../../infra/local/mesh.js";
+import { requestTraffic, watchTrafficFile } from "../../infra/local/traffic-file.js";
 import { DEFAULT_ROLLOUT_POLICY, NO_TRAFFIC_POLICY, RELEASE_HEADER, type Release, type TrafficPolicy } from "../../infra/traffic.js";
-import { localRolloutTarget } from "../../tools/rollout/local-target.js";
+import { inProcess, localRolloutTarget } from "../../tools/rollout/local-target.js";
 import { prometheusQuerier, releaseFigures } from "../../tools/rollout/release-metrics.js";
 import { runRollout } from "../../tools/rollout/rollout.js";
 import { waitFor } from "../support/net.js";
@@ -24,6 +27,7 @@ describe("releases on the local runner", () => {
   let mesh: LocalMesh;
   let stateDir: string;
   let gateway: string;
+  let stopWatching: (() => void) | undefined;
 
   /** GET /api/products: its status and the release that answered (the sidecar's x-mesh-release). */
   async function product(headers: Record<string, string> = {}): Promise<{ status: number; release: Release | undefined }> {
@@ -62,11 +66,14 @@ describe("releases on the local runner", () => {
     stateDir = mkdtempSync(join(tmpdir(), "mesh-e2e-releases-"));
     mesh = await startLocalMesh({ stateDir, traffic: canaryAt(10), onProgress: (m) => console.log(`[mesh] ${m}`) });
     gateway = mesh.endpoints.gateway;
+    // What npm run mesh:local does: other processes (npm run rollout) change traffic through the state dir.
+    stopWatching = watchTrafficFile(stateDir, mesh.model.traffic, (traffic) => mesh.setTraffic(traffic), (line) => console.log(`[mesh] ${line}`));
     const created = await request("POST", `${gateway}/api/products`, { sku: "E2E-RELEASES", name: "Kettle", priceCents: 3900 });
     expect(created.status).toBe(201);
   }, 240_000);
 
   afterAll(async () => {
+    stopWatching?.();
     await mesh?.stop();
     if (stateDir) rmSync(stateDir, { recursive: true, force: true });
   }, 60_000);
@@ -84,11 +91,11 @@ describe("releases on the local runner", () => {
     }
   });
 
-  it("moves the weight under steady load without one failed request and without restarting a proxy", async () => {
+  it("moves the weight under steady load, through the run's traffic file, without one failed request and without restarting a proxy", async () => {
     const pids = mesh.envoyPids();
     const { load, byRelease } = steadyLoad(60_000);
     await waitFor("load to warm up", async () => load.snapshot().total >= 100, 20_000, 50);
-    await mesh.setTraffic(canaryAt(50));
+    await requestTraffic(stateDir, canaryAt(50));
     const after = await products(400);
     const result = await load.stop();
     console.log(`[releases] ${formatLoad("weight 10 → 50", result)}; ${JSON.stringify(byRelease)}`);
@@ -96,6 +103,10 @@ describe("releases on the local runner", () => {
     const share = after.filter((a) => a.release === "canary").length / after.length;
     expect(Math.abs(share - 0.5)).toBeLessThan(0.08);
     expect(mesh.envoyPids()).toEqual(pids);
+    // A policy the stack config would refuse is refused with the same message, and nothing changes.
+    const refused = requestTraffic(stateDir, canaryAt(150));
+    await expect(refused).rejects.toThrow('the local mesh refused the traffic policy: stack config "mesh:canaries.catalog.weightPercent": expected an integer from 0 to 100, got 150');
+    expect(mesh.model.traffic).toEqual(canaryAt(50));
   });
 
   it("rate-limits a route at the edge: its budget through, 429 beyond it with the rate-limit headers", async () => {
@@ -141,7 +152,7 @@ describe("releases on the local runner", () => {
     const result = await runRollout({
       service: "catalog",
       policy: { ...DEFAULT_ROLLOUT_POLICY, holdSeconds: 30 },
-      target: localRolloutTarget(mesh, "catalog", prometheusQuerier(mesh.endpoints.prometheus)),
+      target: localRolloutTarget(inProcess(mesh), "catalog", prometheusQuerier(mesh.endpoints.prometheus)),
       log: (line) => lines.push(line) && console.log(`[rollout] ${line}`),
     });
     const loadResult = await load.stop();
@@ -156,20 +167,21 @@ describe("releases on the local runner", () => {
     expect(after.map((a) => `${a.status} ${a.release}`)).toEqual(after.map(() => "200 stable"));
   }, 300_000);
 
-  it("promotes a healthy canary after holding every step", async () => {
-    await mesh.setTraffic(canaryAt(0));
+  it("promotes a healthy canary after holding every step (npm run rollout)", async () => {
+    // Through the traffic file, as everything but this test's own process does.
+    await requestTraffic(stateDir, canaryAt(0));
     const { load } = steadyLoad(180_000);
-    const lines: string[] = [];
-    const result = await runRollout({
-      service: "catalog",
-      policy: { ...DEFAULT_ROLLOUT_POLICY, steps: [25, 100], holdSeconds: 30 },
-      target: localRolloutTarget(mesh, "catalog", prometheusQuerier(mesh.endpoints.prometheus)),
-      log: (line) => lines.push(line) && console.log(`[rollout] ${line}`),
+    const rollout = await promisify(execFile)(process.execPath, ["--import", "tsx", "tools/rollout/main.ts", "catalog", "--state-dir", stateDir, "--steps", "25,100", "--hold", "30"], {
+      cwd: PROJECT_ROOT,
+      timeout: 240_000,
     });
+    console.log(rollout.stdout.replace(/^/gm, "[npm run rollout] "));
     const loadResult = await load.stop();
     console.log(`[releases] ${formatLoad("healthy canary rollout", loadResult)}`);
-    expect(result).toMatchObject({ decision: "promoted", stepsHeld: 2 });
+    const lines = rollout.stdout.trim().split("\n");
+    expect(lines.filter((l) => l.startsWith("step "))).toEqual(["step 1/2: catalog canary at 25 %", "step 2/2: catalog canary at 100 %"]);
     expect(lines.filter((l) => l.startsWith("  holding")).length).toBeGreaterThanOrEqual(4);
+    expect(lines.at(-1)).toMatch(/^decision: promoted catalog's canary: held through 2 steps within the limits/);
     expect(loadResult.errors).toBe(0);
     expect(mesh.model.traffic.canaries.catalog).toBeUndefined();
   }, 300_000);
