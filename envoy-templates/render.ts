@@ -49,7 +49,20 @@ export function renderDynamicFiles(model: MeshModel, proxy: string, addressing: 
   return Object.fromEntries(Object.entries(dynamicFiles).map(([name, response]) => [name, envoyYaml(response)]));
 }
 
-/** `envoy/<proxy>.yaml` for every proxy, with replica 0's binding. */
+/**
+ * `envoy/<proxy>.yaml` for every proxy (replica 0), `envoy/<proxy>.dynamic/<file>` for its
+ * dynamic resources where the target has them, and the same for each canary's sidecar
+ * (`envoy/<service>-canary-sidecar...`).
+ */
 export function renderEnvoyArtifacts(model: MeshModel, addressing: Addressing): Record<string, string> {
-  return Object.fromEntries(proxyNames(model).map((proxy) => [`envoy/${proxy}.yaml`, renderProxyConfig(model, proxy, addressing)]));
+  const proxies = [
+    ...proxyNames(model).map((proxy) => ({ proxy, release: "stable" as const, file: proxy })),
+    ...model.services.filter((s) => model.traffic.canaries[s.name] !== undefined).map((s) => ({ proxy: sidecarName(s.name), release: "canary" as const, file: `${s.name}-canary-sidecar` })),
+  ];
+  return Object.fromEntries(
+    proxies.flatMap(({ proxy, release, file }) => {
+      const { bootstrap, dynamicFiles } = proxyConfig(model, proxy, addressing, 0, release);
+      return [[`envoy/${file}.yaml`, envoyYaml(bootstrap)], ...Object.entries(dynamicFiles).map(([name, response]) => [`envoy/${file}.dynamic/${name}`, envoyYaml(response)])];
+    }),
+  );
 }

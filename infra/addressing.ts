@@ -62,6 +62,9 @@ export type ScrapeDiscovery = { readonly kind: "dns"; readonly edgeHost: string 
 /** A container's or pod's identity directory: a Kubernetes Secret volume, a Docker volume. */
 export const CONTAINER_IDENTITY_DIR = "/etc/envoy-identity";
 
+/** A container's or pod's directory of dynamic resources (envoy-templates/dynamic.ts): a Kubernetes ConfigMap volume. */
+export const CONTAINER_DYNAMIC_DIR = "/etc/envoy-dynamic";
+
 /** Where proxies bind in a container or pod: the mesh on every interface, the app on the shared loopback. */
 export const containerBinding: ProxyBinding = {
   listenAddress: "0.0.0.0",

@@ -81,7 +81,7 @@ export const SETTING_KEYS = {
   zipkinPort: "host port of Zipkin",
   grafana: "whether the stack runs Grafana (true) or leaves it to your own (false: import the dashboards from dashboards/generated/ and point them at this Prometheus and Zipkin)",
   replicas: "replicas per service, e.g. { catalog: 2 }; services not named run 1",
-  canaries: `canary releases per service, e.g. { catalog: { weightPercent: 10, replicas: 1 } }: the canary's own workloads take that share of the service's traffic (a request with ${RELEASE_HEADER}: canary or stable picks one); changing a weight restarts no proxy`,
+  canaries: `canary releases per service, e.g. { catalog: { weightPercent: 10, replicas: 1, image: registry.example.com/mesh-catalog:1.3.0 } }: the canary's own workloads (its image; the stable one's when absent) take that share of the service's traffic (a request with ${RELEASE_HEADER}: canary or stable picks one); changing a weight restarts no proxy`,
   faults: "faults injected per service by its sidecars, e.g. { catalog: { abortPercent: 20, abortStatus: 500, delayPercent: 0, delayMs: 0, release: canary, fromHeaders: false } }; off unless set; changing them restarts no proxy",
   rollout: `how npm run rollout moves a canary to stable, e.g. { steps: [5, 25, 50, 100], holdSeconds: 60, maxErrorPercentIncrease: 1, maxP99Ratio: 1.5, p99SlackMs: 50, minRequests: 20 } (these are the defaults): a breach during a hold rolls the canary back`,
   rateLimits: 'edge rate limits per public route, e.g. { "/api/orders": { requestsPerSecond: 50, burst: 100 } }: requests beyond the bucket get 429; changing them restarts no proxy',
@@ -357,12 +357,16 @@ function imageMap<K extends string>(key: string, value: unknown, keys: readonly 
   const result: Partial<Record<K, string>> = {};
   for (const [name, ref] of Object.entries(entries)) {
     if (!(keys as readonly string[]).includes(name)) throw new StackConfigError(`${key}.${name}`, `one of ${keys.join(", ")}`, name);
-    if (typeof ref !== "string" || !IMAGE_REFERENCE.test(ref)) {
-      throw new StackConfigError(`${key}.${name}`, "an image reference such as registry.example.com/team/name:tag or name@sha256:<64 hex digits>", ref);
-    }
-    result[name as K] = ref;
+    result[name as K] = imageReference(`${key}.${name}`, ref);
   }
   return result;
+}
+
+function imageReference(key: string, ref: unknown): string {
+  if (typeof ref !== "string" || !IMAGE_REFERENCE.test(ref)) {
+    throw new StackConfigError(key, "an image reference such as registry.example.com/team/name:tag or name@sha256:<64 hex digits>", ref);
+  }
+  return ref;
 }
 
 function registry(key: string, value: unknown): string {
@@ -434,11 +438,12 @@ function canaries(value: unknown): TrafficPolicy["canaries"] {
   const result: Partial<Record<ServiceName, CanaryRelease>> = {};
   for (const [name, spec] of Object.entries(map("canaries", value, "a map of service name to { weightPercent, replicas }"))) {
     const key = `canaries.${knownService("canaries", name)}`;
-    const fields = map(key, spec, "{ weightPercent, replicas }");
-    onlyKeys(key, fields, ["weightPercent", "replicas"]);
+    const fields = map(key, spec, "{ weightPercent, replicas, image }");
+    onlyKeys(key, fields, ["weightPercent", "replicas", "image"]);
     result[name as ServiceName] = {
       weightPercent: boundedInteger(`${key}.weightPercent`, fields.weightPercent, 0, 100),
       replicas: boundedInteger(`${key}.replicas`, fields.replicas, 1, MAX_REPLICAS, 1),
+      ...(fields.image !== undefined ? { image: imageReference(`${key}.image`, fields.image) } : {}),
     };
   }
   return result;

@@ -15,6 +15,11 @@ export interface CanaryRelease {
   /** 0 to 100; the stable release takes the rest. */
   readonly weightPercent: number;
   readonly replicas: number;
+  /**
+   * The canary's app image on Docker and Kubernetes (a reference, as mesh:appImages takes);
+   * the stable release's image when absent. The local runner runs this checkout's apps for both.
+   */
+  readonly image?: string;
 }
 
 /**

@@ -2,13 +2,23 @@
 // and a NodePort Service that kind maps to the host's gateway port.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { renderProxyConfig } from "../../envoy-templates/index.js";
+import { renderDynamicFiles, renderProxyConfig } from "../../envoy-templates/index.js";
 import type { Addressing } from "../addressing.js";
 import type { EnvoyLogLevel } from "../config.js";
 import { EDGE_PROXY, type MeshModel, PORTS } from "../model.js";
 import type { PinnedImage } from "../versions.js";
 import { ENVOY_DRAIN_SECONDS } from "../workload-sizes.js";
-import { ENVOY_CONFIG_VOLUME, ENVOY_SCRATCH_VOLUME, edgeDrainCommand, envoyConfigMap, envoyContainer, identitySecret, identityVolume } from "./envoy-container.js";
+import {
+  ENVOY_CONFIG_VOLUME,
+  ENVOY_SCRATCH_VOLUME,
+  dynamicConfigMap,
+  dynamicVolume,
+  edgeDrainCommand,
+  envoyConfigMap,
+  envoyContainer,
+  identitySecret,
+  identityVolume,
+} from "./envoy-container.js";
 import { NODE_PORTS } from "./node-ports.js";
 import { componentLabels, restrictedPod, scratchVolume, selectorFor } from "./workload.js";
 
@@ -20,8 +30,8 @@ export interface EdgeProxyArgs {
   readonly envoyImage: PinnedImage;
   /** The edge's identity directory's files (infra/plan/mesh-plan.ts): its client certificate toward the sidecars. */
   readonly identity: pulumi.Output<Record<string, string>>;
-  /** The provider that patches identity Secrets in place (KubernetesMesh). */
-  readonly identityProvider: k8s.Provider;
+  /** The provider that patches identity Secrets and dynamic ConfigMaps in place (KubernetesMesh). */
+  readonly inPlaceProvider: k8s.Provider;
 }
 
 export class EdgeProxy extends pulumi.ComponentResource {
@@ -32,7 +42,9 @@ export class EdgeProxy extends pulumi.ComponentResource {
     const { namespace } = args;
     const labels = componentLabels(EDGE_PROXY);
     const config = envoyConfigMap(`${name}-envoy`, EDGE_PROXY, namespace, renderProxyConfig(args.model, EDGE_PROXY, args.addressing), { parent: this });
-    const identity = identitySecret(`${name}-identity`, EDGE_PROXY, namespace, args.identity, { parent: this, provider: args.identityProvider });
+    const inPlace = { parent: this, provider: args.inPlaceProvider };
+    const identity = identitySecret(`${name}-identity`, EDGE_PROXY, namespace, args.identity, inPlace);
+    const dynamic = dynamicConfigMap(`${name}-envoy-dynamic`, EDGE_PROXY, namespace, renderDynamicFiles(args.model, EDGE_PROXY, args.addressing), inPlace);
 
     new k8s.core.v1.Service(
       `${name}-service`,
@@ -84,7 +96,7 @@ export class EdgeProxy extends pulumi.ComponentResource {
                   { name: "http-metrics", containerPort: PORTS.envoyMetrics },
                 ], edgeDrainCommand()),
               ],
-              volumes: [{ name: ENVOY_CONFIG_VOLUME, configMap: { name: config.metadata.name } }, scratchVolume(ENVOY_SCRATCH_VOLUME), identityVolume(identity)],
+              volumes: [{ name: ENVOY_CONFIG_VOLUME, configMap: { name: config.metadata.name } }, scratchVolume(ENVOY_SCRATCH_VOLUME), identityVolume(identity), dynamicVolume(dynamic)],
             },
           },
         },

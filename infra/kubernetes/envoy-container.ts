@@ -3,7 +3,7 @@
 // gets a new ConfigMap name, which changes the pod template and rolls the pods.
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
-import { CONTAINER_IDENTITY_DIR, containerBinding } from "../addressing.js";
+import { CONTAINER_DYNAMIC_DIR, CONTAINER_IDENTITY_DIR, containerBinding } from "../addressing.js";
 import { bashHttpRequest } from "../bash-http.js";
 import type { EnvoyLogLevel } from "../config.js";
 import { PORTS } from "../model.js";
@@ -17,6 +17,7 @@ export const ENVOY_CONFIG_DIR = "/etc/envoy";
 export const ENVOY_CONFIG_VOLUME = "envoy-config";
 export const ENVOY_SCRATCH_VOLUME = "envoy-tmp";
 export const ENVOY_IDENTITY_VOLUME = "envoy-identity";
+export const ENVOY_DYNAMIC_VOLUME = "envoy-dynamic";
 
 /**
  * A workload's identity directory as a Secret of a fixed name: a renewed certificate
@@ -30,6 +31,20 @@ export function identitySecret(name: string, workload: string, namespace: pulumi
 /** The identity Secret as the Envoy container's volume: readable by the pod's fsGroup (Envoy's group) only. */
 export function identityVolume(secret: k8s.core.v1.Secret): k8s.types.input.core.v1.Volume {
   return { name: ENVOY_IDENTITY_VOLUME, secret: { secretName: secret.metadata.name, defaultMode: 0o440 } };
+}
+
+/**
+ * A proxy's routes and service clusters (envoy-templates/dynamic.ts) as a ConfigMap of a
+ * fixed name, updated in place through the in-place provider: the kubelet swaps the files
+ * in every pod's volume (within its sync period, about a minute) and the running Envoys
+ * apply them. A weight, fault or rate-limit change rolls no pod.
+ */
+export function dynamicConfigMap(name: string, component: string, namespace: pulumi.Input<string>, files: Record<string, string>, opts: pulumi.CustomResourceOptions): k8s.core.v1.ConfigMap {
+  return new k8s.core.v1.ConfigMap(name, { metadata: { name: `${component}-envoy-dynamic`, namespace, labels: componentLabels(component) }, data: files }, opts);
+}
+
+export function dynamicVolume(configMap: k8s.core.v1.ConfigMap): k8s.types.input.core.v1.Volume {
+  return { name: ENVOY_DYNAMIC_VOLUME, configMap: { name: configMap.metadata.name } };
 }
 
 export function envoyConfigMap(name: string, component: string, namespace: pulumi.Input<string>, config: string, opts: pulumi.CustomResourceOptions): k8s.core.v1.ConfigMap {
@@ -109,6 +124,7 @@ export function envoyContainer(image: PinnedImage, logLevel: EnvoyLogLevel, port
       { name: ENVOY_CONFIG_VOLUME, mountPath: ENVOY_CONFIG_DIR, readOnly: true },
       { name: ENVOY_SCRATCH_VOLUME, mountPath: "/tmp" },
       { name: ENVOY_IDENTITY_VOLUME, mountPath: CONTAINER_IDENTITY_DIR, readOnly: true },
+      { name: ENVOY_DYNAMIC_VOLUME, mountPath: CONTAINER_DYNAMIC_DIR, readOnly: true },
     ],
   };
 }

@@ -14,6 +14,7 @@ import { kindClusterName, loadIntoKind } from "./kind-images.js";
 import { NetworkPolicies } from "./network-policies.js";
 import { Observability } from "./observability.js";
 import { ServiceWithSidecar } from "./service-with-sidecar.js";
+import { releaseName } from "../traffic.js";
 import { componentLabels } from "./workload.js";
 import { type IdentityPlan, planMesh } from "../plan/mesh-plan.js";
 
@@ -41,12 +42,13 @@ export class KubernetesMesh extends MeshComponent {
       { parent: this },
     );
     const inCluster = { parent: this, provider };
-    // The identity Secrets alone are patched in place when their data changes (the main provider
-    // replaces a changed Secret, which for these fixed names means deleting it first): a renewal
-    // then reaches the running pods through their Secret volumes, and nothing rolls.
-    const identityProvider = new k8s.Provider(
+    // The identity Secrets and the Envoys' dynamic ConfigMaps alone are patched in place when
+    // their data changes (the main provider replaces a changed Secret or ConfigMap, which for
+    // these fixed names means deleting it first): a renewal or a new weight then reaches the
+    // running pods through their volumes, and nothing rolls.
+    const inPlaceProvider = new k8s.Provider(
       `${name}-identities`,
-      { context: settings.kubeContext === "" ? undefined : settings.kubeContext, enableServerSideApply: true, enableSecretMutable: true },
+      { context: settings.kubeContext === "" ? undefined : settings.kubeContext, enableServerSideApply: true, enableSecretMutable: true, enableConfigMapMutable: true },
       { parent: this },
     );
 
@@ -79,7 +81,7 @@ export class KubernetesMesh extends MeshComponent {
     );
 
     const kindCluster = kindClusterName(settings.kubeContext);
-    const services = plan.services.map(({ spec: service, environment }) => {
+    const services = plan.services.flatMap(({ spec: service, environment }) => {
       const app = appImage(`${name}-${service.name}-image`, service.name, settings, args.buildContext, { parent: this });
       // A built image the cluster cannot pull: kind gets it loaded into its nodes; another cluster needs a registry.
       const local = app.source === "built" && !app.pushed;
@@ -89,30 +91,43 @@ export class KubernetesMesh extends MeshComponent {
         );
       }
       const loaded = local && kindCluster !== undefined ? [loadIntoKind(`${name}-${service.name}-kind-load`, kindCluster, app.image, { parent: this })] : [];
-      return new ServiceWithSidecar(
-        `${name}-${service.name}`,
-        {
-          model,
-          service,
-          addressing,
-          namespace: ns,
-          appImageRef: app.source === "given" ? app.ref : app.pushed ? app.image.repoDigest : app.image.imageName,
-          appImageId: app.source === "given" ? app.ref : app.image.repoDigest,
-          envoyImage: images.envoy,
-          nodeImage: images.node,
-          environment,
-          identity: requiredIdentity(plan.identities, service.name),
-          identityProvider,
-          logLevel: settings.envoyLogLevel,
-        },
-        // Policies first, so no pod ever runs unconfined; the stores (and images) before the apps.
-        { ...inCluster, dependsOn: [namespace, policies, ...service.dataStores.map((s) => dataStores[s] as DataStore), ...loaded] },
+      const stableImage = app.source === "given" ? app.ref : app.pushed ? app.image.repoDigest : app.image.imageName;
+      const stableImageId = app.source === "given" ? app.ref : app.image.repoDigest;
+      const canary = model.traffic.canaries[service.name];
+      const releases = [
+        { release: "stable" as const, replicas: service.replicas, image: stableImage, imageId: stableImageId },
+        // A canary runs its own image, or the stable one's (to rehearse a rollout's mechanics).
+        ...(canary !== undefined ? [{ release: "canary" as const, replicas: canary.replicas, image: canary.image ?? stableImage, imageId: canary.image ?? stableImageId }] : []),
+      ];
+      return releases.map(
+        ({ release, replicas, image, imageId }) =>
+          new ServiceWithSidecar(
+            release === "stable" ? `${name}-${service.name}` : `${name}-${releaseName(service.name, release)}`,
+            {
+              model,
+              service,
+              release,
+              replicas,
+              addressing,
+              namespace: ns,
+              appImageRef: image,
+              appImageId: imageId,
+              envoyImage: images.envoy,
+              nodeImage: images.node,
+              environment,
+              identity: requiredIdentity(plan.identities, service.name),
+              inPlaceProvider,
+              logLevel: settings.envoyLogLevel,
+            },
+            // Policies first, so no pod ever runs unconfined; the stores (and images) before the apps.
+            { ...inCluster, dependsOn: [namespace, policies, ...service.dataStores.map((s) => dataStores[s] as DataStore), ...loaded] },
+          ),
       );
     });
 
     new EdgeProxy(
       `${name}-edge`,
-      { model, addressing, namespace: ns, logLevel: settings.envoyLogLevel, envoyImage: images.envoy, identity: requiredIdentity(plan.identities, EDGE_PROXY), identityProvider },
+      { model, addressing, namespace: ns, logLevel: settings.envoyLogLevel, envoyImage: images.envoy, identity: requiredIdentity(plan.identities, EDGE_PROXY), inPlaceProvider },
       { ...inCluster, dependsOn: [namespace, policies, ...services] },
     );
     new Observability(`${name}-observability`, { namespace: ns, secrets, artifacts, images, grafana: settings.grafana }, { ...inCluster, dependsOn: [namespace, policies] });

@@ -2,6 +2,7 @@
 // NetworkPolicies encode on top of default deny. "outside" is traffic entering
 // through a NodePort (the public gateway and the operator UIs).
 import { DATA_STORES, EDGE_PROXY, type MeshModel, PORTS } from "../model.js";
+import { releaseName, releasesOf } from "../traffic.js";
 
 export const OUTSIDE = "outside";
 export const OBSERVABILITY_COMPONENTS = ["prometheus", "grafana", "zipkin"] as const;
@@ -47,11 +48,25 @@ export function meshFlows(model: MeshModel, options: FlowOptions = { grafana: tr
       { from: "prometheus", to: service.name, port: PORTS.envoyMetrics },
     );
   }
-  return flows;
+  // A canary's pods are a component of their own (their Deployment and Service must not
+  // select the stable ones): they make and take the connections their service does.
+  return flows.flatMap((flow) => [flow, ...canaryFlows(model, flow)]);
+}
+
+/** The components that run a service's pods: the service, and its canary where it has one. */
+function releaseComponents(model: MeshModel, component: string): string[] {
+  const service = model.services.find((s) => s.name === component);
+  return service === undefined ? [component] : releasesOf(model.traffic, service.name).map((release) => releaseName(service.name, release));
+}
+
+function canaryFlows(model: MeshModel, flow: Flow): Flow[] {
+  const froms = releaseComponents(model, flow.from);
+  const tos = releaseComponents(model, flow.to);
+  return froms.flatMap((from) => tos.map((to) => ({ ...flow, from, to }))).filter((f) => f.from !== flow.from || f.to !== flow.to);
 }
 
 /** Every component that runs pods in the namespace. */
 export function meshComponents(model: MeshModel, options: FlowOptions = { grafana: true }): string[] {
   const observability = OBSERVABILITY_COMPONENTS.filter((c) => options.grafana || c !== "grafana");
-  return [EDGE_PROXY, ...model.services.map((s) => s.name), ...model.dataStores.map((d) => d.name), ...observability];
+  return [EDGE_PROXY, ...model.services.flatMap((s) => releaseComponents(model, s.name)), ...model.dataStores.map((d) => d.name), ...observability];
 }

@@ -6,15 +6,18 @@
 // replicas through a voluntary disruption (a node drain).
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { renderProxyConfig } from "../../envoy-templates/index.js";
+import { renderDynamicFiles, renderProxyConfig } from "../../envoy-templates/index.js";
 import type { Addressing } from "../addressing.js";
 import type { EnvoyLogLevel } from "../config.js";
 import { type MeshModel, PORTS, type ServiceSpec, sidecarName } from "../model.js";
+import { type Release, releaseName } from "../traffic.js";
 import type { PinnedImage } from "../versions.js";
 import { POD_STOP_GRACE_SECONDS, WORKLOAD_SIZES } from "../workload-sizes.js";
 import {
   ENVOY_CONFIG_VOLUME,
   ENVOY_SCRATCH_VOLUME,
+  dynamicConfigMap,
+  dynamicVolume,
   envoyConfigMap,
   envoyContainer,
   identitySecret,
@@ -30,6 +33,9 @@ export const IMAGE_ID_ANNOTATION = "envoy-mesh/app-image-id";
 export interface ServiceWithSidecarArgs {
   readonly model: MeshModel;
   readonly service: ServiceSpec;
+  /** Which release of the service these workloads run (infra/traffic.ts): a canary's are named `<service>-canary`. */
+  readonly release: Release;
+  readonly replicas: number;
   readonly addressing: Addressing;
   readonly namespace: pulumi.Input<string>;
   /** What the app container runs: a given reference, a pushed digest or a local tag loaded into kind. */
@@ -41,8 +47,8 @@ export interface ServiceWithSidecarArgs {
   readonly environment: pulumi.Output<Record<string, string>>;
   /** The service's identity directory's files (infra/plan/mesh-plan.ts). */
   readonly identity: pulumi.Output<Record<string, string>>;
-  /** The provider that patches identity Secrets in place (KubernetesMesh). */
-  readonly identityProvider: k8s.Provider;
+  /** The provider that patches identity Secrets and dynamic ConfigMaps in place (KubernetesMesh). */
+  readonly inPlaceProvider: k8s.Provider;
   readonly logLevel: EnvoyLogLevel;
 }
 
@@ -54,20 +60,25 @@ export class ServiceWithSidecar extends pulumi.ComponentResource {
 
   constructor(name: string, args: ServiceWithSidecarArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mesh:kubernetes:ServiceWithSidecar", name, {}, opts);
-    const { service, namespace } = args;
-    const labels = componentLabels(service.name);
-    const config = envoyConfigMap(`${name}-envoy`, service.name, namespace, renderProxyConfig(args.model, sidecarName(service.name), args.addressing), { parent: this });
+    const { service, namespace, release } = args;
+    // The component: the service's name for the stable release, `<service>-canary` for a canary.
+    const component = releaseName(service.name, release);
+    const labels = componentLabels(component);
+    const proxy = sidecarName(service.name);
+    const config = envoyConfigMap(`${name}-envoy`, component, namespace, renderProxyConfig(args.model, proxy, args.addressing, 0, release), { parent: this });
+    const inPlace = { parent: this, provider: args.inPlaceProvider };
+    const dynamic = dynamicConfigMap(`${name}-envoy-dynamic`, component, namespace, renderDynamicFiles(args.model, proxy, args.addressing, 0, release), inPlace);
     const environment = new k8s.core.v1.Secret(`${name}-env`, { metadata: { namespace, labels }, stringData: args.environment }, { parent: this });
-    const identity = identitySecret(`${name}-identity`, service.name, namespace, args.identity, { parent: this, provider: args.identityProvider });
+    const identity = identitySecret(`${name}-identity`, component, namespace, args.identity, inPlace);
 
     this.service = new k8s.core.v1.Service(
       `${name}-service`,
       {
-        // Named as the service: kubernetesAddressing resolves <service>.<namespace>.svc.
-        metadata: { name: service.name, namespace, labels },
+        // Named as the release: kubernetesAddressing resolves <service>[-canary].<namespace>.svc.
+        metadata: { name: component, namespace, labels },
         spec: {
           clusterIP: "None",
-          selector: selectorFor(service.name),
+          selector: selectorFor(component),
           ports: [
             { name: "http-mesh", port: PORTS.sidecarIngress, targetPort: PORTS.sidecarIngress },
             { name: "http-envoy-metrics", port: PORTS.envoyMetrics, targetPort: PORTS.envoyMetrics },
@@ -84,10 +95,10 @@ export class ServiceWithSidecar extends pulumi.ComponentResource {
       `${name}-deployment`,
       {
         // A fixed name operators can port-forward to: `kubectl port-forward deploy/<service> <port>:9901`.
-        metadata: { name: service.name, namespace, labels },
+        metadata: { name: component, namespace, labels },
         spec: {
-          replicas: service.replicas,
-          selector: { matchLabels: selectorFor(service.name) },
+          replicas: args.replicas,
+          selector: { matchLabels: selectorFor(component) },
           template: {
             metadata: { labels, annotations: { [IMAGE_ID_ANNOTATION]: args.appImageId } },
             spec: {
@@ -101,7 +112,7 @@ export class ServiceWithSidecar extends pulumi.ComponentResource {
                   maxSkew: 1,
                   topologyKey: "kubernetes.io/hostname",
                   whenUnsatisfiable: "ScheduleAnyway",
-                  labelSelector: { matchLabels: selectorFor(service.name) },
+                  labelSelector: { matchLabels: selectorFor(component) },
                   matchLabelKeys: ["pod-template-hash"],
                 },
               ],
@@ -137,6 +148,7 @@ export class ServiceWithSidecar extends pulumi.ComponentResource {
                 { name: ENVOY_CONFIG_VOLUME, configMap: { name: config.metadata.name } },
                 scratchVolume(ENVOY_SCRATCH_VOLUME),
                 identityVolume(identity),
+                dynamicVolume(dynamic),
                 scratchVolume("app-tmp"),
               ],
             },
@@ -146,10 +158,10 @@ export class ServiceWithSidecar extends pulumi.ComponentResource {
       // Children do not inherit the component's dependsOn (data stores, policies, image loads): pass it on.
       { parent: this, dependsOn: opts?.dependsOn },
     );
-    if (service.replicas > 1) {
+    if (args.replicas > 1) {
       this.disruptionBudget = new k8s.policy.v1.PodDisruptionBudget(
         `${name}-disruption-budget`,
-        { metadata: { name: service.name, namespace, labels }, spec: { maxUnavailable: 1, selector: { matchLabels: selectorFor(service.name) } } },
+        { metadata: { name: component, namespace, labels }, spec: { maxUnavailable: 1, selector: { matchLabels: selectorFor(component) } } },
         { parent: this },
       );
     }

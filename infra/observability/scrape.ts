@@ -70,7 +70,9 @@ function envoyJob(model: MeshModel, discovery: Pick<ScrapeConfig, "dns_sd_config
 
 /** Envoys and apps by DNS: `service` comes from the name queried, `replica` is the address it resolved to. */
 function dnsScrapeConfigs(model: MeshModel, addressing: Addressing, edgeHost: string): ScrapeConfig[] {
-  const hosts = model.services.map((s) => ({ service: s.name as string, host: addressing.serviceHost(s.name, "stable") }));
+  // One name per release of each service: a canary's pods answer to `<service>-canary`.
+  const hosts = model.services.flatMap((s) => releasesOf(model.traffic, s.name).map((release) => ({ service: s.name as string, release, host: addressing.serviceHost(s.name, release) })));
+  const releaseFromName: RelabelConfig[] = hosts.map(({ release, host }) => ({ source_labels: ["__meta_dns_name"], regex: escapeRegex(host), target_label: "release", replacement: release }));
   const serviceFromName = (entries: Array<{ service: string; host: string }>): RelabelConfig[] =>
     entries.map(({ service, host }) => ({
       source_labels: ["__meta_dns_name"],
@@ -100,7 +102,8 @@ function dnsScrapeConfigs(model: MeshModel, addressing: Addressing, edgeHost: st
       relabel_configs: [
         ...serviceFromName([{ service: EDGE_PROXY, host: edgeHost }, ...hosts]),
         roleFor("edge", [EDGE_PROXY]),
-        roleFor("sidecar", hosts.map((h) => h.service)),
+        roleFor("sidecar", model.services.map((s) => s.name)),
+        ...releaseFromName,
         replicaFromAddress,
       ],
     }),
@@ -113,6 +116,7 @@ function dnsScrapeConfigs(model: MeshModel, addressing: Addressing, edgeHost: st
         ...serviceFromName(hosts),
         ...(apps.length ? [roleFor("app", apps)] : []),
         ...(workers.length ? [roleFor("worker", workers)] : []),
+        ...releaseFromName,
         replicaFromAddress,
       ],
     },

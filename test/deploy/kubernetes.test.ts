@@ -190,6 +190,35 @@ describe("the kubernetes target through the real Pulumi engine", () => {
     expect(budget.map((b) => [b.metadata.labels?.["app.kubernetes.io/name"], (b.spec as { maxUnavailable: number }).maxUnavailable])).toEqual([["catalog", 1]]);
   });
 
+  it("runs a canary, then moves its weight by patching only the Envoys' dynamic ConfigMaps in place, then removes it", async () => {
+    const base = { replicas: { catalog: 2 }, envoyLogLevel: "debug" };
+    const upWith = async (extra: Record<string, unknown>) => {
+      await stack.setAllConfig(stackConfig(settings({ ...base, ...extra }), passwords));
+      // Setting config never unsets a key: a stack without a canary has none.
+      if (extra.canaries === undefined) await stack.removeConfig("mesh:canaries");
+      const events: EngineEvent[] = [];
+      const up = await stack.up({ onEvent: (e) => events.push(e), color: "never" });
+      expect(up.summary.result).toBe("succeeded");
+      return [...operations(events)].filter(([, op]) => op !== "same");
+    };
+    const created = await upWith({ canaries: { catalog: { weightPercent: 10 } } });
+    expect(created.filter(([, op]) => op === "create").map(([name]) => name)).toContain("kubernetes:apps/v1:Deployment::mesh-catalog-canary-deployment");
+    await waitFor("the canary available", async () => (await api.get(`/apis/apps/v1/namespaces/${NAMESPACE}/deployments/catalog-canary`)).status?.availableReplicas === 1, 60_000, 250);
+    const pods = async () => (await api.list(`/api/v1/namespaces/${NAMESPACE}/pods`)).map((p) => p.metadata.name).sort();
+    const before = await pods();
+    const moved = await upWith({ canaries: { catalog: { weightPercent: 50 } } });
+    // The edge's and orders' (catalog's callers) routes: updated in place, nothing replaced, no pod template touched.
+    expect(moved.sort()).toEqual([
+      ["kubernetes:core/v1:ConfigMap::mesh-edge-envoy-dynamic", "update"],
+      ["kubernetes:core/v1:ConfigMap::mesh-orders-envoy-dynamic", "update"],
+    ]);
+    const edgeRoutes = (await api.get(`/api/v1/namespaces/${NAMESPACE}/configmaps/edge-envoy-dynamic`)) as KubeObject & { data: Record<string, string> };
+    expect(edgeRoutes.data["routes-edge_http.yaml"]).toMatch(/name: catalog-canary\s+weight: 50/);
+    expect(await pods()).toEqual(before);
+    const removed = await upWith({});
+    expect(removed.filter(([, op]) => op === "delete").map(([name]) => name)).toContain("kubernetes:apps/v1:Deployment::mesh-catalog-canary-deployment");
+  });
+
   it("destroys everything: the namespace and all in it gone, then the stack removed", async () => {
     const destroy = await stack.destroy({ color: "never" });
     expect(destroy.summary.result).toBe("succeeded");

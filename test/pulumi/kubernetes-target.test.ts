@@ -8,7 +8,7 @@ import { parse } from "yaml";
 import { meshFlows } from "../../infra/kubernetes/network-flows.js";
 import { NODE_PORTS } from "../../infra/kubernetes/node-ports.js";
 import { buildMeshModel, DATA_STORES, PORTS, SERVICE_NAMES } from "../../infra/model.js";
-import { PASSWORD_NAMES, parseStackSettings, passwordKey } from "../../infra/config.js";
+import { PASSWORD_NAMES, meshModelFor, parseStackSettings, passwordKey } from "../../infra/config.js";
 import { deployMesh } from "../../infra/mesh-program.js";
 import { UPSTREAMS_READY_PATH } from "../../envoy-templates/index.js";
 import { CALLER_HEALTH_NOTICE_SECONDS, CLUSTER_DNS_TTL_SECONDS, DNS_REFRESH_SECONDS, ENDPOINT_DRAIN_SECONDS, HEALTH_CHECK_TIMING } from "../../infra/endpoint-discovery.js";
@@ -374,5 +374,79 @@ describe("kubernetes target without Grafana (mesh:grafana false)", () => {
     expect(meshFlows(buildMeshModel(), { grafana: false }).filter((f) => f.from === "grafana" || f.to === "grafana")).toEqual([]);
     const prometheus = parse((named(byo, "mesh-observability-config").inputs as Obj).data["prometheus.yml"]) as Obj;
     expect(prometheus.scrape_configs.map((c: Obj) => c.job_name)).not.toContain("grafana");
+  });
+});
+
+describe("kubernetes target: releases, faults and rate limits", () => {
+  const appImages = { catalog: "registry.example.com/mesh/mesh-catalog:1.2.0" };
+  const canaryImage = "registry.example.com/mesh/mesh-catalog:1.3.0";
+  const withCanary = (weightPercent: number, extra: Record<string, unknown> = {}) =>
+    runMesh({ target: "kubernetes", kubeContext: "kind-mesh", appImages, canaries: { catalog: { weightPercent, replicas: 1, image: canaryImage } }, ...extra });
+
+  it("gives every Envoy its routes and service clusters from a ConfigMap of a fixed name, patched in place", () => {
+    const inPlace = named(run, "mesh-identities").inputs as Obj;
+    // Provider inputs reach the engine as strings.
+    expect(inPlace).toMatchObject({ enableConfigMapMutable: "true", enableSecretMutable: "true" });
+    for (const [workload, component] of [["edge", "edge"], ...SERVICE_NAMES.map((s) => [s, s])] as const) {
+      const dynamic = named(run, `mesh-${workload}-envoy-dynamic`);
+      expect((dynamic.inputs as Obj).metadata.name).toBe(`${component}-envoy-dynamic`);
+
+      expect(Object.keys((dynamic.inputs as Obj).data)).toContain("clusters.yaml");
+      const spec = podSpec(named(run, `mesh-${workload}-deployment`));
+      expect(spec.volumes.find((v: Obj) => v.name === "envoy-dynamic").configMap.name).toBe(`${component}-envoy-dynamic`);
+      const envoy = [...(spec.initContainers ?? []), ...spec.containers].find((c: Obj) => c.name === "envoy") as Obj;
+      expect(envoy.volumeMounts).toContainEqual({ name: "envoy-dynamic", mountPath: "/etc/envoy-dynamic", readOnly: true });
+      // The bootstrap reads them from there: no route or service cluster of its own.
+      const bootstrap = parse((named(run, `mesh-${workload}-envoy`).inputs as Obj).data["envoy.yaml"]) as Obj;
+      expect(bootstrap.dynamic_resources.cds_config.path_config_source.watched_directory.path).toBe("/etc/envoy-dynamic");
+    }
+  });
+
+  it("runs a canary as workloads of its own with its own image, allowed the flows its service has", async () => {
+    const canary = await withCanary(10);
+    const added = canary.resources.filter((r) => !run.resources.some((o) => o.type === r.type && o.name === r.name)).map((r) => `${r.type}::${r.name}`);
+    expect(added.filter((k) => k.includes("canary")).sort()).toEqual(
+      [
+        "kubernetes:apps/v1:Deployment::mesh-catalog-canary-deployment",
+        "kubernetes:core/v1:ConfigMap::mesh-catalog-canary-envoy",
+        "kubernetes:core/v1:ConfigMap::mesh-catalog-canary-envoy-dynamic",
+        "kubernetes:core/v1:Secret::mesh-catalog-canary-env",
+        "kubernetes:core/v1:Secret::mesh-catalog-canary-identity",
+        "kubernetes:core/v1:Service::mesh-catalog-canary-service",
+        "kubernetes:networking.k8s.io/v1:NetworkPolicy::mesh-network-policies-catalog-canary",
+        "mesh:kubernetes:ServiceWithSidecar::mesh-catalog-canary",
+      ].sort(),
+    );
+    const deployment = named(canary, "mesh-catalog-canary-deployment").inputs as Obj;
+    expect(deployment.metadata.name).toBe("catalog-canary");
+    expect(deployment.spec.selector.matchLabels).toEqual({ "app.kubernetes.io/name": "catalog-canary" });
+    expect(podSpec(named(canary, "mesh-catalog-canary-deployment")).containers[0].image).toBe(canaryImage);
+    expect(podSpec(named(canary, "mesh-catalog-deployment")).containers[0].image).toBe(appImages.catalog);
+    // The edge and orders (catalog's callers) may reach the canary as they reach catalog.
+    const flows = meshFlows(meshModelFor(canary.settings)).filter((f) => f.to === "catalog-canary" || f.from === "catalog-canary");
+    expect(flows).toEqual(expect.arrayContaining([
+      { from: "edge", to: "catalog-canary", port: PORTS.sidecarIngress },
+      { from: "orders", to: "catalog-canary", port: PORTS.sidecarIngress },
+      { from: "catalog-canary", to: "postgres", port: DATA_STORES.postgres.port },
+    ]));
+    const edgeClusters = parse((named(canary, "mesh-edge-envoy-dynamic").inputs as Obj).data["clusters.yaml"]) as Obj;
+    expect(edgeClusters.resources.map((c: Obj) => c.name)).toEqual(["catalog", "catalog-canary", "cart", "orders"]);
+  });
+
+  it("changes only the dynamic ConfigMaps for a new weight, fault or rate limit: no pod template, so no pod, changes", async () => {
+    const before = await withCanary(10);
+    const after = await withCanary(50, {
+      faults: { catalog: { abortPercent: 20, abortStatus: 500, release: "canary" } },
+      rateLimits: { "/api/orders": { requestsPerSecond: 50, burst: 100 } },
+    });
+    const inputsOf = (r: MockRun) => new Map(r.resources.map((res) => [`${res.type}::${res.name}`, JSON.stringify(res.inputs)]));
+    const [a, b] = [inputsOf(before), inputsOf(after)];
+    expect([...b.keys()].sort()).toEqual([...a.keys()].sort());
+    const changed = [...a.keys()].filter((k) => a.get(k) !== b.get(k)).sort();
+    expect(changed).toEqual([
+      "kubernetes:core/v1:ConfigMap::mesh-catalog-canary-envoy-dynamic",
+      "kubernetes:core/v1:ConfigMap::mesh-edge-envoy-dynamic",
+      "kubernetes:core/v1:ConfigMap::mesh-orders-envoy-dynamic",
+    ]);
   });
 });
