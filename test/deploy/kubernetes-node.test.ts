@@ -340,6 +340,47 @@ describe("the kubernetes target on a real node", () => {
     expect(back).toBeLessThan(10);
   });
 
+  it("runs a catalog canary and moves its weight under traffic: only the dynamic ConfigMaps change, no pod rolls, no request fails", async () => {
+    const withCanary = (weightPercent: number) => ({ envoyLogLevel: "warning", canaries: { catalog: { weightPercent } } });
+    /** The share of `count` GETs of catalog the canary answered (the sidecars' x-mesh-release). */
+    const canaryShare = async (count: number) => {
+      let canary = 0;
+      for (let i = 0; i < count; i++) {
+        const res = await fetch(`${gateway}/api/products/${product.id}`, { signal: AbortSignal.timeout(10_000) });
+        await res.arrayBuffer();
+        expect(res.status).toBe(200);
+        if (res.headers.get("x-mesh-release") === "canary") canary++;
+      }
+      return canary / count;
+    };
+    await deploy(withCanary(10));
+    await waitFor("the canary pod Ready", async () => (await pods()).some((p) => p.component === "catalog-canary" && p.ready), 180_000, 1000);
+    await waitFor("the edge to route some requests to the canary", async () => (await canaryShare(100)) > 0, 120_000, 2000);
+    const before = (await pods()).filter((p) => !p.name.startsWith("probe-"));
+    const load = steadyLoad(300_000);
+    const up = await deploy(withCanary(50));
+    const { same, update, ...others } = up.summary.resourceChanges ?? {};
+    // The dynamic ConfigMaps of catalog's callers, the edge and orders; nothing else.
+    expect([update, others], JSON.stringify(up.summary.resourceChanges)).toEqual([2, {}]);
+    expect(same).toBeGreaterThan(0);
+    const started = Date.now();
+    let share = 0;
+    await waitFor("about half of catalog's requests at the canary", async () => Math.abs((share = await canaryShare(200)) - 0.5) < 0.12, 240_000, 2000);
+    console.log(`[node] canary weight 10 → 50 reached the edge within ${((Date.now() - started) / 1000).toFixed(0)} s of up (the kubelet's ConfigMap sync); share ${(share * 100).toFixed(0)} %`);
+    const result = await load.stop();
+    console.log(`[node] ${formatLoad("canary weight change", result)}`);
+    expect(result.errors, JSON.stringify(result.statuses)).toBe(0);
+    const after = await pods();
+    expect(after.filter((p) => !p.name.startsWith("probe-")).map((p) => p.name).sort()).toEqual(before.map((p) => p.name).sort());
+    // No container restarted either (the earlier test's killed sidecar keeps its count).
+    const restarts = (list: PodState[]) => list.flatMap((p) => p.containers.map((c) => `${p.name}/${c.name} ${c.restarts}`)).sort();
+    expect(restarts(after.filter((p) => !p.name.startsWith("probe-")))).toEqual(restarts(before));
+    // Without the canary again, for the tests after this one.
+    await stack.removeConfig("mesh:canaries");
+    await deploy({ envoyLogLevel: "warning" });
+    await waitGone(after.filter((p) => p.component === "catalog-canary").map((p) => p.name));
+  });
+
   it("keeps every acknowledged order when the Postgres pod is deleted", async () => {
     const ids: string[] = [];
     for (let i = 0; i < 20; i++) {
