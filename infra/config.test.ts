@@ -179,3 +179,12 @@ describe("traffic settings", () => {
     expect(() => parse({ rollout: { steps: [5, 50] } })).toThrow('"mesh:rollout.steps"');
   });
 });
+
+describe("canaries on the docker target", () => {
+  it("are refused, naming the targets that run them", () => {
+    expect(() => parseStackSettings({ target: "docker", canaries: { catalog: { weightPercent: 5 } } })).toThrow(
+      '"mesh:canaries": expected no canary on the docker target (canary releases run on the kubernetes target and the local runner)',
+    );
+    expect(parseStackSettings({ target: "docker", faults: { catalog: { abortPercent: 1 } } }).traffic.faults.catalog?.abortPercent).toBe(1);
+  });
+});

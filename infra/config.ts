@@ -169,6 +169,11 @@ export function parseStackSettings(raw: Readonly<Record<string, unknown>>, secre
     ),
   };
   checkHostPortClashes(settings);
+  // The Docker target has no canary workloads yet (and its Envoys read their routes from the
+  // bootstrap): refuse a canary rather than route to a release that does not exist.
+  if (settings.target === "docker" && Object.keys(settings.traffic.canaries).length > 0) {
+    throw new StackConfigError("canaries", "no canary on the docker target (canary releases run on the kubernetes target and the local runner)", settings.traffic.canaries);
+  }
   return settings;
 }
 
