@@ -3,7 +3,7 @@
 // plus Zipkin), a metrics-only listener, and admin where the addressing puts it.
 import type { Addressing } from "../infra/addressing.js";
 import { DATA_STORES, PORTS, callersOf, getService, sidecarName, workloadIdentity, type MeshModel, type ServiceName, type ServiceSpec } from "../infra/model.js";
-import { type FaultPolicy, RELEASE_HEADER, type Release } from "../infra/traffic.js";
+import { type FaultPolicy, RELEASE_HEADER, type Release, releaseSidecarNode } from "../infra/traffic.js";
 import {
   type EnvoyObject,
   makeBootstrap,
@@ -114,7 +114,7 @@ export function sidecarBootstrap(model: MeshModel, serviceName: ServiceName, add
   ];
 
   return makeBootstrap({
-    proxy,
+    proxy: releaseSidecarNode(service.name, release),
     admin: binding.admin,
     listeners,
     clusters,

@@ -1,8 +1,8 @@
 // Clusters for what proxies talk to: other services' sidecars, data stores, Zipkin.
 // Identical on every target except for the addresses, which come from the Addressing.
 import type { Addressing } from "../infra/addressing.js";
-import { DATA_STORES, PORTS, type DataStoreName, type MeshModel, type ServiceSpec, sidecarName, workloadIdentity } from "../infra/model.js";
-import { type Release, releaseName, releasesOf } from "../infra/traffic.js";
+import { DATA_STORES, PORTS, type DataStoreName, type MeshModel, type ServiceSpec, workloadIdentity } from "../infra/model.js";
+import { type Release, releaseName, releaseSidecarNode, releasesOf } from "../infra/traffic.js";
 import { type EnvoyObject, makeCluster, meshClientTls } from "./builders/index.js";
 import { CLUSTER, dataStoreCluster } from "./names.js";
 
@@ -22,7 +22,7 @@ export function serviceClusterFor(model: MeshModel, service: ServiceSpec, addres
     // Proxy to proxy: HTTP/2 multiplexes requests over few connections.
     protocol: "http2",
     connectTimeoutMs: 1000,
-    healthCheck: { kind: "http", path: READINESS_PATH, host: service.name, expectedProxy: sidecarName(service.name) },
+    healthCheck: { kind: "http", path: READINESS_PATH, host: service.name, expectedProxy: releaseSidecarNode(service.name, release) },
     outlierDetection: true,
     maxConnections: 1024,
     dnsResolver: addressing.dnsResolver,

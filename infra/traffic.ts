@@ -60,6 +60,15 @@ export function releaseName(service: ServiceName, release: Release): string {
   return release === "stable" ? service : `${service}${CANARY_SUFFIX}`;
 }
 
+/**
+ * The node name of a release's sidecars (Envoy's node.cluster): what Zipkin names their
+ * spans' service and what callers' health checks expect back, so traces and checks tell
+ * the releases apart. The stable release's is the proxy's own name, `<service>-sidecar`.
+ */
+export function releaseSidecarNode(service: ServiceName, release: Release): string {
+  return `${releaseName(service, release)}-sidecar`;
+}
+
 /** What a canary release's name adds to its service's. */
 export const CANARY_SUFFIX = "-canary";
 
