@@ -1,6 +1,10 @@
-// Unit tests of the benchmark's pure helpers (statistics, tables, /proc parsing).
+// Unit tests of the benchmark's pure helpers (statistics, tables, /proc and admin
+// stats parsing, the Envoy pairs' figures).
 // No timing assertions: the benchmark itself is not part of the test suite.
 import { describe, expect, it } from "vitest";
+import { maxFigures, sumCounters } from "./envoy-pairs.js";
+import type { VariantRounds } from "./interleave.js";
+import type { HttpLoadResult } from "./load.js";
 import { parseCpuModel, parseEnvoyVersion } from "./machine.js";
 import { parseStatCpuTicks, parseStatusRssBytes } from "./proc.js";
 import { parseHeapGauges } from "./sections/memory.js";
@@ -93,5 +97,43 @@ describe("app memory", () => {
     const text = ["# HELP nodejs_heap_size_total_bytes Process heap size from Node.js in bytes.", "nodejs_heap_size_total_bytes 73400320", "nodejs_heap_size_used_bytes 31457280.5", 'nodejs_heap_space_size_used_bytes{space="new"} 1'].join("\n");
     expect(parseHeapGauges(text)).toEqual({ totalBytes: 73400320, usedBytes: 31457280.5 });
     expect(parseHeapGauges("process_cpu_seconds_total 1")).toBeUndefined();
+  });
+});
+
+describe("Envoy pairs", () => {
+  it("sums the counters of an admin's /stats text", () => {
+    expect(sumCounters("cluster.catalog.upstream_rq_total: 12\ncluster.catalog-canary.upstream_rq_total: 3\n")).toBe(15);
+    expect(sumCounters("")).toBe(0);
+  });
+
+  /** A variant's rounds: `ok` requests a second, and each process's CPU seconds, the same in every round. */
+  const variant = (ok: number, cpu: Record<string, number>, rounds = 2): VariantRounds<HttpLoadResult> => {
+    const usage = Object.fromEntries(Object.entries(cpu).map(([name, s]) => [name, { cpuSeconds: s, maxRssBytes: undefined }]));
+    return {
+      results: Array.from({ length: rounds }, () => ({ requests: ok, ok, errors: 0, elapsedSeconds: 1, p50: 1, p90: 1, p99: 1 })),
+      usage: Object.fromEntries(Object.entries(cpu).map(([name, s]) => [name, { cpuSeconds: s * rounds, maxRssBytes: undefined }])),
+      roundUsage: Array.from({ length: rounds }, () => usage),
+      wallSeconds: rounds,
+    };
+  };
+
+  it("counts every Envoy behind the front one, and sets each pair against its floor", () => {
+    const figures = maxFigures(
+      { direct: variant(2000, {}), floor: variant(1000, { f1: 0.1, b1: 0.1 }), canary: variant(1000, { f2: 0.12, b2: 0.09, c2: 0.03 }) },
+      [
+        { name: "floor", floor: "floor", envoys: [{ name: "f1" }, { name: "b1" }] },
+        { name: "canary", floor: "floor", envoys: [{ name: "f2" }, { name: "b2" }, { name: "c2" }] },
+      ],
+    );
+    expect(figures.direct.throughput).toBe(2000);
+    expect(figures.pairs.canary).toMatchObject({
+      throughput: 1000,
+      cpuUsPerRequest: { front: 120, back: 120, pair: 240 },
+      versus: "floor",
+      cpuPerRequestVsFloor: 1.2,
+      cpuPerRequestVsFloorOverRounds: { median: 1.2, min: 1.2, max: 1.2, rounds: 2 },
+      throughputVsDirect: 0.5,
+    });
+    expect(figures.pairs.floor?.cpuPerRequestVsFloor).toBe(1);
   });
 });

@@ -1,9 +1,11 @@
 // The mesh's own Envoy configs with one feature switched off, for the hop
 // benchmark's breakdown of what each feature costs per request. Each takes a
 // generated bootstrap and returns a changed copy; nothing here is deployed.
+import { TRAFFIC_FILTER } from "../../envoy-templates/builders/index.js";
 import type { EnvoyObject } from "../../envoy-templates/index.js";
 
-export const ENVOY_FEATURES = ["access log", "tracing", "health checks", "retries", "stats"] as const;
+/** "traffic filters": the fault and rate-limit filters every chain carries, idle until a route configures them. */
+export const ENVOY_FEATURES = ["access log", "tracing", "health checks", "retries", "stats", "traffic filters"] as const;
 export type EnvoyFeature = (typeof ENVOY_FEATURES)[number];
 
 /** Every object nested in `value`, depth first (the bootstrap is plain JSON). */
@@ -22,8 +24,18 @@ export function withoutFeature(bootstrap: EnvoyObject, feature: EnvoyFeature): E
     if (feature === "tracing" && typeof o["@type"] === "string" && o["@type"].endsWith("HttpConnectionManager")) delete o.tracing;
     if (feature === "health checks") delete o.health_checks;
     if (feature === "retries") delete o.retry_policy;
+    if (feature === "traffic filters") withoutTrafficFilters(o);
   }
   // No stat recorded at all: what counting every request, connection and byte costs.
   if (feature === "stats") copy.stats_config = { stats_matcher: { reject_all: true } };
   return copy;
+}
+
+const TRAFFIC_FILTERS = new Set<string>(Object.values(TRAFFIC_FILTER));
+
+/** Drops the traffic filters from a connection manager's chain, and any route's config of them. */
+function withoutTrafficFilters(o: EnvoyObject): void {
+  if (Array.isArray(o.http_filters)) o.http_filters = (o.http_filters as EnvoyObject[]).filter((f) => !TRAFFIC_FILTERS.has(String(f.name)));
+  const perRoute = o.typed_per_filter_config as EnvoyObject | undefined;
+  if (perRoute !== undefined) for (const name of TRAFFIC_FILTERS) delete perRoute[name];
 }

@@ -1,9 +1,11 @@
 // The hop benchmark's configs: the bare pair and the answering upstream pass Envoy's
 // own validation, and each feature switch removes exactly its feature from a
-// generated config (which stays valid).
+// generated config (which stays valid), the traffic filters with their routes' config.
 import { describe, expect, it } from "vitest";
+import { TRAFFIC_FILTER } from "../../envoy-templates/builders/index.js";
 import { envoyYaml, proxyBootstrap } from "../../envoy-templates/index.js";
 import { buildMeshModel } from "../../infra/model.js";
+import { NO_TRAFFIC_POLICY } from "../../infra/traffic.js";
 import { validateWithEnvoy } from "../../test/support/envoy.js";
 import { loopbackAddressing } from "../../test/envoy/loopback.js";
 import { randomBlockPrefix } from "../../infra/local/layout.js";
@@ -23,11 +25,12 @@ describe("hop benchmark configs", () => {
 
   const addressing = loopbackAddressing(randomBlockPrefix());
   const pair = { edge: proxyBootstrap(buildMeshModel(), "edge", addressing), sidecar: proxyBootstrap(buildMeshModel(), "catalog-sidecar", addressing) };
-  /** Whether `config` still has the feature: a tracing provider, stats recorded, or any object with the feature's field. */
+  /** Whether `config` still has the feature: a tracing provider, stats recorded, a traffic filter, or any object with the feature's field. */
   const has = (config: unknown, feature: (typeof ENVOY_FEATURES)[number]): boolean => {
     const text = JSON.stringify(config);
     if (feature === "tracing") return text.includes('"envoy.tracers.zipkin"');
     if (feature === "stats") return !text.includes('"reject_all":true');
+    if (feature === "traffic filters") return Object.values(TRAFFIC_FILTER).some((name) => text.includes(`"${name}"`));
     return text.includes({ "access log": '"access_log"', "health checks": '"health_checks"', retries: '"retry_policy"' }[feature]);
   };
 
@@ -41,5 +44,18 @@ describe("hop benchmark configs", () => {
       expect(result.ok, result.output).toBe(true);
     }
     expect(Object.values(pair).some((config) => has(config, feature)), `the mesh's configs have ${feature} to switch off`).toBe(true);
+  });
+
+  it("switching off the traffic filters also drops the routes' config of them, where a policy gives some", async () => {
+    const fault = { release: "all", abortPercent: 1, abortStatus: 503, delayPercent: 0, delayMs: 0, fromHeaders: true } as const;
+    const model = buildMeshModel({}, { traffic: { ...NO_TRAFFIC_POLICY, faults: { catalog: fault }, rateLimits: { "/api/products": { requestsPerSecond: 10, burst: 10 } } } });
+    for (const proxy of ["edge", "catalog-sidecar"]) {
+      const config = proxyBootstrap(model, proxy, addressing);
+      expect(JSON.stringify(config), `${proxy} configures a traffic filter on a route`).toContain('"typed_per_filter_config"');
+      const after = withoutFeature(config, "traffic filters");
+      expect(has(after, "traffic filters"), proxy).toBe(false);
+      const result = await validateWithEnvoy(envoyYaml(after));
+      expect(result.ok, result.output).toBe(true);
+    }
   });
 });

@@ -1,5 +1,5 @@
 // `npm run bench -- --out <file.json> [--duration <s>] [--rates 200,500,1000] [--rounds 4]
-//   [--concurrency 10] [--connections 32] [--drain 500] [--sections mesh,hops,services,orders,instrumentation,memory]`
+//   [--concurrency 10] [--connections 32] [--drain 500] [--sections mesh,hops,dynamic,services,orders,instrumentation,memory]`
 //
 // Stands the local mesh up, measures side by side (variants interleaved in short
 // rounds), prints tables and writes the same figures as JSON. Not a test: no
@@ -18,6 +18,8 @@ import { PROJECT_ROOT, startLocalMesh, type LocalMesh } from "../../infra/local/
 import { json, log, type Json } from "./common.js";
 import { describeMachine } from "./machine.js";
 import { parseOptions } from "./options.js";
+import type { PairSectionOptions } from "./envoy-pairs.js";
+import { dynamicResourceCosts, printDynamicResources } from "./sections/dynamic.js";
 import { hopCosts, printHops } from "./sections/hops.js";
 import { instrumentationCost, printInstrumentationCost } from "./sections/instrumentation.js";
 import { appMemory, printAppMemory } from "./sections/memory.js";
@@ -30,6 +32,7 @@ function printReport(report: Json): void {
   console.log(`\nMachine: ${m.cpuModel}, ${m.logicalCpus} logical CPUs, ${m.memoryTotalGiB} GiB, ${m.kernel}, Node ${m.node}, Envoy ${m.envoy}; load average at start ${(m.loadAverageAtStart as number[]).join(" ")}`);
   if (report.meshOverhead) printMeshOverhead(report.meshOverhead as Json);
   if (report.hops) printHops(report.hops as Json);
+  if (report.dynamicResources) printDynamicResources(report.dynamicResources as Json);
   if (report.serviceEfficiency) printServiceEfficiency(report.serviceEfficiency as Json);
   if (report.orders) printOrders(report.orders as Json);
   if (report.instrumentationCost) printInstrumentationCost(report.instrumentationCost as Json, (report.options as { rates: number[] }).rates[0]!);
@@ -62,20 +65,21 @@ async function main(): Promise<void> {
       }),
     );
     if (o.sections.includes("mesh")) report.meshOverhead = await meshOverhead(mesh, o, product.id);
-    if (o.sections.includes("hops")) {
-      const [address, port] = new URL(mesh.endpoints.zipkin).host.split(":");
-      report.hops = await hopCosts({
-        envoy: findBinaries().envoy,
-        stateDir: join(PROJECT_ROOT, ".mesh", "bench", "hops"),
-        zipkin: { address: address!, port: Number(port) },
-        samplingPercent: REDUCED_SAMPLING_PERCENT,
-        rates: o.rates,
-        connections: o.connections,
-        durationS: o.durationS,
-        rounds: o.rounds,
-        log,
-      });
-    }
+    const [zipkinAddress, zipkinPort] = new URL(mesh.endpoints.zipkin).host.split(":");
+    /** For the sections of Envoy pairs, each with a state directory of its own. */
+    const pairOptions = (section: string): PairSectionOptions => ({
+      envoy: findBinaries().envoy,
+      stateDir: join(PROJECT_ROOT, ".mesh", "bench", section),
+      zipkin: { address: zipkinAddress!, port: Number(zipkinPort) },
+      samplingPercent: REDUCED_SAMPLING_PERCENT,
+      rates: o.rates,
+      connections: o.connections,
+      durationS: o.durationS,
+      rounds: o.rounds,
+      log,
+    });
+    if (o.sections.includes("hops")) report.hops = await hopCosts(pairOptions("hops"));
+    if (o.sections.includes("dynamic")) report.dynamicResources = await dynamicResourceCosts(pairOptions("dynamic"));
     if (o.sections.includes("services")) report.serviceEfficiency = await serviceEfficiency(mesh, o, product.id);
     if (o.sections.includes("orders")) report.orders = await ordersThroughput(mesh, o, product.id);
     if (o.sections.includes("instrumentation")) report.instrumentationCost = await instrumentationCost(mesh, o, product.id);

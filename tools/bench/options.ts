@@ -1,7 +1,7 @@
 // The benchmark's command line: which sections run, for how long, at what load.
 import { parseArgs } from "node:util";
 
-export const SECTIONS = ["mesh", "hops", "services", "orders", "instrumentation", "memory"] as const;
+export const SECTIONS = ["mesh", "hops", "dynamic", "services", "orders", "instrumentation", "memory"] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface Options {
