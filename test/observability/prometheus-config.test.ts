@@ -75,14 +75,27 @@ describe("prometheus.yml and rules", () => {
     }
   });
 
-  it("lists every local replica in file_sd targets with service, role and replica labels", () => {
+  it("lists every local replica in file_sd targets with service, role, replica and release labels", () => {
     const files = renderLocalScrapeTargets(model, targets.local);
     const envoy = JSON.parse(files["targets/envoy.json"]!);
     const app = JSON.parse(files["targets/app.json"]!);
     expect(envoy).toHaveLength(1 + 2 + 1 + 3 + 1);
     expect(envoy[0]).toEqual({ targets: ["127.31.4.1:9902"], labels: { service: "edge", role: "edge", replica: "0" } });
-    expect(app).toContainEqual({ targets: ["127.31.4.51:9902"], labels: { service: "orders", role: "app", replica: "1" } });
-    expect(app).toContainEqual({ targets: ["127.31.4.70:9902"], labels: { service: "order-worker", role: "worker", replica: "0" } });
+    expect(app).toContainEqual({ targets: ["127.31.4.51:9902"], labels: { service: "orders", role: "app", replica: "1", release: "stable" } });
+    expect(app).toContainEqual({ targets: ["127.31.4.70:9902"], labels: { service: "order-worker", role: "worker", replica: "0", release: "stable" } });
+  });
+
+  it("lists a canary's local replicas too, labelled release canary", () => {
+    const withCanary = buildMeshModel({ catalog: 2 }, { traffic: { canaries: { catalog: { weightPercent: 10, replicas: 2 } }, faults: {}, rateLimits: {} } });
+    const app = JSON.parse(renderLocalScrapeTargets(withCanary, targets.local)["targets/app.json"]!) as Array<{ targets: string[]; labels: Record<string, string> }>;
+    const catalog = app.filter((g) => g.labels.service === "catalog");
+    expect(catalog.map((g) => `${g.labels.release} ${g.labels.replica} ${g.targets[0]}`)).toEqual([
+      "stable 0 127.31.4.10:9902",
+      "stable 1 127.31.4.11:9902",
+      // The canaries' address range follows the four services' stable ranges (infra/local/layout.ts).
+      "canary 0 127.31.4.90:9902",
+      "canary 1 127.31.4.91:9902",
+    ]);
   });
 });
 
