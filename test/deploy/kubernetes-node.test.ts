@@ -375,10 +375,10 @@ describe("the kubernetes target on a real node", () => {
     // No container restarted either (the earlier test's killed sidecar keeps its count).
     const restarts = (list: PodState[]) => list.flatMap((p) => p.containers.map((c) => `${p.name}/${c.name} ${c.restarts}`)).sort();
     expect(restarts(after.filter((p) => !p.name.startsWith("probe-")))).toEqual(restarts(before));
-    // Without the canary again, for the tests after this one.
-    await stack.removeConfig("mesh:canaries");
-    await deploy({ envoyLogLevel: "warning" });
-    await waitGone(after.filter((p) => p.component === "catalog-canary").map((p) => p.name));
+    // The canary stays for the rest of the lane (the data-store, load and destroy tests run with it).
+    // Removing it in the same up that drops its routes would leave the callers' Envoys routing half of
+    // catalog's requests to a release that is gone until the kubelet syncs their ConfigMaps (a CI run
+    // saw 503s for that minute): a canary leaves at weight 0 first, in an up of its own.
   });
 
   it("keeps every acknowledged order when the Postgres pod is deleted", async () => {
