@@ -438,39 +438,37 @@ export function parseTrafficSettings(raw: Readonly<Record<string, unknown>>): Tr
   return { canaries: canaries(raw.canaries), faults: faults(raw.faults), rateLimits: rateLimits(raw.rateLimits) };
 }
 
-function canaries(value: unknown): TrafficPolicy["canaries"] {
+/** A map of service name to an object of `fields`, each checked by `parse`. */
+function perService<T>(key: string, value: unknown, what: string, fields: readonly string[], parse: (key: string, given: Record<string, unknown>) => T): Partial<Record<ServiceName, T>> {
   if (value === undefined) return {};
-  const result: Partial<Record<ServiceName, CanaryRelease>> = {};
-  for (const [name, spec] of Object.entries(map("canaries", value, "a map of service name to { weightPercent, replicas }"))) {
-    const key = `canaries.${knownService("canaries", name)}`;
-    const fields = map(key, spec, "{ weightPercent, replicas, image }");
-    onlyKeys(key, fields, ["weightPercent", "replicas", "image"]);
-    result[name as ServiceName] = {
-      weightPercent: boundedInteger(`${key}.weightPercent`, fields.weightPercent, 0, 100),
-      replicas: boundedInteger(`${key}.replicas`, fields.replicas, 1, MAX_REPLICAS, 1),
-      ...(fields.image !== undefined ? { image: imageReference(`${key}.image`, fields.image) } : {}),
-    };
+  const result: Partial<Record<ServiceName, T>> = {};
+  for (const [name, spec] of Object.entries(map(key, value, `a map of service name to ${what}`))) {
+    const entryKey = `${key}.${knownService(key, name)}`;
+    const given = map(entryKey, spec, `{ ${fields.join(", ")} }`);
+    onlyKeys(entryKey, given, fields);
+    result[name as ServiceName] = parse(entryKey, given);
   }
   return result;
 }
 
+function canaries(value: unknown): TrafficPolicy["canaries"] {
+  return perService<CanaryRelease>("canaries", value, "{ weightPercent, replicas }", ["weightPercent", "replicas", "image"], (key, fields) => ({
+    weightPercent: boundedInteger(`${key}.weightPercent`, fields.weightPercent, 0, 100),
+    replicas: boundedInteger(`${key}.replicas`, fields.replicas, 1, MAX_REPLICAS, 1),
+    ...(fields.image !== undefined ? { image: imageReference(`${key}.image`, fields.image) } : {}),
+  }));
+}
+
 function faults(value: unknown): TrafficPolicy["faults"] {
-  if (value === undefined) return {};
-  const result: Partial<Record<ServiceName, FaultPolicy>> = {};
-  for (const [name, spec] of Object.entries(map("faults", value, "a map of service name to a fault"))) {
-    const key = `faults.${knownService("faults", name)}`;
-    const fields = map(key, spec, "{ abortPercent, abortStatus, delayPercent, delayMs, release, fromHeaders }");
-    onlyKeys(key, fields, ["abortPercent", "abortStatus", "delayPercent", "delayMs", "release", "fromHeaders"]);
-    result[name as ServiceName] = {
-      release: oneOf(`${key}.release`, fields.release, [...RELEASES, "all"], "all"),
-      abortPercent: percentage(`${key}.abortPercent`, fields.abortPercent, 0),
-      abortStatus: boundedInteger(`${key}.abortStatus`, fields.abortStatus, 400, 599, 503),
-      delayPercent: percentage(`${key}.delayPercent`, fields.delayPercent, 0),
-      delayMs: boundedInteger(`${key}.delayMs`, fields.delayMs, 0, 60_000, 0),
-      fromHeaders: flag(`${key}.fromHeaders`, fields.fromHeaders, false),
-    };
-  }
-  return result;
+  const fields = ["abortPercent", "abortStatus", "delayPercent", "delayMs", "release", "fromHeaders"];
+  return perService<FaultPolicy>("faults", value, "a fault", fields, (key, given) => ({
+    release: oneOf(`${key}.release`, given.release, [...RELEASES, "all"], "all"),
+    abortPercent: percentage(`${key}.abortPercent`, given.abortPercent, 0),
+    abortStatus: boundedInteger(`${key}.abortStatus`, given.abortStatus, 400, 599, 503),
+    delayPercent: percentage(`${key}.delayPercent`, given.delayPercent, 0),
+    delayMs: boundedInteger(`${key}.delayMs`, given.delayMs, 0, 60_000, 0),
+    fromHeaders: flag(`${key}.fromHeaders`, given.fromHeaders, false),
+  }));
 }
 
 function rateLimits(value: unknown): TrafficPolicy["rateLimits"] {

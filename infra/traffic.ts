@@ -2,7 +2,7 @@
 // weights between them, faults injected on purpose, and the edge's rate limits.
 // All of it reaches running Envoys as dynamic resources (envoy-templates/dynamic.ts),
 // so changing it restarts no proxy.
-import type { ServiceName } from "./model.js";
+import type { ServiceName, ServiceSpec } from "./model.js";
 
 export const RELEASES = ["stable", "canary"] as const;
 export type Release = (typeof RELEASES)[number];
@@ -75,6 +75,11 @@ export const CANARY_SUFFIX = "-canary";
 /** The releases a service runs: stable always, canary when the policy gives it one. */
 export function releasesOf(policy: TrafficPolicy, service: ServiceName): Release[] {
   return policy.canaries[service] !== undefined ? ["stable", "canary"] : ["stable"];
+}
+
+/** How many replicas a release of a service runs: the service's own for stable, the canary's (0 without one). */
+export function releaseReplicas(policy: TrafficPolicy, service: ServiceSpec, release: Release): number {
+  return release === "stable" ? service.replicas : (policy.canaries[service.name]?.replicas ?? 0);
 }
 
 /**

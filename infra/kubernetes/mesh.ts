@@ -102,7 +102,8 @@ export class KubernetesMesh extends MeshComponent {
       return releases.map(
         ({ release, replicas, image, imageId }) =>
           new ServiceWithSidecar(
-            release === "stable" ? `${name}-${service.name}` : `${name}-${releaseName(service.name, release)}`,
+            // The stable release keeps the service's name, so its resources keep theirs.
+            `${name}-${releaseName(service.name, release)}`,
             {
               model,
               service,

@@ -8,11 +8,12 @@ import { type MeshModel, workloadOfProxy } from "../model.js";
 import type { Release } from "../traffic.js";
 import { type CertificateAuthority, generatedCa, trustBundle } from "../pki/index.js";
 import { DEFAULT_CERTIFICATE_LIFETIME_HOURS } from "../workload-credentials.js";
+import { envoyProcessName } from "./envoy.js";
 import { writeIdentityDir } from "./swapped-dir.js";
 
 /** The directory of a proxy replica (of a release) under `root`: its identity, or its dynamic resources. */
 export function localProxyDir(root: string, proxy: string, replica: number, release: Release = "stable"): string {
-  return join(root, release === "stable" ? `${proxy}-${replica}` : `${proxy}-${release}-${replica}`);
+  return join(root, envoyProcessName(proxy, replica, release));
 }
 
 export class LocalIdentities {

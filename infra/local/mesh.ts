@@ -19,7 +19,7 @@ import {
   type MeshModel,
   type ServiceName,
 } from "../model.js";
-import { NO_TRAFFIC_POLICY, RELEASES, type TrafficPolicy } from "../traffic.js";
+import { NO_TRAFFIC_POLICY, RELEASES, type TrafficPolicy, releaseReplicas } from "../traffic.js";
 import { localAddressing } from "./addressing.js";
 import { buildApps, missingEntryPoints } from "./apps.js";
 import { findBinaries, type Binaries } from "./binaries.js";
@@ -114,7 +114,7 @@ async function chooseLayout(requested: string | undefined, model: MeshModel): Pr
       { address: layout.dataStore("redis"), port: DATA_STORES.redis.port },
       ...model.services.flatMap((s) =>
         RELEASES.flatMap((release) =>
-          Array.from({ length: release === "stable" ? s.replicas : (model.traffic.canaries[s.name]?.replicas ?? 0) }, (_, r) =>
+          Array.from({ length: releaseReplicas(model.traffic, s, release) }, (_, r) =>
             servicePodPorts(s.calls.map((c) => getService(model, c).egressPort), s.dataStores).map((port) => ({ address: layout.servicePod(s.name, r, release), port })),
           ).flat(),
         ),

@@ -8,7 +8,7 @@
 
 import type { Addressing } from "../addressing.js";
 import { EDGE_PROXY, PORTS, type MeshModel, type ServiceSpec, sidecarName } from "../model.js";
-import { RELEASES, type Release, releaseName, releasesOf } from "../traffic.js";
+import { RELEASES, type Release, releaseName, releaseReplicas, releasesOf } from "../traffic.js";
 import { observabilityEndpoints } from "./endpoints.js";
 
 export const SCRAPE_JOBS = { envoy: "envoy", app: "app", prometheus: "prometheus", grafana: "grafana" } as const;
@@ -130,7 +130,7 @@ function fileSdConfig(job: string): ScrapeConfig["file_sd_configs"] {
 /** Every replica of every release of a service. */
 function replicasOf(model: MeshModel, service: ServiceSpec): Array<{ replica: number; release: Release }> {
   return releasesOf(model.traffic, service.name).flatMap((release) =>
-    Array.from({ length: release === "stable" ? service.replicas : (model.traffic.canaries[service.name]?.replicas ?? 0) }, (_, replica) => ({ replica, release })),
+    Array.from({ length: releaseReplicas(model.traffic, service, release) }, (_, replica) => ({ replica, release })),
   );
 }
 
