@@ -26,3 +26,13 @@ export function deployMesh(settings: StackSettings, options: DeployOptions = {})
       return new KubernetesMesh(MESH_NAME, args);
   }
 }
+
+/**
+ * The stack's outputs: what index.ts exports, named the same, for a program run inline
+ * through the Automation API (the deploy lanes, `npm run rollout -- --pulumi`), whose
+ * `up` must leave the outputs a `pulumi up` of index.ts leaves.
+ */
+export function meshOutputs(mesh: MeshEndpoints) {
+  const { gatewayUrl, gatewayHttpsUrl, meshCaCertificate, adminUrls, adminPortForwards, prometheusUrl, grafanaUrl, zipkinUrl, grafanaAdminPassword } = mesh;
+  return { gatewayUrl, gatewayHttpsUrl, meshCaCertificate, adminUrls, adminPortForwards, prometheusUrl, grafanaUrl, zipkinUrl, grafanaAdminPassword };
+}

@@ -21,6 +21,7 @@ export const FAST_SUITES = [
   "test/pulumi/zipkin-storage.test.ts",
   "test/layout/import-rules.test.ts",
   "tools/bench/bench-helpers.test.ts",
+  "tools/rollout/stack-target.test.ts",
   "tools/diagrams.test.ts",
   "apps/shared/test/metrics-switch.test.ts",
   "test/support/no-processes.test.ts",

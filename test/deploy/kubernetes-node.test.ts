@@ -13,7 +13,11 @@ import { join } from "node:path";
 import type { Stack } from "@pulumi/pulumi/automation/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NODE_PORTS } from "../../infra/kubernetes/node-ports.js";
-import { DATA_STORES, PORTS, SERVICE_NAMES } from "../../infra/model.js";
+import { buildMeshModel, callersOf, DATA_STORES, PORTS, SERVICE_NAMES } from "../../infra/model.js";
+import { DEFAULT_ROLLOUT_POLICY } from "../../infra/traffic.js";
+import { prometheusQuerier } from "../../tools/rollout/release-metrics.js";
+import { runRollout } from "../../tools/rollout/rollout.js";
+import { automationStack, type StackControl, stackRolloutTarget } from "../../tools/rollout/stack-target.js";
 import { formatLoad, prometheusQuery, prometheusTargets, request, startLoad, zipkinTraces, type Load, type ZipkinSpan } from "../e2e/support.js";
 import { waitFor } from "../support/net.js";
 import { KubeApi } from "./kube-api.js";
@@ -340,45 +344,40 @@ describe("the kubernetes target on a real node", () => {
     expect(back).toBeLessThan(10);
   });
 
-  it("runs a catalog canary and moves its weight under traffic: only the dynamic ConfigMaps change, no pod rolls, no request fails", async () => {
-    const withCanary = (weightPercent: number) => ({ envoyLogLevel: "warning", canaries: { catalog: { weightPercent } } });
-    /** The share of `count` GETs of catalog the canary answered (the sidecars' x-mesh-release). */
-    const canaryShare = async (count: number) => {
-      let canary = 0;
-      for (let i = 0; i < count; i++) {
-        const res = await fetch(`${gateway}/api/products/${product.id}`, { signal: AbortSignal.timeout(10_000) });
-        await res.arrayBuffer();
-        expect(res.status).toBe(200);
-        if (res.headers.get("x-mesh-release") === "canary") canary++;
-      }
-      return canary / count;
-    };
-    await deploy(withCanary(10));
+  it("rolls a catalog canary out through the rollout's stack target under traffic: each step waits for the callers' reload and changes only their dynamic ConfigMaps, the promotion removes the canary, no request fails", async () => {
+    const withCanary = { envoyLogLevel: "warning", canaries: { catalog: { weightPercent: 10, replicas: 1, image: images.appImages.catalog } } };
+    await deploy(withCanary);
     await waitFor("the canary pod Ready", async () => (await pods()).some((p) => p.component === "catalog-canary" && p.ready), 180_000, 1000);
-    await waitFor("the edge to route some requests to the canary", async () => (await canaryShare(100)) > 0, 120_000, 2000);
     const before = (await pods()).filter((p) => !p.name.startsWith("probe-"));
-    const load = steadyLoad(300_000);
-    const up = await deploy(withCanary(50));
-    const { same, update, ...others } = up.summary.resourceChanges ?? {};
-    // The dynamic ConfigMaps of catalog's callers, the edge and orders; nothing else.
-    expect([update, others], JSON.stringify(up.summary.resourceChanges)).toEqual([2, {}]);
-    expect(same).toBeGreaterThan(0);
+    const canaryPods = before.filter((p) => p.component === "catalog-canary").map((p) => p.name);
+    const log = (line: string) => console.log(`[node] ${line}`);
+    const automation = automationStack(stack, log);
+    const changes: Array<Readonly<Record<string, number>>> = [];
+    const control: StackControl = { ...automation, up: async () => (changes.push(await automation.up()), changes.at(-1)!) };
+    const load = steadyLoad(600_000);
     const started = Date.now();
-    let share = 0;
-    await waitFor("about half of catalog's requests at the canary", async () => Math.abs((share = await canaryShare(200)) - 0.5) < 0.12, 240_000, 2000);
-    console.log(`[node] canary weight 10 → 50 reached the edge within ${((Date.now() - started) / 1000).toFixed(0)} s of up (the kubelet's ConfigMap sync); share ${(share * 100).toFixed(0)} %`);
-    const result = await load.stop();
-    console.log(`[node] ${formatLoad("canary weight change", result)}`);
-    expect(result.errors, JSON.stringify(result.statuses)).toBe(0);
-    const after = await pods();
-    expect(after.filter((p) => !p.name.startsWith("probe-")).map((p) => p.name).sort()).toEqual(before.map((p) => p.name).sort());
-    // No container restarted either (the earlier test's killed sidecar keeps its count).
+    const target = await stackRolloutTarget(control, { service: "catalog", callers: callersOf(buildMeshModel(), "catalog"), query: prometheusQuerier(prometheus), log });
+    const result = await runRollout({ service: "catalog", policy: { ...DEFAULT_ROLLOUT_POLICY, steps: [50, 100], holdSeconds: 30 }, target, log });
+    // The load runs on until the canary's pods have drained and gone.
+    await waitGone(canaryPods);
+    const traffic = await load.stop();
+    console.log(`[node] rollout ${result.decision} in ${((Date.now() - started) / 1000).toFixed(0)} s; ${formatLoad("canary rollout", traffic)}`);
+    expect(result.decision, result.reason).toBe("promoted");
+    expect(traffic.errors, JSON.stringify(traffic.statuses)).toBe(0);
+    // Steps 50 and 100, then weight 0 (the callers' dynamic ConfigMaps of the edge and orders, nothing
+    // else); the canary's image to stable (the same image here: nothing); then the canary removed.
+    const [step50, step100, image, weight0, removal] = changes;
+    expect(changes.length).toBe(5);
+    for (const weightChange of [step50, step100, weight0]) expect(Object.keys(weightChange!).filter((op) => op !== "same").map((op) => `${op} ${weightChange![op]}`)).toEqual(["update 2"]);
+    expect(Object.keys(image!)).toEqual(["same"]);
+    expect(removal!.delete).toBeGreaterThan(0);
+    expect(Object.keys((await stack.getAllConfig())).filter((key) => key === "mesh:canaries")).toEqual([]);
+    // Every other pod is the one that was there, with no container restarted (the earlier test's killed sidecar keeps its count).
+    const after = (await pods()).filter((p) => !p.name.startsWith("probe-"));
+    const stayed = before.filter((p) => p.component !== "catalog-canary");
+    expect(after.map((p) => p.name).sort()).toEqual(stayed.map((p) => p.name).sort());
     const restarts = (list: PodState[]) => list.flatMap((p) => p.containers.map((c) => `${p.name}/${c.name} ${c.restarts}`)).sort();
-    expect(restarts(after.filter((p) => !p.name.startsWith("probe-")))).toEqual(restarts(before));
-    // The canary stays for the rest of the lane (the data-store, load and destroy tests run with it).
-    // Removing it in the same up that drops its routes would leave the callers' Envoys routing half of
-    // catalog's requests to a release that is gone until the kubelet syncs their ConfigMaps (a CI run
-    // saw 503s for that minute): a canary leaves at weight 0 first, in an up of its own.
+    expect(restarts(after)).toEqual(restarts(stayed));
   });
 
   it("keeps every acknowledged order when the Postgres pod is deleted", async () => {

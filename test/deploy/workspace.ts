@@ -7,7 +7,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { type ConfigMap, type EngineEvent, LocalWorkspace, type Stack } from "@pulumi/pulumi/automation/index.js";
 import { PASSWORD_NAMES, passwordKey } from "../../infra/config.js";
-import { deployMesh } from "../../infra/mesh-program.js";
+import { deployMesh, meshOutputs } from "../../infra/mesh-program.js";
 import { renewalPeriodMs } from "../../infra/pki/index.js";
 import { readStackSettings } from "../../infra/stack-config.js";
 
@@ -47,18 +47,9 @@ export async function throwawayStack(stackName: string, work: string, envVars: R
       stackName,
       projectName: "mesh",
       // index.ts, inline: the engine's language runtime is this process.
-      program: async () => {
+      program: async () =>
         // The workspace is a temp folder: the app images build from this repository's path.
-        const mesh = deployMesh(readStackSettings(), { buildContext: root });
-        return {
-          gatewayUrl: mesh.gatewayUrl,
-          gatewayHttpsUrl: mesh.gatewayHttpsUrl,
-          meshCaCertificate: mesh.meshCaCertificate,
-          adminUrls: mesh.adminUrls,
-          prometheusUrl: mesh.prometheusUrl,
-          zipkinUrl: mesh.zipkinUrl,
-        };
-      },
+        meshOutputs(deployMesh(readStackSettings(), { buildContext: root })),
     },
     {
       workDir: work,

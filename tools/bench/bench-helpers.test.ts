@@ -6,7 +6,7 @@ import { maxFigures, sumCounters } from "./envoy-pairs.js";
 import type { VariantRounds } from "./interleave.js";
 import type { HttpLoadResult } from "./load.js";
 import { parseCpuModel, parseEnvoyVersion } from "./machine.js";
-import { parseStatCpuTicks, parseStatusRssBytes } from "./proc.js";
+import { parseStat, parseStatusRssBytes, treeCpuTicks, type StatFields } from "./proc.js";
 import { parseHeapGauges } from "./sections/memory.js";
 import { difference, median, percentile, ratio, round, roundOrder, spread, summarize } from "./stats.js";
 import { formatCell, renderMarkdownTable, renderTable } from "./table.js";
@@ -69,9 +69,22 @@ describe("tables", () => {
 });
 
 describe("/proc and machine parsing", () => {
-  it("reads utime + stime after the command name, even one with spaces and parentheses", () => {
-    const fields = ["S", "1", "1", "1", "0", "-1", "4194560", "100", "0", "0", "0", "250", "50", "0", "0", "20", "0", "1"];
-    expect(parseStatCpuTicks(`1234 (envoy (main) x) ${fields.join(" ")}`)).toBe(300);
+  it("reads ppid, utime + stime and cutime + cstime after the command name, even one with spaces and parentheses", () => {
+    const fields = ["S", "77", "1", "1", "0", "-1", "4194560", "100", "0", "0", "0", "250", "50", "7", "3", "20", "0", "1"];
+    expect(parseStat(`1234 (envoy (main) x) ${fields.join(" ")}`)).toEqual({ ppid: 77, ownTicks: 300, reapedChildrenTicks: 10 });
+  });
+
+  it("counts a process tree's CPU: live descendants and what reaped children used, not its siblings", () => {
+    const stat = (ppid: number, ownTicks: number, reapedChildrenTicks = 0): StatFields => ({ ppid, ownTicks, reapedChildrenTicks });
+    const stats = new Map([
+      [1, stat(0, 1000)],
+      [10, stat(1, 5, 40)], // the postmaster: its exited backends' 40 ticks
+      [11, stat(10, 30)], // a backend
+      [12, stat(11, 2)], // a grandchild
+      [20, stat(1, 500)], // not in the tree
+    ]);
+    expect(treeCpuTicks(10, stats)).toBe(77);
+    expect(treeCpuTicks(99, stats)).toBe(0);
   });
 
   it("reads VmRSS in bytes", () => {

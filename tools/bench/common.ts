@@ -5,6 +5,7 @@ import type { LocalMesh, ReplicaEndpoints } from "../../infra/local/mesh.js";
 import type { ServiceName } from "../../infra/model.js";
 import type { VariantRounds } from "./interleave.js";
 import type { HttpLoadResult, RunResult } from "./load.js";
+import { findProcess } from "./proc.js";
 import { ratio, round, summarize } from "./stats.js";
 import type { Cell } from "./table.js";
 export const log = (message: string) => console.log(`[bench] ${message}`);
@@ -19,7 +20,16 @@ export function replicaOf(mesh: LocalMesh, service: ServiceName): ReplicaEndpoin
 /** Pids of the named processes (absent ones are skipped) plus this process, the load generator. */
 export function pidsOf(mesh: LocalMesh, names: readonly string[]): Record<string, number> {
   const all = mesh.processPids();
-  return { ...Object.fromEntries(names.filter((n) => all[n] !== undefined).map((n) => [n, all[n]!])), "bench (load generator)": process.pid };
+  return { ...Object.fromEntries(names.filter((n) => all[n] !== undefined).map((n) => [n, all[n]!])), [LOAD_GENERATOR]: process.pid };
+}
+
+/** The load generator's entry in pidsOf: the bench's own process. */
+export const LOAD_GENERATOR = "bench (load generator)";
+
+/** The machine's RabbitMQ node, which every local mesh shares (a vhost each), when it runs here. */
+export function sharedBrokerPid(): Record<string, number> {
+  const pid = findProcess(["beam.smp", "-s rabbit boot"]);
+  return pid === undefined ? {} : { "rabbitmq (shared node)": pid };
 }
 
 /** CPU as % of one core and per 1000 successful requests, and peak RSS, for each sampled process. */

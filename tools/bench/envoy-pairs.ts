@@ -19,7 +19,7 @@ import { writeSwappedDir } from "../../infra/local/swapped-dir.js";
 import { EDGE_PROXY, PORTS, buildMeshModel, sidecarName } from "../../infra/model.js";
 import { type Release, type TrafficPolicy, releasesOf } from "../../infra/traffic.js";
 import { answeringEnvoy } from "./bare-envoy.js";
-import { get, get2, type Json } from "./common.js";
+import { get, get2, LOAD_GENERATOR, type Json } from "./common.js";
 import { interleave, type VariantRounds } from "./interleave.js";
 import { closedLoopHttp, keepAliveAgent, openLoop, type HttpLoadResult, type OpenLoopResult } from "./load.js";
 import { difference, ratio, round, spread, summarize } from "./stats.js";
@@ -180,7 +180,7 @@ export async function measurePairs<T>(section: string, pairs: readonly Pair[], o
     }
     const targets = [direct, ...pairs];
     for (const target of targets) await waitUntil(`${target.name} to answer`, () => httpOk(target.url), { process: upstream, timeoutMs: 60_000 });
-    const pids = Object.fromEntries([["upstream", upstream.pid], ...pairs.flatMap((p) => p.envoys.map((e) => [e.name, supervisor.get(e.name).pid])), ["bench (load generator)", process.pid]]);
+    const pids = Object.fromEntries([["upstream", upstream.pid], ...pairs.flatMap((p) => p.envoys.map((e) => [e.name, supervisor.get(e.name).pid])), [LOAD_GENERATOR, process.pid]]);
     for (const target of targets) await closedLoopHttp({ url: target.url, connections: 4, durationMs: 1000 });
 
     const maxRounds = Math.max(options.rounds, MIN_HOP_ROUNDS);

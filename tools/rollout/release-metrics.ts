@@ -1,8 +1,9 @@
 // How each release of a service is doing, as its callers' Envoys see it (the edge and
 // every caller's sidecar count requests per upstream cluster, and a release is one
 // cluster: infra/traffic.ts releaseName), from Prometheus.
-import type { ServiceName } from "../../infra/model.js";
+import type { ServiceName, Workload } from "../../infra/model.js";
 import { type Release, releaseName } from "../../infra/traffic.js";
+import { LISTENER, serviceEgressListener } from "../../envoy-templates/names.js";
 
 export interface ReleaseFigures {
   /** Requests answered in the window. */
@@ -36,4 +37,16 @@ export async function releaseFigures(query: PrometheusQuery, service: ServiceNam
   ]);
   const total = Number.isNaN(requests) ? 0 : requests;
   return { requests: total, errorRatio: total > 0 ? (Number.isNaN(errors) ? 0 : errors) / total : 0, p99Ms };
+}
+
+/**
+ * When the Envoy of `callers` that reloaded its routes to `service` longest ago did so
+ * (ms since the epoch; NaN before Prometheus has a figure). Each route configuration is
+ * named after its listener: a sidecar's egress listener for the service, the edge's two.
+ */
+export async function oldestRouteReloadMs(query: PrometheusQuery, service: ServiceName, callers: readonly Workload[]): Promise<number> {
+  const configs = [serviceEgressListener(service), LISTENER.edgeHttp, LISTENER.edgeHttps].join("|");
+  const selector = `service=~"${callers.join("|")}",envoy_rds_route_config=~"${configs}"`;
+  // Per proxy (service, replica) its latest reload; then the oldest of those.
+  return query(`min(max by (service, replica) (envoy_http_rds_update_time{${selector}}))`);
 }

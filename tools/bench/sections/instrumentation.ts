@@ -2,9 +2,10 @@
 import { join } from "node:path";
 import { PROJECT_ROOT, type LocalMesh } from "../../../infra/local/mesh.js";
 import { httpOk } from "../../../infra/local/readiness.js";
+import { DEFAULT_TRACE_SAMPLING_PERCENT } from "../../../infra/model.js";
 import { freePort, waitFor } from "../../../test/support/net.js";
 import { startProcess, type RunningProcess } from "../../../test/support/process.js";
-import { get, get2, log, mergeHttp, mergeRuns, usageFigures, type Json } from "../common.js";
+import { get, get2, LOAD_GENERATOR, log, mergeHttp, mergeRuns, usageFigures, type Json } from "../common.js";
 import { interleave } from "../interleave.js";
 import { closedLoopHttp, keepAliveAgent, openLoop, type HttpLoadResult, type OpenLoopResult } from "../load.js";
 import type { Options } from "../options.js";
@@ -13,14 +14,16 @@ import { renderTable, type Cell } from "../table.js";
 /** The floor: the same GET from a bare Fastify route (bare-fastify.ts). */
 const BARE_FASTIFY = "bare Fastify route";
 const TRACED_10 = "metrics+tracing on, 10 % traced";
+const TRACED_DEFAULT = `metrics+tracing on, ${DEFAULT_TRACE_SAMPLING_PERCENT} % traced (the default)`;
 /** One pool size for every catalog variant (DB_POOL_MAX) and the bare route (POOL_MAX): its default. */
 const POOL_SIZE = 10;
-/** B3 headers for one traced request in ten, as an edge sampling 10 % sends them. */
-const TENTH_SAMPLED = Array.from({ length: 10 }, (_, i) => ({
-  "x-b3-traceid": `${String(i).padStart(2, "0")}f7651916cd43dd8448eb211c80319c`,
-  "x-b3-spanid": "b7ad6b7169203331",
-  "x-b3-sampled": i === 0 ? "1" : "0",
-}));
+/** B3 headers for one traced request in `n`, as an edge sampling 100/n % sends them. */
+const oneSampledIn = (n: number) =>
+  Array.from({ length: n }, (_, i) => ({
+    "x-b3-traceid": `${String(i).padStart(4, "0")}651916cd43dd8448eb211c80319c`,
+    "x-b3-spanid": "b7ad6b7169203331",
+    "x-b3-sampled": i === 0 ? "1" : "0",
+  }));
 
 export async function instrumentationCost(mesh: LocalMesh, o: Options, productId: string) {
   const slice = (o.durationS * 1000) / o.rounds;
@@ -59,7 +62,8 @@ export async function instrumentationCost(mesh: LocalMesh, o: Options, productId
     // Every process at full load, and the fully instrumented one once more with a tenth of its requests traced.
     const maxLoads = [
       ...Object.keys(children).map((name) => ({ name, process: name, headerCycle: undefined })),
-      { name: TRACED_10, process: "metrics+tracing on", headerCycle: TENTH_SAMPLED },
+      { name: TRACED_10, process: "metrics+tracing on", headerCycle: oneSampledIn(10) },
+      { name: TRACED_DEFAULT, process: "metrics+tracing on", headerCycle: oneSampledIn(100 / DEFAULT_TRACE_SAMPLING_PERCENT) },
     ];
     log(`instrumentation: maximum throughput, ${o.connections} connections`);
     const maxRounds = await interleave<HttpLoadResult>(
@@ -68,7 +72,7 @@ export async function instrumentationCost(mesh: LocalMesh, o: Options, productId
         run: () => closedLoopHttp({ url: `${children[load.process]!.url}/products/${productId}`, connections: o.connections, durationMs: slice, headerCycle: load.headerCycle }),
       })),
       o.rounds,
-      { ...pids, "bench (load generator)": process.pid },
+      { ...pids, [LOAD_GENERATOR]: process.pid },
     );
     const rate = o.rates[0]!;
     log(`instrumentation: ${rate} req/s open loop`);
@@ -76,7 +80,7 @@ export async function instrumentationCost(mesh: LocalMesh, o: Options, productId
     const rateRounds = await interleave<OpenLoopResult>(
       Object.entries(children).map(([name, { url }]) => ({ name, run: () => openLoop({ url: `${url}/products/${productId}`, rate, durationMs: slice, agent: agents[name]! }) })),
       o.rounds,
-      { ...pids, "bench (load generator)": process.pid },
+      { ...pids, [LOAD_GENERATOR]: process.pid },
     );
     Object.values(agents).forEach((a) => a.destroy());
     const fixedFigures = (name: string) => {
@@ -102,6 +106,7 @@ export async function instrumentationCost(mesh: LocalMesh, o: Options, productId
       catalogToBareFastify: {
         "metrics on, tracing 100 %": round(ratio(throughput("metrics+tracing on"), throughput(BARE_FASTIFY)), 3),
         "metrics on, tracing 10 %": round(ratio(throughput(TRACED_10), throughput(BARE_FASTIFY)), 3),
+        [`metrics on, tracing ${DEFAULT_TRACE_SAMPLING_PERCENT} % (the default)`]: round(ratio(throughput(TRACED_DEFAULT), throughput(BARE_FASTIFY)), 3),
         "metrics on, no tracing": round(ratio(throughput("metrics only"), throughput(BARE_FASTIFY)), 3),
         "metrics and tracing off": round(ratio(throughput("metrics+tracing off"), throughput(BARE_FASTIFY)), 3),
       },
@@ -113,7 +118,7 @@ export async function instrumentationCost(mesh: LocalMesh, o: Options, productId
 
 export function printInstrumentationCost(inst: Json, rate: number): void {
   console.log("\n4. Instrumentation cost: catalog app with metrics and tracing (export to Zipkin) on vs off, and the bare Fastify route (direct requests)");
-  const processOf = (variant: string) => (variant === TRACED_10 ? "metrics+tracing on" : variant);
+  const processOf = (variant: string) => (variant === TRACED_10 || variant === TRACED_DEFAULT ? "metrics+tracing on" : variant);
   const rows: Cell[][] = Object.entries(inst.variants as Json).map(([name, f]) => [
     name, get(f, "maxThroughput", "throughput"), get(f, "maxThroughput", "p50"), get(f, "maxThroughput", "p99"), get(get2(f, "maxThroughput", "processes")[processOf(name)], "cpuMsPer1kRequests"),
     get(f, "fixedRate", "p50"), get(f, "fixedRate", "p99"),

@@ -4,7 +4,8 @@ import { randomUUID } from "node:crypto";
 import amqp from "amqplib";
 import pg from "pg";
 import type { LocalMesh, ReplicaEndpoints } from "../../../infra/local/mesh.js";
-import { comparison, get, get2, log, pidsOf, replicaOf, type Json } from "../common.js";
+import { DEFAULT_TRACE_SAMPLING_PERCENT } from "../../../infra/model.js";
+import { comparison, get, get2, LOAD_GENERATOR, log, pidsOf, replicaOf, sharedBrokerPid, type Json } from "../common.js";
 import { interleave } from "../interleave.js";
 import { closedLoop, closedLoopHttp, type HttpLoadResult, type RunResult } from "../load.js";
 import type { Options } from "../options.js";
@@ -54,9 +55,13 @@ export async function ordersThroughput(mesh: LocalMesh, o: Options, productId: s
           { name: "raw confirm-channel publish", run: () => closedLoop({ concurrency: c, durationMs: slice, op: publish }) },
         ],
         o.rounds,
-        pidsOf(mesh, ["orders-0", "orders-sidecar-0", "catalog-0", "catalog-sidecar-0", "order-worker-0", "zipkin"]),
+        // Every process an order passes through, Postgres with its backends and the broker included.
+        { ...pidsOf(mesh, ["orders-0", "orders-sidecar-0", "catalog-0", "catalog-sidecar-0", "order-worker-0", "zipkin", "postgres"]), ...sharedBrokerPid() },
       );
       const cmp = comparison(rounds, "raw confirm-channel publish");
+      const orderCpuMs = (variant: string) => pathCpuMsPerOperation(rounds[variant]!.usage, (cmp.variants[variant] as { ok: number }).ok);
+      const traced = orderCpuMs("orders app POST /orders (202)");
+      const untraced = orderCpuMs("orders app POST /orders (202), not traced");
       const throughput = (name: string) => (cmp.variants[name] as { throughput?: number }).throughput ?? Number.NaN;
       results.ordersVsPublish = {
         concurrency: c,
@@ -64,6 +69,14 @@ export async function ordersThroughput(mesh: LocalMesh, o: Options, productId: s
         acceptedToRawPublishRatio: {
           traced: round(ratio(throughput("orders app POST /orders (202)"), throughput("raw confirm-channel publish")), 3),
           untraced: round(ratio(throughput("orders app POST /orders (202), not traced"), throughput("raw confirm-channel publish")), 3),
+        },
+        cpuMsPerAcceptedOrder: {
+          traced: round(traced, 3),
+          untraced: round(untraced, 3),
+          // The stack's default samples DEFAULT_TRACE_SAMPLING_PERCENT of requests at the edge: that blend of the two.
+          atDefaultSampling: round((traced * DEFAULT_TRACE_SAMPLING_PERCENT + untraced * (100 - DEFAULT_TRACE_SAMPLING_PERCENT)) / 100, 3),
+          defaultSamplingPercent: DEFAULT_TRACE_SAMPLING_PERCENT,
+          processes: Object.keys(rounds["orders app POST /orders (202)"]!.usage).filter((name) => name !== LOAD_GENERATOR),
         },
       };
     } finally {
@@ -75,6 +88,12 @@ export async function ordersThroughput(mesh: LocalMesh, o: Options, productId: s
 
   results.workerDrain = await workerDrain(mesh, o, dbUrl, orders, orderBody);
   return results;
+}
+
+/** CPU ms per operation summed over every sampled process but the load generator. */
+export function pathCpuMsPerOperation(usage: Readonly<Record<string, { cpuSeconds: number }>>, operations: number): number {
+  const cpuSeconds = Object.entries(usage).reduce((sum, [name, u]) => (name === LOAD_GENERATOR ? sum : sum + u.cpuSeconds), 0);
+  return operations > 0 ? (cpuSeconds * 1000) / operations : Number.NaN;
 }
 
 /** Commit to broker confirm of every order placed since `since`, from the outbox's own timestamps (once all are published). */
@@ -164,6 +183,10 @@ export function printOrders(orders: Json): void {
     for (const [proc, u] of Object.entries(get2(f, "processes"))) procRows.push([name, proc, get(u, "cpuPercentOfOneCore"), get(u, "cpuMsPer1kRequests")]);
   }
   console.log(renderTable(["variant", "process", "CPU %", "CPU ms/1k"], procRows));
+  const perOrder = cmp.cpuMsPerAcceptedOrder as Json;
+  console.log(
+    `CPU per accepted order over ${(perOrder.processes as string[]).join(", ")}: ${get(perOrder, "traced")} ms traced, ${get(perOrder, "untraced")} ms untraced, ${get(perOrder, "atDefaultSampling")} ms at the default ${get(perOrder, "defaultSamplingPercent")} % sampling`,
+  );
   console.log(`Orders accepted / raw confirmed publishes: ${get(cmp, "acceptedToRawPublishRatio", "traced")} (every order traced), ${get(cmp, "acceptedToRawPublishRatio", "untraced")} (not traced)`);
   const lag = orders.outboxLag as Json;
   console.log(`Outbox, commit to broker confirm, ${get(lag, "orders")} orders: p50 ${get(lag, "p50Ms")} ms, p99 ${get(lag, "p99Ms")} ms, max ${get(lag, "maxMs")} ms`);
