@@ -73,12 +73,12 @@ describe("the kubernetes target on a real node", () => {
    * Reads of a product and a cart through the gateway, bounded in count and time.
    * The first failures are printed (when, which path, the answer) when it stops.
    */
-  const steadyLoad = (maxDurationMs: number): Load => {
+  const steadyLoad = (maxDurationMs: number, maxRequests = 40_000): Load => {
     const started = Date.now();
     const failures: string[] = [];
     const load = startLoad({
       concurrency: 4,
-      maxRequests: 40_000,
+      maxRequests,
       maxDurationMs,
       send: async (i) => {
         const path = i % 2 ? `/api/products/${product.id}` : `/api/carts/node-load-${i % 5}`;
@@ -354,7 +354,8 @@ describe("the kubernetes target on a real node", () => {
     const automation = automationStack(stack, log);
     const changes: Array<Readonly<Record<string, number>>> = [];
     const control: StackControl = { ...automation, up: async () => (changes.push(await automation.up()), changes.at(-1)!) };
-    const load = steadyLoad(600_000);
+    // The rollout takes about five minutes; the load must not run out before it ends.
+    const load = steadyLoad(600_000, 200_000);
     const started = Date.now();
     const target = await stackRolloutTarget(control, { service: "catalog", callers: callersOf(buildMeshModel(), "catalog"), query: prometheusQuerier(prometheus), log });
     const result = await runRollout({ service: "catalog", policy: { ...DEFAULT_ROLLOUT_POLICY, steps: [50, 100], holdSeconds: 30 }, target, log });
@@ -363,6 +364,8 @@ describe("the kubernetes target on a real node", () => {
     const traffic = await load.stop();
     console.log(`[node] rollout ${result.decision} in ${((Date.now() - started) / 1000).toFixed(0)} s; ${formatLoad("canary rollout", traffic)}`);
     expect(result.decision, result.reason).toBe("promoted");
+    // The last hold (100 %) judged the canary on real traffic, not on too little to judge.
+    expect(result.canary?.requests).toBeGreaterThanOrEqual(DEFAULT_ROLLOUT_POLICY.minRequests);
     expect(traffic.errors, JSON.stringify(traffic.statuses)).toBe(0);
     // Steps 50 and 100, then weight 0 (the callers' dynamic ConfigMaps of the edge and orders, nothing
     // else); the canary's image to stable (the same image here: nothing); then the canary removed.
@@ -372,9 +375,13 @@ describe("the kubernetes target on a real node", () => {
     expect(Object.keys(image!)).toEqual(["same"]);
     expect(removal!.delete).toBeGreaterThan(0);
     expect(Object.keys((await stack.getAllConfig())).filter((key) => key === "mesh:canaries")).toEqual([]);
-    // Every other pod is the one that was there, with no container restarted (the earlier test's killed sidecar keeps its count).
-    const after = (await pods()).filter((p) => !p.name.startsWith("probe-"));
-    const stayed = before.filter((p) => p.component !== "catalog-canary");
+    // Every other pod is the one that was there, with no container restarted (the earlier test's killed
+    // sidecar keeps its count), but Prometheus's: its scrape config names the canary's hosts, so it
+    // rolls when the canary goes.
+    const afterAll = (await pods()).filter((p) => !p.name.startsWith("probe-"));
+    const after = afterAll.filter((p) => p.component !== "prometheus");
+    const stayed = before.filter((p) => p.component !== "catalog-canary" && p.component !== "prometheus");
+    expect(afterAll.filter((p) => p.component === "prometheus" && p.ready).length).toBe(1);
     expect(after.map((p) => p.name).sort()).toEqual(stayed.map((p) => p.name).sort());
     const restarts = (list: PodState[]) => list.flatMap((p) => p.containers.map((c) => `${p.name}/${c.name} ${c.restarts}`)).sort();
     expect(restarts(after)).toEqual(restarts(stayed));

@@ -4,7 +4,7 @@
 //     with the mesh's mutual TLS between its Envoys;
 //   - mesh pair: the mesh's own edge and catalog sidecar, as generated, tracing
 //     `samplingPercent` % (spans go to the bench mesh's Zipkin), plaintext and with mutual TLS;
-//   - the mesh pair with one feature off, for each feature (envoy-features.ts).
+//   - the mesh pair with one feature off, for each feature (envoy-features.ts), and with all of them off.
 // Each mesh pair is set against the bare pair with the same TLS.
 import { join } from "node:path";
 import { meshClientTls, meshServerTls } from "../../../envoy-templates/builders/index.js";
@@ -62,6 +62,8 @@ export async function hopCosts(options: PairSectionOptions) {
     meshPair(`mesh pair (${sampling})`, BARE, options),
     meshPair(`mesh mutual-TLS pair (${sampling})`, BARE_MTLS, options, { mtls: true }),
     ...ENVOY_FEATURES.map((feature) => meshPair(`mesh pair, no ${feature}`, BARE, options, { change: (c) => withoutFeature(c, feature) })),
+    // All of them off at once: what is left is the mesh's routing itself (matches, rewrites, timeouts, request ids).
+    meshPair("mesh pair, none of these features", BARE, options, { change: (c) => ENVOY_FEATURES.reduce(withoutFeature, c) }),
   ];
   const { maxThroughput, fixedRate, inspected: handshakes } = await measurePairs("hops", pairs, options, () => handshakeFigures(pairs));
   return { upstream: UPSTREAM, samplingPercent: options.samplingPercent, maxThroughput, fixedRate, handshakes };
