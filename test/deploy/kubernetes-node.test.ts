@@ -16,7 +16,7 @@ import { NODE_PORTS } from "../../infra/kubernetes/node-ports.js";
 import { buildMeshModel, callersOf, DATA_STORES, PORTS, SERVICE_NAMES } from "../../infra/model.js";
 import { DEFAULT_ROLLOUT_POLICY } from "../../infra/traffic.js";
 import { prometheusQuerier } from "../../tools/rollout/release-metrics.js";
-import { runRollout } from "../../tools/rollout/rollout.js";
+import { type RolloutTarget, runRollout } from "../../tools/rollout/rollout.js";
 import { automationStack, type StackControl, stackRolloutTarget } from "../../tools/rollout/stack-target.js";
 import { formatLoad, prometheusQuery, prometheusTargets, request, startLoad, zipkinTraces, type Load, type ZipkinSpan } from "../e2e/support.js";
 import { waitFor } from "../support/net.js";
@@ -193,10 +193,17 @@ describe("the kubernetes target on a real node", () => {
     expect([...new Set(trace.map((s) => s.localEndpoint?.serviceName))]).toEqual(expect.arrayContaining(["edge", "catalog-sidecar", "catalog"]));
   });
 
-  /** Runs a short-lived pod labelled as `component` that tries each TCP target; which ones it reached. */
-  async function probeFrom(component: string, targets: Record<string, { host: string; port: number }>): Promise<Record<string, boolean>> {
+  /**
+   * Runs a short-lived pod labelled as `component` that tries each TCP target; which ones it reached.
+   * With `settleOn`, a target the component may reach, it first waits (up to 30 s) until that one
+   * opens: the enforcer admits a new pod's address to the policies' sets a moment after the pod
+   * starts, and a check before that would find an allowed port closed.
+   */
+  async function probeFrom(component: string, targets: Record<string, { host: string; port: number }>, settleOn?: keyof typeof targets): Promise<Record<string, boolean>> {
     const name = `probe-${component}-${randomBytes(3).toString("hex")}`;
-    const lines = Object.entries(targets).map(([label, t]) => `if timeout 3 bash -c 'exec 3<>/dev/tcp/${t.host}/${t.port}' 2>/dev/null; then echo "open ${label}"; else echo "closed ${label}"; fi`);
+    const connect = (t: { host: string; port: number }, seconds: number) => `timeout ${seconds} bash -c 'exec 3<>/dev/tcp/${t.host}/${t.port}' 2>/dev/null`;
+    const settle = settleOn === undefined ? [] : [`for _ in $(seq 1 30); do ${connect(targets[settleOn]!, 1)} && break; sleep 1; done`];
+    const lines = [...settle, ...Object.entries(targets).map(([label, t]) => `if ${connect(t, 3)}; then echo "open ${label}"; else echo "closed ${label}"; fi`)];
     const created = await api.send("POST", `/api/v1/namespaces/${NAMESPACE}/pods`, {
       apiVersion: "v1",
       kind: "Pod",
@@ -239,9 +246,9 @@ describe("the kubernetes target on a real node", () => {
     // A pod of no component: default deny leaves it DNS only.
     expect(await probeFrom("intruder", targets)).toEqual(Object.fromEntries(Object.keys(targets).map((k) => [k, false])));
     // A pod passing for the cart: Redis and Zipkin (by its cluster DNS name) as the cart's policy says, nothing else.
-    expect(await probeFrom("cart", targets)).toEqual({ ...Object.fromEntries(Object.keys(targets).map((k) => [k, false])), redis: true, zipkinByName: true });
+    expect(await probeFrom("cart", targets, "redis")).toEqual({ ...Object.fromEntries(Object.keys(targets).map((k) => [k, false])), redis: true, zipkinByName: true });
     // Passing for orders: Postgres, RabbitMQ and catalog's mesh port, never the app behind it or an admin.
-    expect(await probeFrom("orders", targets)).toEqual({
+    expect(await probeFrom("orders", targets, "postgres")).toEqual({
       ...Object.fromEntries(Object.keys(targets).map((k) => [k, false])),
       postgres: true,
       rabbitmq: true,
@@ -357,7 +364,19 @@ describe("the kubernetes target on a real node", () => {
     // The rollout takes about five minutes; the load must not run out before it ends.
     const load = steadyLoad(600_000, 200_000);
     const started = Date.now();
-    const target = await stackRolloutTarget(control, { service: "catalog", callers: callersOf(buildMeshModel(), "catalog"), query: prometheusQuerier(prometheus), log });
+    const stackTarget = await stackRolloutTarget(control, { service: "catalog", callers: callersOf(buildMeshModel(), "catalog"), query: prometheusQuerier(prometheus), log });
+    // Each step's last figures, to check that a hold begins only once its weight is in force.
+    let weight = 0;
+    const lastFigures = new Map<number, Awaited<ReturnType<RolloutTarget["figures"]>>>();
+    const target: RolloutTarget = {
+      ...stackTarget,
+      setWeight: async (w) => stackTarget.setWeight((weight = w)),
+      figures: async (window) => {
+        const figures = await stackTarget.figures(window);
+        lastFigures.set(weight, figures);
+        return figures;
+      },
+    };
     const result = await runRollout({ service: "catalog", policy: { ...DEFAULT_ROLLOUT_POLICY, steps: [50, 100], holdSeconds: 30 }, target, log });
     // The load runs on until the canary's pods have drained and gone.
     await waitGone(canaryPods);
@@ -367,6 +386,9 @@ describe("the kubernetes target on a real node", () => {
     // The last hold (100 %) judged the canary on real traffic, not on too little to judge.
     expect(result.canary?.requests).toBeGreaterThanOrEqual(DEFAULT_ROLLOUT_POLICY.minRequests);
     expect(traffic.errors, JSON.stringify(traffic.statuses)).toBe(0);
+    const at50 = lastFigures.get(50)!;
+    expect(at50.canary.requests / (at50.canary.requests + at50.stable.requests), JSON.stringify(at50)).toBeGreaterThan(0.35);
+    expect(at50.canary.requests / (at50.canary.requests + at50.stable.requests), JSON.stringify(at50)).toBeLessThan(0.65);
     // Steps 50 and 100, then weight 0 (the callers' dynamic ConfigMaps of the edge and orders, nothing
     // else); the canary's image to stable (the same image here: nothing); then the canary removed.
     const [step50, step100, image, weight0, removal] = changes;

@@ -84,6 +84,13 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
         return { decision: "rolled back", atWeight: weight, stepsHeld, reason, ...last };
       }
     }
+    // A hold that ends without enough canary traffic to judge proves nothing: no promotion on no evidence.
+    if (last === undefined || last.canary.requests < policy.minRequests) {
+      const reason = `too little traffic to judge the canary at ${weight} %: ${Math.round(last?.canary.requests ?? 0)} requests over the ${policy.holdSeconds} s hold (minRequests ${policy.minRequests})`;
+      await target.rollBack();
+      log(`decision: rolled back at ${weight} % after ${stepsHeld} step(s) held: ${reason}`);
+      return { decision: "rolled back", atWeight: weight, stepsHeld, reason, ...last };
+    }
     stepsHeld++;
   }
   await target.promote();

@@ -8,7 +8,7 @@ import { runRollout } from "./rollout.js";
 import { type StackControl, stackRolloutTarget } from "./stack-target.js";
 
 /** A stack with `mesh:` config in memory; each `up` records the config it deployed. */
-function fakeStack(initial: Record<string, unknown>) {
+function fakeStack(initial: Record<string, unknown>, lastUpdateStartMs?: number) {
   const config = new Map(Object.entries(initial));
   const ups: Array<Record<string, unknown>> = [];
   const control: StackControl = {
@@ -21,6 +21,7 @@ function fakeStack(initial: Record<string, unknown>) {
       ups.push(Object.fromEntries(config));
       return { update: 1 };
     },
+    lastUpdateStartMs: async () => lastUpdateStartMs,
   };
   return { control, ups };
 }
@@ -35,9 +36,13 @@ function fakeClock() {
  * Prometheus as the stack target reads it: the callers' oldest route reload follows the
  * last `up` by `reloadDelayMs`; release figures are healthy unless the canary fails.
  */
-function fakePrometheus(clock: { now: () => number }, ups: unknown[], options: { reloadDelayMs: number; canaryErrors?: number }): { query: PrometheusQuery; queries: string[] } {
+function fakePrometheus(
+  clock: { now: () => number },
+  ups: unknown[],
+  options: { reloadDelayMs: number; canaryErrors?: number; canaryRequests?: number; priorUpAt?: number },
+): { query: PrometheusQuery; queries: string[] } {
   const queries: string[] = [];
-  const upTimes: number[] = [];
+  const upTimes: number[] = options.priorUpAt === undefined ? [] : [options.priorUpAt];
   let seenUps = 0;
   return {
     queries,
@@ -52,7 +57,7 @@ function fakePrometheus(clock: { now: () => number }, ups: unknown[], options: {
         return clock.now() >= last + options.reloadDelayMs ? last + options.reloadDelayMs : last - 60_000;
       }
       const canary = promql.includes('envoy_cluster_name="catalog-canary"');
-      if (promql.includes("upstream_rq_total")) return 500;
+      if (promql.includes("upstream_rq_total")) return canary ? (options.canaryRequests ?? 500) : 500;
       if (promql.includes("upstream_rq_xx")) return canary ? (options.canaryErrors ?? 0) : 0;
       return 12;
     },
@@ -102,6 +107,36 @@ describe("rollout on a Pulumi stack", () => {
     expect(result.atWeight).toBe(25);
     expect(ups.map((up) => canaryOf(up)?.weightPercent ?? "none")).toEqual([25, 0, "none"]);
     expect("canaries" in ups.at(-1)!).toBe(false);
+  });
+
+  it("rolls back rather than promote when a hold ends with too few canary requests to judge", async () => {
+    const clock = fakeClock();
+    const { control, ups } = fakeStack({ target: "kubernetes", canaries: { catalog: { weightPercent: 5, replicas: 1 } } });
+    const prometheus = fakePrometheus(clock, ups, { reloadDelayMs: 10_000, canaryRequests: DEFAULT_ROLLOUT_POLICY.minRequests - 1 });
+    const target = await stackRolloutTarget(control, { service: "catalog", callers: ["edge", "orders"], query: prometheus.query, log: () => {}, ...clock });
+    const result = await runRollout({ service: "catalog", policy, target, log: () => {}, sleep: clock.sleep });
+
+    expect(result.decision).toBe("rolled back");
+    expect(result.reason).toBe("too little traffic to judge the canary at 25 %: 19 requests over the 20 s hold (minRequests 20)");
+    expect(ups.map((up) => canaryOf(up)?.weightPercent ?? "none")).toEqual([25, 0, "none"]);
+  });
+
+  it("lets the stack's last update reach the callers before the first step, so its reload is not taken for the step's", async () => {
+    const clock = fakeClock();
+    const started = clock.now() - 20_000;
+    const { control, ups } = fakeStack({ target: "kubernetes", canaries: { catalog: { weightPercent: 10, replicas: 1 } } }, started);
+    const prometheus = fakePrometheus(clock, ups, { reloadDelayMs: 50_000, priorUpAt: started });
+    const lines: string[] = [];
+    await stackRolloutTarget(control, { service: "catalog", callers: ["edge", "orders"], query: prometheus.query, log: (l) => lines.push(l), ...clock });
+    expect(lines).toEqual(["  waiting up to 100 s for the stack's last update to reach the Envoys of edge, orders", "  every Envoy of edge, orders reloaded its routes to catalog 50 s after the change"]);
+    expect(clock.now()).toBe(started + 50_000);
+
+    // An update that left the callers' routes alone: no reload comes, and the wait ends at the bound.
+    const quiet = fakeStack({ target: "kubernetes", canaries: { catalog: { weightPercent: 10, replicas: 1 } } }, clock.now() - 20_000);
+    const never = fakePrometheus(clock, quiet.ups, { reloadDelayMs: Number.POSITIVE_INFINITY, priorUpAt: clock.now() - 20_000 });
+    const quietLines: string[] = [];
+    await stackRolloutTarget(quiet.control, { service: "catalog", callers: ["edge", "orders"], query: never.query, log: (l) => quietLines.push(l), ...clock });
+    expect(quietLines.at(-1)).toBe("  no reload since the last update: it left their routes as they were");
   });
 
   it("gives up with a clear error when the callers never reload, and refuses a service without a canary", async () => {

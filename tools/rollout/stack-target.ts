@@ -23,6 +23,8 @@ export interface StackControl {
   set(key: string, value: unknown): Promise<void>;
   /** `pulumi up`; resolves with its count of resources per operation (update, create, delete, same, ...). */
   up(): Promise<Readonly<Record<string, number>>>;
+  /** When the stack's last update started (ms since the epoch), if it has one. */
+  lastUpdateStartMs(): Promise<number | undefined>;
 }
 
 /** A stack of the Automation API as StackControl; each `up`'s changes go to `log`. */
@@ -49,6 +51,10 @@ export function automationStack(stack: Stack, log: (line: string) => void): Stac
       log(`  pulumi up: ${JSON.stringify(changes)}`);
       return changes;
     },
+    async lastUpdateStartMs() {
+      const [last] = await stack.history(1);
+      return last === undefined ? undefined : new Date(last.startTime).getTime();
+    },
   };
 }
 
@@ -60,6 +66,8 @@ export interface StackTargetOptions {
   readonly log?: (line: string) => void;
   /** How long the callers' Envoys may take to reload their routes after an `up` (default 5 minutes). */
   readonly reloadTimeoutMs?: number;
+  /** How long after the stack's last update began a change of it may still be on its way to the pods (default 2 minutes: the kubelet syncs a ConfigMap volume within about one). */
+  readonly settleMs?: number;
   readonly pollMs?: number;
   readonly now?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
@@ -76,24 +84,33 @@ export async function stackRolloutTarget(stack: StackControl, options: StackTarg
   const canary = (await canaries())[service];
   if (canary === undefined) throw new Error(`${service} runs no canary on this stack: set ${CONFIG_NAMESPACE}:canaries.${service} and run pulumi up first`);
 
-  /** Waits until every caller's Envoy has reloaded its routes to the service since `since`. */
-  const awaitReload = async (since: number) => {
-    const deadline = now() + (options.reloadTimeoutMs ?? 300_000);
+  /** Waits until every caller's Envoy has reloaded its routes to the service since `since`; past `until`, `onTimeout`. */
+  const awaitReload = async (since: number, until: number, onTimeout: () => void) => {
     for (;;) {
       const oldest = await oldestRouteReloadMs(query, service, callers);
       if (oldest >= since) {
         log(`  every Envoy of ${callers.join(", ")} reloaded its routes to ${service} ${((now() - since) / 1000).toFixed(0)} s after the change`);
         return;
       }
-      if (now() > deadline) throw new Error(`the Envoys of ${callers.join(", ")} had not all reloaded their routes to ${service} ${((now() - since) / 1000).toFixed(0)} s after the change`);
+      if (now() > until) return onTimeout();
       await sleep(options.pollMs ?? 5000);
     }
   };
+  // A reload says which change arrived only if no earlier one is still on its way: the stack's last
+  // update (the one that started this canary, say) may have changed the callers' routes moments ago.
+  const lastUpdate = await stack.lastUpdateStartMs();
+  const settled = (lastUpdate ?? 0) + (options.settleMs ?? 120_000);
+  if (lastUpdate !== undefined && now() < settled) {
+    log(`  waiting up to ${Math.round((settled - now()) / 1000)} s for the stack's last update to reach the Envoys of ${callers.join(", ")}`);
+    await awaitReload(lastUpdate, settled, () => log("  no reload since the last update: it left their routes as they were"));
+  }
   const setWeight = async (weightPercent: number) => {
     const since = now();
     await stack.set("canaries", { ...(await canaries()), [service]: { ...canary, weightPercent } });
     await stack.up();
-    await awaitReload(since);
+    await awaitReload(since, since + (options.reloadTimeoutMs ?? 300_000), () => {
+      throw new Error(`the Envoys of ${callers.join(", ")} had not all reloaded their routes to ${service} ${((now() - since) / 1000).toFixed(0)} s after the change`);
+    });
   };
   const removeCanary = async () => {
     const rest = { ...(await canaries()) };
