@@ -361,10 +361,11 @@ describe("the kubernetes target on a real node", () => {
     const automation = automationStack(stack, log);
     const changes: Array<Readonly<Record<string, number>>> = [];
     const control: StackControl = { ...automation, up: async () => (changes.push(await automation.up()), changes.at(-1)!) };
-    // The rollout takes about five minutes; the load must not run out before it ends.
+    // The target first waits for the canary's start (the last up) to reach the callers; the load
+    // measures the rollout from there. It takes about five minutes: the load must outlast it.
+    const stackTarget = await stackRolloutTarget(control, { service: "catalog", callers: callersOf(buildMeshModel(), "catalog"), query: prometheusQuerier(prometheus), log });
     const load = steadyLoad(600_000, 200_000);
     const started = Date.now();
-    const stackTarget = await stackRolloutTarget(control, { service: "catalog", callers: callersOf(buildMeshModel(), "catalog"), query: prometheusQuerier(prometheus), log });
     // Each step's last figures, to check that a hold begins only once its weight is in force.
     let weight = 0;
     const lastFigures = new Map<number, Awaited<ReturnType<RolloutTarget["figures"]>>>();

@@ -36,11 +36,11 @@ describe("the Pulumi program (index.ts)", () => {
     expect(await pulumi.isSecret(program.grafanaAdminPassword as pulumi.Output<string>)).toBe(true);
   });
 
-  it("exports what meshOutputs gives a program run inline (the deploy lanes, the rollout on a stack), under the same names", async () => {
+  it("exports what meshOutputs gives a program run inline (the deploy lanes, the rollout on a stack), under the same names, and the Grafana password", async () => {
     const program = await importProgram({ "mesh:target": "kubernetes" });
     const { meshOutputs } = await import("../../infra/mesh-program.js");
-    const names = Object.keys(meshOutputs({} as Parameters<typeof meshOutputs>[0])).sort();
-    expect(Object.keys(program).sort()).toEqual(names);
+    const names = Object.keys(meshOutputs({} as Parameters<typeof meshOutputs>[0]));
+    expect(Object.keys(program).sort()).toEqual([...names, "grafanaAdminPassword"].sort());
   });
 
   it.each(["docker", "kubernetes"])("on %s without Grafana (mesh:grafana false) exports no Grafana URL or password", async (target) => {
