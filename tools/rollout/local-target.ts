@@ -8,7 +8,7 @@ import type { LocalMesh } from "../../infra/local/mesh.js";
 import { readTrafficStatus, requestTraffic } from "../../infra/local/traffic-file.js";
 import type { ServiceName } from "../../infra/model.js";
 import type { TrafficPolicy } from "../../infra/traffic.js";
-import { type PrometheusQuery, releaseFigures } from "./release-metrics.js";
+import { type PrometheusQuery, releasePairFigures } from "./release-metrics.js";
 import type { RolloutTarget } from "./rollout.js";
 
 /** How the rollout reads and changes a local mesh's traffic policy. */
@@ -49,9 +49,6 @@ export function localRolloutTarget(control: TrafficControl, service: ServiceName
     },
     promote: () => control.apply(withoutCanary(control.current(), service)),
     rollBack: () => control.apply(withoutCanary(control.current(), service)),
-    figures: async (windowSeconds) => ({
-      stable: await releaseFigures(query, service, "stable", windowSeconds),
-      canary: await releaseFigures(query, service, "canary", windowSeconds),
-    }),
+    figures: (windowSeconds) => releasePairFigures(query, service, windowSeconds),
   };
 }

@@ -48,7 +48,7 @@ function localTarget(service: ServiceName, stateDir: string): { where: string; t
   return { where: `the local mesh in ${stateDir}`, target: localRolloutTarget(throughStateDir(stateDir), service, prometheusQuerier(endpoints.prometheus)) };
 }
 
-/** This project's Pulumi stack `stackName`, its program run inline (the same outputs as index.ts). */
+/** This project's Pulumi stack `stackName`, its program run inline (index.ts's outputs but the Grafana password: meshOutputs). */
 async function pulumiTarget(service: ServiceName, stackName: string, prometheus: string | undefined): Promise<{ where: string; target: RolloutTarget }> {
   const program = async () => meshOutputs(deployMesh(readStackSettings(), { buildContext: PROJECT_ROOT }));
   const stack = await LocalWorkspace.selectStack({ stackName, projectName: "mesh", program }, { workDir: PROJECT_ROOT });

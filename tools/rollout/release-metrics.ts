@@ -39,6 +39,11 @@ export async function releaseFigures(query: PrometheusQuery, service: ServiceNam
   return { requests: total, errorRatio: total > 0 ? (Number.isNaN(errors) ? 0 : errors) / total : 0, p99Ms };
 }
 
+/** Both releases' figures over the last `windowSeconds`: what a rollout judges. */
+export async function releasePairFigures(query: PrometheusQuery, service: ServiceName, windowSeconds: number): Promise<{ stable: ReleaseFigures; canary: ReleaseFigures }> {
+  return { stable: await releaseFigures(query, service, "stable", windowSeconds), canary: await releaseFigures(query, service, "canary", windowSeconds) };
+}
+
 /**
  * When the Envoy of `callers` that reloaded its routes to `service` longest ago did so
  * (ms since the epoch; NaN before Prometheus has a figure). Each route configuration is

@@ -12,7 +12,7 @@ import type { Stack } from "@pulumi/pulumi/automation/index.js";
 import { CONFIG_NAMESPACE } from "../../infra/config.js";
 import type { ServiceName, Workload } from "../../infra/model.js";
 import type { CanaryRelease } from "../../infra/traffic.js";
-import { oldestRouteReloadMs, type PrometheusQuery, releaseFigures } from "./release-metrics.js";
+import { oldestRouteReloadMs, type PrometheusQuery, releasePairFigures } from "./release-metrics.js";
 import type { RolloutTarget } from "./rollout.js";
 
 /** What the rollout needs of a stack: its `mesh:` config and `up`. */
@@ -135,9 +135,6 @@ export async function stackRolloutTarget(stack: StackControl, options: StackTarg
       await setWeight(0);
       await removeCanary();
     },
-    figures: async (windowSeconds) => ({
-      stable: await releaseFigures(query, service, "stable", windowSeconds),
-      canary: await releaseFigures(query, service, "canary", windowSeconds),
-    }),
+    figures: (windowSeconds) => releasePairFigures(query, service, windowSeconds),
   };
 }
