@@ -24,5 +24,6 @@ export const FAST_SUITES = [
   "tools/rollout/stack-target.test.ts",
   "tools/diagrams.test.ts",
   "apps/shared/test/metrics-switch.test.ts",
+  "apps/shared/test/backend-imports.test.ts",
   "test/support/no-processes.test.ts",
 ];

@@ -1,5 +1,6 @@
 // The cart app: carts in Redis, built on the shared kit.
-import { createRedis, createServiceApp, redisPlugin, type ServiceApp } from "@mesh/service-kit";
+import { createServiceApp, type ServiceApp } from "@mesh/service-kit";
+import { createRedis, redisPlugin } from "@mesh/service-kit/redis";
 import type { CartConfig } from "./config.js";
 import { CART_COMMANDS, cartStore } from "./carts.js";
 import { cartRoutes } from "./routes/carts.js";

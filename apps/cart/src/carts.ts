@@ -2,7 +2,8 @@
 // write is one Lua script: the size check, the change, the TTL refresh and the
 // read-back run atomically, so concurrent writers never see a half-applied change,
 // never push a cart past its size cap together, and the answer is the cart as written.
-import { ConflictError, type RedisClient } from "@mesh/service-kit";
+import { ConflictError } from "@mesh/service-kit";
+import type { RedisClient } from "@mesh/service-kit/redis";
 import { MAX_CART_ITEMS, type Cart } from "./schemas.js";
 
 /** The names the store's Redis calls are timed and counted under. */

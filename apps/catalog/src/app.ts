@@ -1,6 +1,8 @@
 // The catalog app: products CRUD over Postgres, built on the shared kit.
 import { fileURLToPath } from "node:url";
-import { createDatabase, createServiceApp, migrateUp, postgresPlugin, type ServiceApp } from "@mesh/service-kit";
+import { createServiceApp, type ServiceApp } from "@mesh/service-kit";
+import { migrateUp } from "@mesh/service-kit/migrate";
+import { createDatabase, postgresPlugin } from "@mesh/service-kit/postgres";
 import type { FastifyBaseLogger } from "fastify";
 import type { CatalogConfig } from "./config.js";
 import { PRODUCT_OPERATIONS, productStore } from "./products.js";

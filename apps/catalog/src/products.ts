@@ -1,6 +1,7 @@
 // Products in Postgres. Parameterised queries only; a duplicate SKU surfaces as
 // ConflictError (409) from the unique constraint, so concurrent creates race safely.
-import { ConflictError, type Query } from "@mesh/service-kit";
+import { ConflictError } from "@mesh/service-kit";
+import type { Query } from "@mesh/service-kit/postgres";
 import type { Product, ProductInput } from "./schemas.js";
 
 /** The names the store's queries are timed and counted under. */

@@ -1,16 +1,9 @@
 // The order worker: no API, only health, readiness and metrics on its port,
 // plus the consumer. Built on the shared kit like the HTTP services.
-import {
-  amqpPlugin,
-  connectAmqp,
-  createDatabase,
-  createServiceApp,
-  migrateUp,
-  ORDER_MIGRATIONS_DIR,
-  ORDER_MIGRATIONS_TABLE,
-  postgresPlugin,
-  type ServiceApp,
-} from "@mesh/service-kit";
+import { createServiceApp, ORDER_MIGRATIONS_DIR, ORDER_MIGRATIONS_TABLE, type ServiceApp } from "@mesh/service-kit";
+import { amqpPlugin, connectAmqp } from "@mesh/service-kit/amqp";
+import { migrateUp } from "@mesh/service-kit/migrate";
+import { createDatabase, postgresPlugin } from "@mesh/service-kit/postgres";
 import type { FastifyBaseLogger } from "fastify";
 import type { WorkerConfig } from "./config.js";
 import { startOrderConsumer, type OrderConsumer } from "./consumer.js";

@@ -11,24 +11,16 @@
 // amqp-connection-manager re-creates the channel and the consumer after a broker
 // restart; deliveries from a channel that is gone are never acked on the new one
 // (their delivery tags mean nothing there: the broker redelivers them instead).
+import { assertOrderTopology, ATTEMPTS_HEADER, ORDER_DEAD_LETTER, ORDER_QUEUE, runInContext, SpanKind, startSpanFromCarrier, markSpanError, type Registry } from "@mesh/service-kit";
 import {
-  assertOrderTopology,
-  logChannelErrors,
-  ATTEMPTS_HEADER,
   createConsumeMetrics,
-  ORDER_DEAD_LETTER,
-  ORDER_QUEUE,
+  logChannelErrors,
   registerQueueBacklogGauge,
-  runInContext,
-  SpanKind,
-  startSpanFromCarrier,
-  markSpanError,
   type AmqpConnectionManager,
   type ConfirmChannel,
   type ConsumeMessage,
-  type Database,
-  type Registry,
-} from "@mesh/service-kit";
+} from "@mesh/service-kit/amqp";
+import type { Database } from "@mesh/service-kit/postgres";
 import type { FastifyBaseLogger } from "fastify";
 import { fulfilOrder, isTransient, parseOrderPlaced } from "./fulfilment.js";
 

@@ -8,7 +8,8 @@
 // publishes its message, so the order is always there when the message arrives;
 // a message for an order that does not exist was not published by orders (by
 // hand, or for a deleted order) and is discarded.
-import { ServiceBusyError, ServiceUnavailableError, type Database } from "@mesh/service-kit";
+import { ServiceUnavailableError } from "@mesh/service-kit";
+import { ServiceBusyError, type Database } from "@mesh/service-kit/postgres";
 
 /** "missing": no such order. */
 export type FulfilmentResult = "fulfilled" | "duplicate" | "missing";

@@ -4,17 +4,10 @@
 // broker is reachable. So a burst costs one short statement per order, not a
 // pool connection held across the broker's confirm, and orders are accepted
 // while RabbitMQ is down. 202 means "stored, and will be queued".
-import {
-  amqpPlugin,
-  connectAmqp,
-  createDatabase,
-  createServiceApp,
-  migrateUp,
-  ORDER_MIGRATIONS_DIR,
-  ORDER_MIGRATIONS_TABLE,
-  postgresPlugin,
-  type ServiceApp,
-} from "@mesh/service-kit";
+import { createServiceApp, ORDER_MIGRATIONS_DIR, ORDER_MIGRATIONS_TABLE, type ServiceApp } from "@mesh/service-kit";
+import { amqpPlugin, connectAmqp } from "@mesh/service-kit/amqp";
+import { migrateUp } from "@mesh/service-kit/migrate";
+import { createDatabase, postgresPlugin } from "@mesh/service-kit/postgres";
 import type { FastifyBaseLogger } from "fastify";
 import { catalogClient } from "./catalog-client.js";
 import type { OrdersConfig } from "./config.js";

@@ -2,7 +2,7 @@
 // migrations). Placing an order is ONE statement: the order, its "placed" event,
 // its outbox row and (with an Idempotency-Key) the key, written together or not
 // at all, in one round trip and without holding a connection for anything else.
-import type { Database } from "@mesh/service-kit";
+import type { Database } from "@mesh/service-kit/postgres";
 import type { Order, OrderItem, OrderStatus } from "./schemas.js";
 
 export interface IdempotencyClaim {

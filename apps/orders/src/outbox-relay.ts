@@ -18,7 +18,8 @@
 // order. While the broker is unreachable nothing is claimed; reconnecting wakes
 // the relay. Rows whose retry came due, and rows another replica left, are found
 // by polling every RELAY_POLL_MS.
-import { Counter, Gauge, Histogram, LATENCY_BUCKETS, untraced, type Database, type Registry } from "@mesh/service-kit";
+import { Counter, Gauge, Histogram, LATENCY_BUCKETS, untraced, type Registry } from "@mesh/service-kit";
+import type { Database } from "@mesh/service-kit/postgres";
 import type { FastifyBaseLogger } from "fastify";
 import { IDEMPOTENCY_KEY_RETENTION_HOURS } from "./idempotency.js";
 import type { OrderPublisher } from "./publisher.js";

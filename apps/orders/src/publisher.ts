@@ -6,21 +6,17 @@
 // pipelines their confirms.
 import {
   assertOrderTopology,
-  createPublishMetrics,
   injectTraceHeaders,
-  logChannelErrors,
   markSpanError,
   ORDER_PLACED_ROUTING_KEY,
   ORDERS_EXCHANGE,
   runInContext,
   SpanKind,
   startSpanFromCarrier,
-  type AmqpConnectionManager,
-  type ConfirmChannel,
   type OrderPlacedMessage,
-  type PublishOutcome,
   type Registry,
 } from "@mesh/service-kit";
+import { createPublishMetrics, logChannelErrors, type AmqpConnectionManager, type ConfirmChannel, type PublishOutcome } from "@mesh/service-kit/amqp";
 import type { FastifyBaseLogger } from "fastify";
 
 export interface OrderPublisher {
