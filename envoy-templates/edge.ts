@@ -52,6 +52,7 @@ export function edgeBootstrap(model: MeshModel, addressing: Addressing): EnvoyOb
       rateLimit: true,
       zipkinCluster: CLUSTER.zipkin,
       samplingPercent: model.traceSamplingPercent,
+      accessLog: model.accessLog,
     });
   const redirect = identityDir !== undefined && model.gateway.plainHttp === "redirect";
   const listeners = [

@@ -63,6 +63,7 @@ function serviceEgress(model: MeshModel, callee: ServiceName, podLoopback: strin
     edge: false,
     zipkinCluster: CLUSTER.zipkin,
     samplingPercent: model.traceSamplingPercent,
+    accessLog: model.accessLog,
   });
   return makeListener(name, { address: podLoopback, port: target.egressPort }, "OUTBOUND", [hcm]);
 }
@@ -86,6 +87,7 @@ export function sidecarBootstrap(model: MeshModel, serviceName: ServiceName, add
     healthCheckedPath: READINESS_PATH,
     zipkinCluster: CLUSTER.zipkin,
     samplingPercent: model.traceSamplingPercent,
+    accessLog: model.accessLog,
     // Over mutual TLS, only the callers the model names get through.
     ...(binding.identityDir !== undefined
       ? { authorizedCallers: callersOf(model, service.name).map((caller) => ({ name: caller, identity: workloadIdentity(model, caller) })) }
@@ -97,10 +99,10 @@ export function sidecarBootstrap(model: MeshModel, serviceName: ServiceName, add
     metricsListener(binding.listenAddress, service.calls.map(serviceCluster), APP_PROBES),
     ...service.dataStores.map((store) => {
       const name = dataStoreEgressListener(store);
-      return makeListener(name, { address: pod, port: DATA_STORES[store].port }, "OUTBOUND", [makeTcpProxy(name, dataStoreCluster(store))]);
+      return makeListener(name, { address: pod, port: DATA_STORES[store].port }, "OUTBOUND", [makeTcpProxy(name, dataStoreCluster(store), model.accessLog)]);
     }),
     ...service.calls.map((callee) => serviceEgress(model, callee, pod)),
-    makeListener(LISTENER.zipkinEgress, { address: pod, port: PORTS.zipkin }, "OUTBOUND", [makeTcpProxy(LISTENER.zipkinEgress, CLUSTER.zipkin)]),
+    makeListener(LISTENER.zipkinEgress, { address: pod, port: PORTS.zipkin }, "OUTBOUND", [makeTcpProxy(LISTENER.zipkinEgress, CLUSTER.zipkin, model.accessLog)]),
   ];
 
   const clusters = [

@@ -27,6 +27,12 @@ describe("parseStackSettings", () => {
     expect(meshModelFor(parseStackSettings({ target: "docker", traceSamplingPercent: "2.5" })).traceSamplingPercent).toBe(2.5);
   });
 
+  it("logs failed requests only unless told otherwise, and carries the mode into the model", () => {
+    expect(meshModelFor(parseStackSettings({ target: "docker" })).accessLog).toBe("errors");
+    expect(meshModelFor(parseStackSettings({ target: "kubernetes", accessLog: "all" })).accessLog).toBe("all");
+    expect(meshModelFor(parseStackSettings({ target: "kubernetes", accessLog: "off" })).accessLog).toBe("off");
+  });
+
   it("accepts values as Pulumi hands them over (strings, JSON objects)", () => {
     const s = parseStackSettings({ target: "kubernetes", gatewayPort: "18080", replicas: '{"catalog":3}' });
     expect(s.gatewayPort).toBe(18080);
@@ -60,6 +66,7 @@ describe("parseStackSettings", () => {
     ["a sampling percentage above 100", { target: "docker", traceSamplingPercent: 150 }, /"mesh:traceSamplingPercent": expected a percentage from 0 to 100, got 150/],
     ["a sampling percentage that is not a number", { target: "docker", traceSamplingPercent: "ten" }, /"mesh:traceSamplingPercent": expected a percentage from 0 to 100, got "ten"/],
     ["a bad log level", { target: "docker", envoyLogLevel: "loud" }, /"mesh:envoyLogLevel": expected one of trace, debug/],
+    ["an unknown access log mode", { target: "docker", accessLog: "verbose" }, /"mesh:accessLog": expected one of all, errors, off, got "verbose"/],
     ["a trust domain with upper-case letters", { target: "kubernetes", trustDomain: "Example.COM" }, /"mesh:trustDomain": expected a SPIFFE trust domain: 1 to 255 lower-case letters, digits, '\.', '-' and '_', such as cluster\.local, got "Example\.COM"/],
     ["a trust domain with a scheme", { target: "kubernetes", trustDomain: "spiffe://example.org" }, /"mesh:trustDomain": expected a SPIFFE trust domain/],
     ["a certificate lifetime of zero", { target: "kubernetes", certificateLifetimeHours: 0 }, /"mesh:certificateLifetimeHours": expected a whole number of hours from 1 to 8760, got 0/],

@@ -3,7 +3,7 @@
 // program and the offline renderer both feed it raw values.
 import { type CertificateAuthority, providedCa } from "./pki/index.js";
 import { DEFAULT_CERTIFICATE_LIFETIME_HOURS, MAX_CERTIFICATE_LIFETIME_HOURS } from "./workload-credentials.js";
-import { buildMeshModel, DEFAULT_NAMESPACE, DEFAULT_TRACE_SAMPLING_PERCENT, DEFAULT_TRUST_DOMAIN, EDGE_PROXY, PLAIN_HTTP_MODES, type PlainHttp, type MeshModel, PORTS, SERVICE_NAMES, sidecarName, type ServiceName } from "./model.js";
+import { ACCESS_LOG_MODES, type AccessLogMode, buildMeshModel, DEFAULT_ACCESS_LOG, DEFAULT_NAMESPACE, DEFAULT_TRACE_SAMPLING_PERCENT, DEFAULT_TRUST_DOMAIN, EDGE_PROXY, PLAIN_HTTP_MODES, type PlainHttp, type MeshModel, PORTS, SERVICE_NAMES, sidecarName, type ServiceName } from "./model.js";
 import { type CanaryRelease, DEFAULT_ROLLOUT_POLICY, type FaultPolicy, RELEASE_HEADER, RELEASES, type RateLimit, type RolloutPolicy, type TrafficPolicy } from "./traffic.js";
 import { IMAGES, type ImageKey } from "./versions.js";
 
@@ -38,6 +38,8 @@ export interface StackSettings {
   readonly envoyLogLevel: EnvoyLogLevel;
   /** Percentage of requests the edge starts a trace for (the decision travels with the request). */
   readonly traceSamplingPercent: number;
+  /** Which requests every proxy writes an access log line for. */
+  readonly accessLog: AccessLogMode;
   /** SPIFFE trust domain of every workload identity (spiffe://<trustDomain>/ns/<namespace>/sa/<workload>). */
   readonly trustDomain: string;
   /** Lifetime of workload certificates; `pulumi up` renews those past two thirds of it. */
@@ -89,6 +91,7 @@ export const SETTING_KEYS = {
   kubeContext: "kubeconfig context to deploy to (kubernetes target); empty means the current one",
   envoyLogLevel: `Envoy log level: ${ENVOY_LOG_LEVELS.join(", ")}`,
   traceSamplingPercent: "percentage of requests traced (0 to 100; default 1; 100 traces every request)",
+  accessLog: `which requests every Envoy writes a JSON access log line for: all, errors (answered 4xx or 5xx, or ending with an Envoy response flag such as no healthy upstream; the default) or off`,
   trustDomain: "SPIFFE trust domain of the workload identities the sidecars authenticate each other by (spiffe://<trustDomain>/ns/<namespace>/sa/<workload>)",
   certificateLifetimeHours: `lifetime of the workload certificates in hours (1 to ${MAX_CERTIFICATE_LIFETIME_HOURS}); pulumi up renews those past two thirds of it`,
   images: `image references replacing the pinned ones, e.g. { envoy: registry.example.com/envoy:v1.40.0 }; keys: ${Object.keys(IMAGES).join(", ")}`,
@@ -154,6 +157,7 @@ export function parseStackSettings(raw: Readonly<Record<string, unknown>>, secre
     kubeContext: optionalString("kubeContext", raw.kubeContext),
     envoyLogLevel: oneOf("envoyLogLevel", raw.envoyLogLevel, ENVOY_LOG_LEVELS, "info"),
     traceSamplingPercent: percentage("traceSamplingPercent", raw.traceSamplingPercent, DEFAULT_TRACE_SAMPLING_PERCENT),
+    accessLog: oneOf("accessLog", raw.accessLog, ACCESS_LOG_MODES, DEFAULT_ACCESS_LOG),
     trustDomain: trustDomain("trustDomain", raw.trustDomain),
     certificateLifetimeHours: certificateLifetime("certificateLifetimeHours", raw.certificateLifetimeHours),
     images: { ...Object.fromEntries(Object.entries(IMAGES).map(([key, image]) => [key, image.ref])), ...imageMap("images", raw.images, Object.keys(IMAGES)) } as Record<ImageKey, string>,
@@ -218,6 +222,7 @@ export function meshModelFor(settings: StackSettings): MeshModel {
   return buildMeshModel(settings.replicas, {
     traffic: settings.traffic,
     traceSamplingPercent: settings.traceSamplingPercent,
+    accessLog: settings.accessLog,
     identity: { trustDomain: settings.trustDomain, namespace: settings.namespace },
     gateway: { plainHttp: settings.plainHttp, httpsPort: settings.gatewayHttpsPort },
   });

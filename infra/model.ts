@@ -73,6 +73,8 @@ export interface MeshModel {
   readonly dataStores: readonly DataStore[];
   /** Share of requests (0–100 %) the proxies trace when no upstream decided already. */
   readonly traceSamplingPercent: number;
+  /** Which requests and connections every proxy writes an access log line for. */
+  readonly accessLog: AccessLogMode;
   readonly identity: MeshIdentity;
   readonly gateway: GatewayOptions;
   /** Canary releases, faults and edge rate limits: the dynamic part of every proxy's config. */
@@ -103,9 +105,28 @@ export const DEFAULT_NAMESPACE = "mesh";
  */
 export const DEFAULT_TRACE_SAMPLING_PERCENT = 1;
 
+/**
+ * Which requests the proxies log: every one, only those that went wrong (answered
+ * 4xx or 5xx, or ending with an Envoy response flag: no healthy upstream, a reset,
+ * a timeout, a rate limit ...), or none.
+ */
+export const ACCESS_LOG_MODES = ["all", "errors", "off"] as const;
+export type AccessLogMode = (typeof ACCESS_LOG_MODES)[number];
+
+/**
+ * Failed requests only, unless a stack says otherwise. A line per request at every
+ * hop was the second-largest per-request cost of the hop (docs/benchmarks.md,
+ * twelfth run) and writes three lines for each public request; the lines that
+ * matter when something goes wrong are still written, and traces and metrics
+ * cover the successful traffic. Every request is one setting away (mesh:accessLog).
+ */
+export const DEFAULT_ACCESS_LOG: AccessLogMode = "errors";
+
 export interface MeshOptions {
   /** Default DEFAULT_TRACE_SAMPLING_PERCENT. */
   readonly traceSamplingPercent?: number;
+  /** Default DEFAULT_ACCESS_LOG. */
+  readonly accessLog?: AccessLogMode;
   readonly identity?: Partial<MeshIdentity>;
   readonly gateway?: Partial<GatewayOptions>;
   /** Default: no canary, no fault, no rate limit. */
@@ -153,6 +174,7 @@ export function buildMeshModel(replicas: Partial<Record<ServiceName, number>> = 
     services: SERVICE_BLUEPRINTS.map((s) => ({ ...s, replicas: replicas[s.name] ?? 1 })),
     dataStores: DATA_STORE_NAMES.map((n) => DATA_STORES[n]),
     traceSamplingPercent: options.traceSamplingPercent ?? DEFAULT_TRACE_SAMPLING_PERCENT,
+    accessLog: options.accessLog ?? DEFAULT_ACCESS_LOG,
     identity: { trustDomain: DEFAULT_TRUST_DOMAIN, namespace: DEFAULT_NAMESPACE, ...options.identity },
     gateway: { plainHttp: "serve", httpsPort: PORTS.edgeHttps, ...options.gateway },
     traffic: options.traffic ?? NO_TRAFFIC_POLICY,

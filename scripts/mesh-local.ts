@@ -1,7 +1,8 @@
 // `npm run mesh:local`: the whole mesh as real processes on this machine, until
 // SIGINT/SIGTERM. Options: --state-dir DIR (default .mesh/), --replicas catalog=2,cart=1,
 // --services catalog,cart (only these pods), --address-block 127.A.B, --envoy-log-level LEVEL,
-// --trace-sampling PERCENT (default the stacks' 1), --traffic FILE (a JSON file with the keys of
+// --trace-sampling PERCENT (default the stacks' 1), --access-log all|errors|off (default the
+// stacks' errors), --traffic FILE (a JSON file with the keys of
 // mesh:canaries, mesh:faults and mesh:rateLimits to start with), --no-build. While it runs, a new
 // traffic policy goes to <state dir>/traffic.json (infra/local/traffic-file.ts; `npm run rollout`).
 import { parseArgs } from "node:util";
@@ -10,7 +11,7 @@ import { ENVOY_LOG_LEVELS, type EnvoyLogLevel, parseTrafficSettings } from "../i
 import { startLocalMesh, type LocalMesh } from "../infra/local/mesh.js";
 import { TRAFFIC_FILE, watchTrafficFile } from "../infra/local/traffic-file.js";
 import type { TrafficPolicy } from "../infra/traffic.js";
-import { SERVICE_NAMES, type ServiceName } from "../infra/model.js";
+import { ACCESS_LOG_MODES, type AccessLogMode, SERVICE_NAMES, type ServiceName } from "../infra/model.js";
 
 function parseSampling(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
@@ -60,11 +61,16 @@ async function main(): Promise<void> {
       "address-block": { type: "string" },
       "envoy-log-level": { type: "string" },
       "trace-sampling": { type: "string" },
+      "access-log": { type: "string" },
       traffic: { type: "string" },
       "no-build": { type: "boolean" },
     },
     strict: true,
   });
+  const accessLog = values["access-log"];
+  if (accessLog !== undefined && !(ACCESS_LOG_MODES as readonly string[]).includes(accessLog)) {
+    throw new Error(`--access-log takes one of ${ACCESS_LOG_MODES.join(", ")}, got "${accessLog}"`);
+  }
   const level = values["envoy-log-level"];
   if (level !== undefined && !(ENVOY_LOG_LEVELS as readonly string[]).includes(level)) {
     throw new Error(`--envoy-log-level takes one of ${ENVOY_LOG_LEVELS.join(", ")}`);
@@ -101,6 +107,7 @@ async function main(): Promise<void> {
     addressBlock: values["address-block"],
     envoyLogLevel: level as EnvoyLogLevel | undefined,
     traceSamplingPercent: parseSampling(values["trace-sampling"]),
+    accessLog: accessLog as AccessLogMode | undefined,
     traffic: readTraffic(values.traffic),
     build: !values["no-build"],
     signal: abort.signal,

@@ -1,7 +1,8 @@
 // Listeners and their network filters: the HTTP connection manager (with tracing,
 // the edge's settings and an optional health_check filter) and the TCP proxy.
 import type { HostPort } from "../../infra/addressing.js";
-import { HTTP_ACCESS_LOG_FORMAT, TCP_ACCESS_LOG_FORMAT, stdoutJsonLog } from "./access-log.js";
+import type { AccessLogMode } from "../../infra/model.js";
+import { httpAccessLog, tcpAccessLog } from "./access-log.js";
 import { type EnvoyObject, CONNECTION_BUFFER_LIMIT_BYTES, HTTP2_LIMITS, duration, socketAddress, typed } from "./common.js";
 import { jsonLocalReplies } from "./local-reply.js";
 import { type AuthorizedCaller, callerAuthorizationFilter } from "./tls.js";
@@ -36,8 +37,10 @@ export interface HttpConnectionManagerOptions {
   readonly routes: EnvoyObject[];
   /** The public edge: trust no X-Forwarded-For, take the peer address, hide Envoy's headers. */
   readonly edge: boolean;
-  /** Zipkin cluster for tracing; no tracing (and no access log) when absent. */
+  /** Zipkin cluster for tracing; no tracing when absent. */
   readonly zipkinCluster?: string;
+  /** Which requests get an access log line (the stack's mesh:accessLog); none when absent. */
+  readonly accessLog?: AccessLogMode;
   /** Share of requests traced when no upstream decided (the stack's traceSamplingPercent). */
   readonly samplingPercent?: number;
   /**
@@ -127,8 +130,9 @@ export function makeHttpConnectionManager(options: HttpConnectionManagerOptions)
     hcm.use_remote_address = true;
     hcm.xff_num_trusted_hops = 0;
   }
+  const accessLog = httpAccessLog(options.accessLog ?? "off");
+  if (accessLog.length > 0) hcm.access_log = accessLog;
   if (options.zipkinCluster !== undefined) {
-    hcm.access_log = [stdoutJsonLog(HTTP_ACCESS_LOG_FORMAT)];
     hcm.tracing = {
       random_sampling: { value: options.samplingPercent ?? 100 },
       provider: {
@@ -150,7 +154,8 @@ export function makeHttpConnectionManager(options: HttpConnectionManagerOptions)
   };
 }
 
-export function makeTcpProxy(statPrefix: string, cluster: string): EnvoyObject {
+export function makeTcpProxy(statPrefix: string, cluster: string, accessLog: AccessLogMode): EnvoyObject {
+  const log = tcpAccessLog(accessLog);
   return {
     name: "envoy.filters.network.tcp_proxy",
     typed_config: typed("envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy", {
@@ -158,7 +163,7 @@ export function makeTcpProxy(statPrefix: string, cluster: string): EnvoyObject {
       cluster,
       // Envoy's default, stated: idle pooled connections are closed after an hour.
       idle_timeout: "3600s",
-      access_log: [stdoutJsonLog(TCP_ACCESS_LOG_FORMAT)],
+      ...(log.length > 0 ? { access_log: log } : {}),
     }),
   };
 }

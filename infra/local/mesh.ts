@@ -15,6 +15,7 @@ import {
   SERVICE_NAMES,
   buildMeshModel,
   getService,
+  type AccessLogMode,
   type DataStoreName,
   type MeshModel,
   type ServiceName,
@@ -51,6 +52,8 @@ export interface LocalMeshOptions {
   readonly appLogLevel?: AppLogLevel;
   /** Share of requests the edge traces, as mesh:traceSamplingPercent sets it on a stack (default: the stack default). */
   readonly traceSamplingPercent?: number;
+  /** Which requests the Envoys log, as mesh:accessLog sets it on a stack (default: the stack default). */
+  readonly accessLog?: AccessLogMode;
   /** Canary releases, faults and rate limits to start with, as mesh:canaries, mesh:faults and mesh:rateLimits set them (default: none). */
   readonly traffic?: TrafficPolicy;
   /** Build the apps first (incremental); default true. */
@@ -168,7 +171,7 @@ export async function startLocalMesh(options: LocalMeshOptions = {}): Promise<Lo
     chmodSync(dir, 0o755);
   }
   const traffic = options.traffic ?? NO_TRAFFIC_POLICY;
-  const layout = await chooseLayout(options.addressBlock, buildMeshModel(initialReplicas, { traceSamplingPercent: options.traceSamplingPercent, traffic }));
+  const layout = await chooseLayout(options.addressBlock, buildMeshModel(initialReplicas, { traffic }));
   const runId = layout.prefix.replace(/\./g, "-");
   const vhost = new RabbitVhost(binaries.rabbitmqctl, `mesh-local-${runId}-${process.pid}`);
   const dataStoreHost = (store: DataStoreName) => (store === "rabbitmq" ? SHARED_RABBITMQ_HOST : layout.dataStore(store));
@@ -200,7 +203,7 @@ export async function startLocalMesh(options: LocalMeshOptions = {}): Promise<Lo
       appLogLevel: options.appLogLevel ?? "warn",
       credentials,
       activeServices,
-      traceSamplingPercent: options.traceSamplingPercent,
+      observability: { traceSamplingPercent: options.traceSamplingPercent, accessLog: options.accessLog },
     },
     initialReplicas,
     traffic,

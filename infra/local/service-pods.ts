@@ -5,7 +5,7 @@ import { join } from "node:path";
 import type { Addressing } from "../addressing.js";
 import { type AppCredentials, type AppLogLevel, appEnvironment } from "../app-environment.js";
 import { MAX_REPLICAS } from "../config.js";
-import { EDGE_PROXY, PORTS, SERVICE_NAMES, buildMeshModel, getService, sidecarName, type MeshModel, type ServiceName } from "../model.js";
+import { EDGE_PROXY, PORTS, SERVICE_NAMES, buildMeshModel, getService, sidecarName, type MeshModel, type MeshOptions, type ServiceName } from "../model.js";
 import { type Release, type TrafficPolicy, releaseName } from "../traffic.js";
 import { APP_STOP_GRACE_SECONDS } from "../workload-sizes.js";
 import { appEntryPoint } from "./apps.js";
@@ -29,8 +29,8 @@ export interface ServicePodsContext {
   readonly credentials: AppCredentials;
   /** Services whose pods run; the others' routes answer 503. */
   readonly activeServices: ReadonlySet<ServiceName>;
-  /** The run's trace sampling (the stack default when absent). */
-  readonly traceSamplingPercent?: number;
+  /** The run's trace sampling and access log (the stack defaults where absent). */
+  readonly observability: Pick<MeshOptions, "traceSamplingPercent" | "accessLog">;
 }
 
 /** A running proxy of the mesh: which Envoy, which replica, of which release. */
@@ -74,7 +74,11 @@ export class ServicePods {
   }
 
   model(): MeshModel {
-    return buildMeshModel(this.replicas, { traceSamplingPercent: this.ctx.traceSamplingPercent, traffic: this.traffic });
+    return this.modelWith(this.traffic);
+  }
+
+  private modelWith(traffic: TrafficPolicy): MeshModel {
+    return buildMeshModel(this.replicas, { ...this.ctx.observability, traffic });
   }
 
   pod(service: ServiceName, replica: number, release: Release = "stable"): string {
@@ -214,7 +218,7 @@ export class ServicePods {
       await Promise.all(Array.from({ length: after(service) - before[service] }, (_, i) => this.start(service, before[service] + i, "canary")));
       await ctx.dns.setRecords(service, this.podsOf(service, after(service), "canary"), "canary");
     }
-    const model = buildMeshModel(this.replicas, { traceSamplingPercent: ctx.traceSamplingPercent, traffic: next });
+    const model = this.modelWith(next);
     const running = [...this.proxies()];
     await Promise.all(
       running.map(({ proxy, replica, release }) => {

@@ -3,19 +3,19 @@
 // (no DNS), the shared Postgres on 127.0.0.1. The test runs a stand-in catalog app on
 // `catalogPod`:PORTS.app before starting the pair.
 import { renderProxyConfig } from "../../envoy-templates/index.js";
-import { PORTS, buildMeshModel } from "../../infra/model.js";
-import { startEnvoy } from "../support/envoy.js";
+import { type MeshOptions, PORTS, buildMeshModel } from "../../infra/model.js";
+import { type RunningEnvoy, type StartEnvoyOptions, startEnvoy } from "../support/envoy.js";
 import { waitFor } from "../support/net.js";
 import { loopbackAddressing, loopbackPod } from "./loopback.js";
 import { randomBlockPrefix } from "../../infra/local/layout.js";
 
-export function edgePairLayout() {
+export function edgePairLayout(options: MeshOptions = {}) {
   const block = randomBlockPrefix();
   return {
     block,
     edgePod: loopbackPod(block, "edge", 0),
     catalogPod: loopbackPod(block, "catalog-sidecar", 0),
-    model: buildMeshModel(),
+    model: buildMeshModel({}, options),
     addressing: loopbackAddressing(block, {
       serviceHost: (service) => loopbackPod(block, `${service}-sidecar`, 0),
       dataStoreHost: () => "127.0.0.1",
@@ -26,12 +26,12 @@ export function edgePairLayout() {
 export type EdgePairLayout = ReturnType<typeof edgePairLayout>;
 
 /** Starts both Envoys and resolves once the edge routes to the sidecar (its active /readyz check passed). */
-export async function startEdgePair(layout: EdgePairLayout): Promise<{ stop(): Promise<void> }> {
-  const envoys = await Promise.all([
-    startEnvoy(renderProxyConfig(layout.model, "catalog-sidecar", layout.addressing)),
-    startEnvoy(renderProxyConfig(layout.model, "edge", layout.addressing)),
+export async function startEdgePair(layout: EdgePairLayout, envoyOptions: StartEnvoyOptions = {}): Promise<{ sidecar: RunningEnvoy; edge: RunningEnvoy; stop(): Promise<void> }> {
+  const [sidecar, edge] = await Promise.all([
+    startEnvoy(renderProxyConfig(layout.model, "catalog-sidecar", layout.addressing), envoyOptions),
+    startEnvoy(renderProxyConfig(layout.model, "edge", layout.addressing), envoyOptions),
   ]);
-  const stop = async () => void (await Promise.all(envoys.map((e) => e.stop())));
+  const stop = async () => void (await Promise.all([sidecar.stop(), edge.stop()]));
   try {
     await waitFor("the edge to route to the catalog sidecar", async () => {
       const res = await fetch(`http://${layout.edgePod}:${PORTS.edgeHttp}/api/products`, { signal: AbortSignal.timeout(2000) });
@@ -42,5 +42,5 @@ export async function startEdgePair(layout: EdgePairLayout): Promise<{ stop(): P
     await stop();
     throw err;
   }
-  return { stop };
+  return { sidecar, edge, stop };
 }

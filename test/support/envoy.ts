@@ -97,6 +97,8 @@ export interface StartEnvoyOptions {
   /** Envoy log level (default warning; the access log goes to stdout regardless). */
   readonly logLevel?: string;
   readonly readyTimeoutMs?: number;
+  /** How often Envoy writes its buffered access log lines out (Envoy's default: every 10 s, or at 64 KiB). */
+  readonly fileFlushIntervalMs?: number;
 }
 
 /** Starts Envoy on a rendered config and resolves once admin /ready answers LIVE. */
@@ -107,7 +109,8 @@ export async function startEnvoy(configYaml: string, options: StartEnvoyOptions 
   const dir = await mkdtemp(join(tmpdir(), "envoy-"));
   const file = join(dir, "envoy.yaml");
   await writeFile(file, configYaml);
-  const child = startProcess(binary, ["-c", file, "--use-dynamic-base-id", "-l", options.logLevel ?? "warning"]);
+  const flush = options.fileFlushIntervalMs !== undefined ? ["--file-flush-interval-msec", String(options.fileFlushIntervalMs)] : [];
+  const child = startProcess(binary, ["-c", file, "--use-dynamic-base-id", "-l", options.logLevel ?? "warning", ...flush]);
   const adminUrl = `http://${admin.address}:${admin.port}`;
   const stop = async () => {
     await child.stop();
