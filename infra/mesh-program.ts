@@ -4,6 +4,7 @@ import { meshModelFor, type StackSettings } from "./config.js";
 import { DockerMesh } from "./docker/mesh.js";
 import { KubernetesMesh } from "./kubernetes/mesh.js";
 import type { MeshEndpoints } from "./mesh-endpoints.js";
+import { readStackSettings } from "./stack-config.js";
 
 /** Name of the top-level component; every resource name starts with it. */
 export const MESH_NAME = "mesh";
@@ -36,4 +37,13 @@ export function deployMesh(settings: StackSettings, options: DeployOptions = {})
 export function meshOutputs(mesh: MeshEndpoints) {
   const { gatewayUrl, gatewayHttpsUrl, meshCaCertificate, adminUrls, adminPortForwards, prometheusUrl, grafanaUrl, zipkinUrl } = mesh;
   return { gatewayUrl, gatewayHttpsUrl, meshCaCertificate, adminUrls, adminPortForwards, prometheusUrl, grafanaUrl, zipkinUrl };
+}
+
+/**
+ * index.ts as a program the Automation API runs inline: the engine's language runtime
+ * is the calling process. `buildContext` is this repository's path, since the
+ * workspace running it may be another folder.
+ */
+export function inlineMeshProgram(buildContext: string) {
+  return async () => meshOutputs(deployMesh(readStackSettings(), { buildContext }));
 }

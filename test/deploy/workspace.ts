@@ -7,9 +7,8 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { type ConfigMap, type EngineEvent, LocalWorkspace, type Stack } from "@pulumi/pulumi/automation/index.js";
 import { PASSWORD_NAMES, passwordKey } from "../../infra/config.js";
-import { deployMesh, meshOutputs } from "../../infra/mesh-program.js";
+import { inlineMeshProgram } from "../../infra/mesh-program.js";
 import { renewalPeriodMs } from "../../infra/pki/index.js";
-import { readStackSettings } from "../../infra/stack-config.js";
 
 const root = join(import.meta.dirname, "../..");
 
@@ -46,10 +45,8 @@ export async function throwawayStack(stackName: string, work: string, envVars: R
     {
       stackName,
       projectName: "mesh",
-      // index.ts, inline: the engine's language runtime is this process.
-      program: async () =>
-        // The workspace is a temp folder: the app images build from this repository's path.
-        meshOutputs(deployMesh(readStackSettings(), { buildContext: root })),
+      // The workspace is a temp folder: the app images build from this repository's path.
+      program: inlineMeshProgram(root),
     },
     {
       workDir: work,

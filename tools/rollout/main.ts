@@ -13,9 +13,8 @@ import { parse } from "yaml";
 import { LocalWorkspace } from "@pulumi/pulumi/automation/index.js";
 import { CONFIG_NAMESPACE, parseRolloutPolicy } from "../../infra/config.js";
 import { ENDPOINTS_FILE, PROJECT_ROOT, type LocalMeshEndpoints } from "../../infra/local/mesh.js";
-import { deployMesh, meshOutputs } from "../../infra/mesh-program.js";
+import { inlineMeshProgram } from "../../infra/mesh-program.js";
 import { buildMeshModel, callersOf, SERVICE_NAMES, type ServiceName } from "../../infra/model.js";
-import { readStackSettings } from "../../infra/stack-config.js";
 import type { RolloutPolicy } from "../../infra/traffic.js";
 import { localRolloutTarget, throughStateDir } from "./local-target.js";
 import { prometheusQuerier } from "./release-metrics.js";
@@ -50,8 +49,7 @@ function localTarget(service: ServiceName, stateDir: string): { where: string; t
 
 /** This project's Pulumi stack `stackName`, its program run inline (index.ts's outputs but the Grafana password: meshOutputs). */
 async function pulumiTarget(service: ServiceName, stackName: string, prometheus: string | undefined): Promise<{ where: string; target: RolloutTarget }> {
-  const program = async () => meshOutputs(deployMesh(readStackSettings(), { buildContext: PROJECT_ROOT }));
-  const stack = await LocalWorkspace.selectStack({ stackName, projectName: "mesh", program }, { workDir: PROJECT_ROOT });
+  const stack = await LocalWorkspace.selectStack({ stackName, projectName: "mesh", program: inlineMeshProgram(PROJECT_ROOT) }, { workDir: PROJECT_ROOT });
   const control = automationStack(stack, (line) => console.log(line));
   const target = await control.get("target");
   if (target !== "kubernetes") throw new Error(`stack ${stackName} has ${CONFIG_NAMESPACE}:target ${JSON.stringify(target)}: canaries run on the kubernetes target (and the local runner, without --pulumi)`);
