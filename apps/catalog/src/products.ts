@@ -1,7 +1,7 @@
 // Products in Postgres. Parameterised queries only; a duplicate SKU surfaces as
 // ConflictError (409) from the unique constraint, so concurrent creates race safely.
 import { ConflictError } from "@mesh/service-kit";
-import type { Query } from "@mesh/service-kit/postgres";
+import { PREPARED, type Query } from "@mesh/service-kit/postgres";
 import type { Product, ProductInput } from "./schemas.js";
 
 /** The names the store's queries are timed and counted under. */
@@ -38,6 +38,7 @@ export function productStore(query: Query) {
         PRODUCT_OPERATIONS.list,
         `SELECT ${COLUMNS}, count(*) OVER () AS total FROM products ORDER BY created_at, id LIMIT $1 OFFSET $2`,
         [limit, offset],
+        PREPARED,
       );
       let total = Number(rows.rows[0]?.total ?? 0);
       // A page past the end has no rows to carry the window count.
@@ -47,7 +48,7 @@ export function productStore(query: Query) {
       return { items: rows.rows.map(toProduct), total };
     },
     async get(id: string): Promise<Product | undefined> {
-      const result = await query<ProductRow>(PRODUCT_OPERATIONS.get, `SELECT ${COLUMNS} FROM products WHERE id = $1`, [id]);
+      const result = await query<ProductRow>(PRODUCT_OPERATIONS.get, `SELECT ${COLUMNS} FROM products WHERE id = $1`, [id], PREPARED);
       return result.rows[0] && toProduct(result.rows[0]);
     },
     async create(input: ProductInput): Promise<Product> {

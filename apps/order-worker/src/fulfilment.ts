@@ -9,7 +9,7 @@
 // a message for an order that does not exist was not published by orders (by
 // hand, or for a deleted order) and is discarded.
 import { ServiceUnavailableError } from "@mesh/service-kit";
-import { ServiceBusyError, type Database } from "@mesh/service-kit/postgres";
+import { PREPARED, ServiceBusyError, type Database } from "@mesh/service-kit/postgres";
 
 /** "missing": no such order. */
 export type FulfilmentResult = "fulfilled" | "duplicate" | "missing";
@@ -43,7 +43,7 @@ WITH fulfilled AS (
 SELECT (SELECT count(*) FROM fulfilled)::int AS fulfilled, EXISTS (SELECT 1 FROM orders WHERE id = $1) AS known`;
 
 export async function fulfilOrder(database: Database, orderId: string, messageId: string | undefined): Promise<FulfilmentResult> {
-  const { rows } = await database.query<{ fulfilled: number; known: boolean }>(FULFIL_OPERATION, FULFIL_SQL, [orderId, messageId ?? null]);
+  const { rows } = await database.query<{ fulfilled: number; known: boolean }>(FULFIL_OPERATION, FULFIL_SQL, [orderId, messageId ?? null], PREPARED);
   if (rows[0]?.fulfilled === 1) return "fulfilled";
   return rows[0]?.known ? "duplicate" : "missing";
 }

@@ -2,7 +2,7 @@
 // migrations). Placing an order is ONE statement: the order, its "placed" event,
 // its outbox row and (with an Idempotency-Key) the key, written together or not
 // at all, in one round trip and without holding a connection for anything else.
-import type { Database } from "@mesh/service-kit/postgres";
+import { PREPARED, type Database } from "@mesh/service-kit/postgres";
 import type { Order, OrderItem, OrderStatus } from "./schemas.js";
 
 export interface IdempotencyClaim {
@@ -69,10 +69,10 @@ export function orderStore(database: Database) {
   async function place(id: string, items: OrderItem[], traceHeaders: Record<string, string>, claim?: IdempotencyClaim): Promise<PlaceResult> {
     const params = [id, JSON.stringify(items), JSON.stringify(traceHeaders)];
     if (!claim) {
-      await database.query(ORDER_OPERATIONS.place, PLACE_SQL, params);
+      await database.query(ORDER_OPERATIONS.place, PLACE_SQL, params, PREPARED);
       return { placed: true };
     }
-    const { rows } = await database.query<{ placed: number }>(ORDER_OPERATIONS.placeKeyed, PLACE_WITH_KEY_SQL, [...params, claim.key, claim.fingerprint]);
+    const { rows } = await database.query<{ placed: number }>(ORDER_OPERATIONS.placeKeyed, PLACE_WITH_KEY_SQL, [...params, claim.key, claim.fingerprint], PREPARED);
     if (rows[0]?.placed === 1) return { placed: true };
     const earlier = await findByKey(claim.key);
     // Only pruning (after a day) removes keys; a key pruned in between is simply free again.
@@ -83,7 +83,7 @@ export function orderStore(database: Database) {
     findByKey,
     place,
     async get(id: string): Promise<Order | undefined> {
-      const result = await database.query<{ id: string; status: OrderStatus; items: OrderItem[] }>(ORDER_OPERATIONS.get, "SELECT id, status, items FROM orders WHERE id = $1", [id]);
+      const result = await database.query<{ id: string; status: OrderStatus; items: OrderItem[] }>(ORDER_OPERATIONS.get, "SELECT id, status, items FROM orders WHERE id = $1", [id], PREPARED);
       return result.rows[0];
     },
   };

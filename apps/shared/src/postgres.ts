@@ -50,8 +50,16 @@ export interface DatabaseOptions {
   readonly operations?: readonly string[];
 }
 
+export interface QueryOptions {
+  /** Prepare the statement once per connection, named after the operation (see statementConfig in createDatabase). */
+  readonly prepare?: boolean;
+}
+
+/** For the statements a request or a message runs every time: parsed once per connection instead of on every run. */
+export const PREPARED: QueryOptions = { prepare: true };
+
 /** Runs parameterised SQL; `operation` names the query in metrics and spans (bounded set). */
-export type Query = <R extends QueryResultRow = QueryResultRow>(operation: string, sql: string, params?: unknown[]) => Promise<QueryResult<R>>;
+export type Query = <R extends QueryResultRow = QueryResultRow>(operation: string, sql: string, params?: unknown[], options?: QueryOptions) => Promise<QueryResult<R>>;
 
 export interface Database {
   readonly pool: pg.Pool;
@@ -62,6 +70,11 @@ export interface Database {
   withWait<T>(waitMs: number, fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
+
+/** Postgres truncates identifiers, statement names included, to 63 bytes (NAMEDATALEN - 1). */
+const MAX_STATEMENT_NAME_BYTES = 63;
+/** feature_not_supported: what a prepared statement raises as "cached plan must not change result type". */
+const CACHED_PLAN_RESULT_CHANGED = "0A000";
 
 // SQLSTATE classes meaning "the database cannot serve now", not "your query is wrong":
 // 08 connection exception, 53 insufficient resources, 57 operator intervention (shutdown, starting up).
@@ -241,15 +254,42 @@ export function createDatabase(options: DatabaseOptions): Database {
     }
   }
 
-  function instrumented(run: (sql: string, params?: unknown[]) => Promise<QueryResult<QueryResultRow>>): Query {
-    return async <R extends QueryResultRow>(operation: string, sql: string, params?: unknown[]) => {
+  // Named prepared statements. Postgres parses, analyses and plans an unnamed statement
+  // on every run; a named one is parsed once per connection, and each later run only
+  // binds and executes it, with its plan cached (a generic plan once the first runs
+  // show it costs no more than a custom one). pg remembers on each connection the text
+  // of every name it prepared there and refuses the name with another text, so the
+  // name is the operation's (a bounded set, each one statement) and this map checks,
+  // across the pool, that a prepared operation always comes with the same SQL.
+  const preparedTexts = new Map<string, string>();
+  function statementConfig(operation: string, sql: string, params: unknown[] | undefined, options: QueryOptions | undefined): pg.QueryConfig {
+    if (!options?.prepare) return { text: sql, values: params };
+    const known = preparedTexts.get(operation);
+    if (known === undefined) {
+      // The server would truncate a longer name, and two operations could then meet under one.
+      if (Buffer.byteLength(operation) > MAX_STATEMENT_NAME_BYTES) throw new Error(`prepared operation "${operation}": a statement name has at most ${MAX_STATEMENT_NAME_BYTES} bytes`);
+      preparedTexts.set(operation, sql);
+    } else if (known !== sql) {
+      throw new Error(`prepared operation "${operation}" came with two different statements; a prepared operation always runs the same SQL`);
+    }
+    return { name: operation, text: sql, values: params };
+  }
+
+  function instrumented(client: pg.PoolClient, markBroken: () => void): Query {
+    return async <R extends QueryResultRow>(operation: string, sql: string, params?: unknown[], options?: QueryOptions) => {
+      // Outside the try: a misuse is a bug to report as such, not a database outage.
+      const config = statementConfig(operation, sql, params, options);
       const started = performance.now();
       try {
-        return (await withSpan(`pg ${operation}`, SpanKind.CLIENT, { "db.system.name": "postgresql", "db.operation.name": operation, "db.query.text": sql }, () =>
-          run(sql, params),
-        )) as QueryResult<R>;
+        return await withSpan(`pg ${operation}`, SpanKind.CLIENT, { "db.system.name": "postgresql", "db.operation.name": operation, "db.query.text": sql }, () =>
+          client.query<R>(config),
+        );
       } catch (err) {
         errors.inc({ operation });
+        // A migration changed the type of a column a prepared statement returns: the server
+        // refuses that statement on this connection for as long as it lives, so the connection
+        // is dropped and the statement prepared afresh on another one.
+        if (config.name !== undefined && (err as { code?: unknown }).code === CACHED_PLAN_RESULT_CHANGED) markBroken();
         throw isDatabaseUnavailable(err) ? new ServiceUnavailableError("postgres", err) : err;
       } finally {
         duration.observe({ operation }, secondsSince(started));
@@ -257,14 +297,15 @@ export function createDatabase(options: DatabaseOptions): Database {
     };
   }
 
-  const query: Query = (operation, sql, params) => withClient(operation, (client) => instrumented((s, p) => client.query(s, p))(operation, sql, params));
+  const query: Query = (operation, sql, params, options) =>
+    withClient(operation, (client, markBroken) => instrumented(client, markBroken)(operation, sql, params, options));
 
   return {
     pool,
     query,
     transaction(operation, fn) {
       return withClient(operation, async (client, markBroken) => {
-        const txQuery = instrumented((sql, params) => client.query(sql, params));
+        const txQuery = instrumented(client, markBroken);
         try {
           await txQuery(`${operation}.begin`, "BEGIN");
           const result = await fn(txQuery);
