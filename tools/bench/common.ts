@@ -1,5 +1,5 @@
-// What the benchmark's sections share: the local mesh's processes, merging
-// rounds into figures, and reading figures back for printing. (Child processes
+// What the benchmark's sections share: the local mesh's processes and merging
+// rounds into figures. (Child processes
 // and readiness polling come from the tests' kit: test/support.)
 import type { LocalMesh, ReplicaEndpoints } from "../../infra/local/mesh.js";
 import type { ServiceName } from "../../infra/model.js";
@@ -7,7 +7,6 @@ import type { VariantRounds } from "./interleave.js";
 import type { HttpLoadResult, RunResult } from "./load.js";
 import { findProcess } from "./proc.js";
 import { ratio, round, summarize } from "./stats.js";
-import type { Cell } from "./table.js";
 export const log = (message: string) => console.log(`[bench] ${message}`);
 export const MiB = 1024 * 1024;
 
@@ -87,15 +86,5 @@ export function comparison(rounds: Record<string, VariantRounds<RunResult | Http
   return { variants: figures, serviceThroughputRatio: ratios };
 }
 
-export type Json = Record<string, unknown>;
-export const get = (o: unknown, ...path: string[]): Cell => {
-  let v: unknown = o;
-  for (const p of path) v = (v as Json | undefined)?.[p];
-  return typeof v === "number" || typeof v === "string" ? v : null;
-};
-
-export function get2(o: unknown, ...path: string[]): Record<string, unknown> {
-  let v: unknown = o;
-  for (const p of path) v = (v as Json | undefined)?.[p];
-  return (v ?? {}) as Record<string, unknown>;
-}
+/** A service against raw clients doing the same work: each variant's figures, and the service's throughput over each raw one's. */
+export type Comparison = ReturnType<typeof comparison>;

@@ -19,7 +19,7 @@ import { writeSwappedDir } from "../../infra/local/swapped-dir.js";
 import { EDGE_PROXY, PORTS, buildMeshModel, sidecarName } from "../../infra/model.js";
 import { type Release, type TrafficPolicy, releasesOf } from "../../infra/traffic.js";
 import { answeringEnvoy } from "./bare-envoy.js";
-import { get, get2, LOAD_GENERATOR, type Json } from "./common.js";
+import { LOAD_GENERATOR } from "./common.js";
 import { interleave, type VariantRounds } from "./interleave.js";
 import { closedLoopHttp, keepAliveAgent, openLoop, type HttpLoadResult, type OpenLoopResult } from "./load.js";
 import { difference, ratio, round, spread, summarize } from "./stats.js";
@@ -289,21 +289,24 @@ function latencies(rounds: Record<string, VariantRounds<OpenLoopResult>>, names:
   };
 }
 
+/** What measurePairs reports of the pairs, without what the section's own `inspect` read. */
+export type PairFigures = Omit<Awaited<ReturnType<typeof measurePairs>>, "inspected">;
+
 /** The maximum-throughput table (`ratioHeader` names the floor), the fixed-rate latencies, and the measurement's own floor. */
-export function printPairFigures(figures: Json, ratioHeader: string): void {
-  const mt = figures.maxThroughput as Json;
-  const rows: Cell[][] = Object.entries(get2(mt, "pairs")).map(([name, f]) => [
-    name, get(f, "throughput"), get(f, "throughputVsDirect"), get(f, "cpuUsPerRequest", "front"), get(f, "cpuUsPerRequest", "back"), get(f, "cpuUsPerRequest", "pair"), get(f, "cpuPerRequestVsFloor"),
-    `${get(f, "cpuPerRequestVsFloorOverRounds", "median")} [${get(f, "cpuPerRequestVsFloorOverRounds", "min")}–${get(f, "cpuPerRequestVsFloorOverRounds", "max")}]`, get(f, "errors"),
+export function printPairFigures(figures: PairFigures, ratioHeader: string): void {
+  const mt = figures.maxThroughput;
+  const rows: Cell[][] = Object.entries(mt.pairs).map(([name, f]) => [
+    name, f.throughput, f.throughputVsDirect, f.cpuUsPerRequest.front, f.cpuUsPerRequest.back, f.cpuUsPerRequest.pair, f.cpuPerRequestVsFloor,
+    `${f.cpuPerRequestVsFloorOverRounds.median} [${f.cpuPerRequestVsFloorOverRounds.min}–${f.cpuPerRequestVsFloorOverRounds.max}]`, f.errors,
   ]);
-  console.log(`direct to the upstream: ${get(mt, "direct", "throughput")} req/s`);
+  console.log(`direct to the upstream: ${mt.direct.throughput} req/s`);
   console.log(renderTable(["pair", "req/s", "vs direct", "CPU front", "CPU back", "CPU pair", ratioHeader, "per round: median [range]", "errors"], rows));
   console.log("Added by the hops (ms, open loop, vs direct to the upstream)");
   const latencyRows: Cell[][] = [];
-  for (const r of figures.fixedRate as Json[]) {
-    for (const [name, v] of Object.entries(get2(r, "variants"))) if (name !== "direct") latencyRows.push([get(r, "rate"), name, get(v, "p50"), get(v, "addedP50"), get(v, "p99"), get(v, "addedP99"), get(v, "errors")]);
+  for (const r of figures.fixedRate) {
+    for (const [name, v] of Object.entries(r.variants)) if (name !== "direct") latencyRows.push([r.rate, name, v.p50, v.addedP50, v.p99, v.addedP99, v.errors]);
   }
   console.log(renderTable(["rate", "pair", "p50", "+p50", "p99", "+p99", "errors"], latencyRows));
-  const floors = (figures.fixedRate as Json[]).map((r) => `${get(r, "rate")} req/s: direct p99 ${get(r, "variants", "direct", "p99")} ms, generator loop delay p99 ${get(r, "generatorLoopDelayP99")} ms`);
+  const floors = figures.fixedRate.map((r) => `${r.rate} req/s: direct p99 ${r.variants.direct!.p99} ms, generator loop delay p99 ${r.generatorLoopDelayP99} ms`);
   console.log(`The measurement's own floor (every latency above includes both): ${floors.join("; ")}`);
 }

@@ -15,28 +15,45 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { findBinaries } from "../../infra/local/binaries.js";
 import { PROJECT_ROOT, startLocalMesh, type LocalMesh } from "../../infra/local/mesh.js";
-import { json, log, type Json } from "./common.js";
-import { describeMachine } from "./machine.js";
-import { parseOptions } from "./options.js";
+import { json, log } from "./common.js";
+import { describeMachine, type MachineDescription } from "./machine.js";
+import { parseOptions, type Options } from "./options.js";
 import type { PairSectionOptions } from "./envoy-pairs.js";
-import { dynamicResourceCosts, printDynamicResources } from "./sections/dynamic.js";
-import { hopCosts, printHops } from "./sections/hops.js";
-import { instrumentationCost, printInstrumentationCost } from "./sections/instrumentation.js";
-import { appMemory, printAppMemory } from "./sections/memory.js";
-import { meshOverhead, printMeshOverhead, REDUCED_SAMPLING_PERCENT } from "./sections/mesh-overhead.js";
-import { ordersThroughput, printOrders } from "./sections/orders.js";
-import { printServiceEfficiency, serviceEfficiency } from "./sections/services.js";
+import { dynamicResourceCosts, printDynamicResources, type DynamicResourceCosts } from "./sections/dynamic.js";
+import { hopCosts, printHops, type HopCosts } from "./sections/hops.js";
+import { instrumentationCost, printInstrumentationCost, type InstrumentationCost } from "./sections/instrumentation.js";
+import { appMemory, printAppMemory, type AppMemory } from "./sections/memory.js";
+import { meshOverhead, printMeshOverhead, REDUCED_SAMPLING_PERCENT, type MeshOverhead } from "./sections/mesh-overhead.js";
+import { ordersThroughput, printOrders, type OrdersThroughput } from "./sections/orders.js";
+import { printServiceEfficiency, serviceEfficiency, type ServiceEfficiency } from "./sections/services.js";
 
-function printReport(report: Json): void {
-  const m = report.machine as Json;
-  console.log(`\nMachine: ${m.cpuModel}, ${m.logicalCpus} logical CPUs, ${m.memoryTotalGiB} GiB, ${m.kernel}, Node ${m.node}, Envoy ${m.envoy}; load average at start ${(m.loadAverageAtStart as number[]).join(" ")}`);
-  if (report.meshOverhead) printMeshOverhead(report.meshOverhead as Json);
-  if (report.hops) printHops(report.hops as Json);
-  if (report.dynamicResources) printDynamicResources(report.dynamicResources as Json);
-  if (report.serviceEfficiency) printServiceEfficiency(report.serviceEfficiency as Json);
-  if (report.orders) printOrders(report.orders as Json);
-  if (report.instrumentationCost) printInstrumentationCost(report.instrumentationCost as Json, (report.options as { rates: number[] }).rates[0]!);
-  if (report.appMemory) printAppMemory(report.appMemory as Json);
+/** What a run writes to --out and prints: a field for each section that ran. Names stay put, so earlier runs' files compare with new ones. */
+interface BenchReport {
+  startedAt: string;
+  machine: MachineDescription;
+  options: Options;
+  meshOverhead?: MeshOverhead;
+  hops?: HopCosts;
+  dynamicResources?: DynamicResourceCosts;
+  serviceEfficiency?: ServiceEfficiency;
+  orders?: OrdersThroughput;
+  instrumentationCost?: InstrumentationCost;
+  appMemory?: AppMemory;
+  /** Mesh processes that exited while the sections ran. */
+  unexpectedExits?: string[];
+  finishedAt?: string;
+}
+
+function printReport(report: BenchReport): void {
+  const m = report.machine;
+  console.log(`\nMachine: ${m.cpuModel}, ${m.logicalCpus} logical CPUs, ${m.memoryTotalGiB} GiB, ${m.kernel}, Node ${m.node}, Envoy ${m.envoy}; load average at start ${m.loadAverageAtStart.join(" ")}`);
+  if (report.meshOverhead) printMeshOverhead(report.meshOverhead);
+  if (report.hops) printHops(report.hops);
+  if (report.dynamicResources) printDynamicResources(report.dynamicResources);
+  if (report.serviceEfficiency) printServiceEfficiency(report.serviceEfficiency);
+  if (report.orders) printOrders(report.orders);
+  if (report.instrumentationCost) printInstrumentationCost(report.instrumentationCost, report.options.rates[0]!);
+  if (report.appMemory) printAppMemory(report.appMemory);
 }
 
 async function main(): Promise<void> {
@@ -55,7 +72,7 @@ async function main(): Promise<void> {
   // Its own state dir, so a bench never touches the files of a mesh started by `npm run mesh:local`.
   const mesh = await startLocalMesh({ stateDir: join(PROJECT_ROOT, ".mesh", "bench"), signal: abort.signal, onProgress: (m) => log(`mesh: ${m}`) });
   running.mesh = mesh;
-  const report: Json = { startedAt, machine, options: o };
+  const report: BenchReport = { startedAt, machine, options: o };
   try {
     const product = await json<{ id: string }>(
       await fetch(`${mesh.endpoints.gateway}/api/products`, {

@@ -10,7 +10,6 @@
 // shows the noise; envoy-pairs.ts runs and measures them.
 import { RATE_LIMIT_STAT_PREFIX } from "../../../envoy-templates/index.js";
 import { NO_TRAFFIC_POLICY, releaseName, type TrafficPolicy } from "../../../infra/traffic.js";
-import { get, type Json } from "../common.js";
 import { withoutFeature } from "../envoy-features.js";
 import { CATALOG_ROUTE, type Pair, type PairSectionOptions, UPSTREAM, counterSum, measurePairs, meshPair, printPairFigures } from "../envoy-pairs.js";
 import { ratio, round } from "../stats.js";
@@ -43,6 +42,8 @@ export async function dynamicResourceCosts(options: PairSectionOptions) {
   return { upstream: UPSTREAM, samplingPercent: options.samplingPercent, maxThroughput, fixedRate, traffic: inspected };
 }
 
+export type DynamicResourceCosts = Awaited<ReturnType<typeof dynamicResourceCosts>>;
+
 /**
  * What the traffic policy did over the whole section, read from each pair's edge: the
  * canary's share of the catalog requests (both releases answered), and the requests the
@@ -60,13 +61,12 @@ async function trafficFigures(canaryPair: Pair, rateLimitPair: Pair) {
   };
 }
 
-export function printDynamicResources(figures: Json): void {
+export function printDynamicResources(figures: DynamicResourceCosts): void {
   console.log(`\n1c. Routes and clusters inline or dynamic (from files), the mesh's edge and catalog sidecar (upstream: ${figures.upstream}); maximum throughput, CPU µs per request`);
   printPairFigures(figures, "÷ inline");
-  const canary = (figures.traffic as Json).canary;
-  const limit = (figures.traffic as Json).rateLimit;
+  const { canary, rateLimit: limit } = figures.traffic;
   console.log(
-    `${get(canary, "pair")}: ${get(canary, "canaryRequests")} of the edge's catalog requests to the canary, ${get(canary, "stableRequests")} to stable (${get(canary, "canarySharePercent")} %, weight ${get(canary, "weightPercent")} %)`,
+    `${canary.pair}: ${canary.canaryRequests} of the edge's catalog requests to the canary, ${canary.stableRequests} to stable (${canary.canarySharePercent} %, weight ${canary.weightPercent} %)`,
   );
-  console.log(`${get(limit, "pair")}: ${get(limit, "passed")} requests passed the rate limit, ${get(limit, "limited")} refused`);
+  console.log(`${limit.pair}: ${limit.passed} requests passed the rate limit, ${limit.limited} refused`);
 }

@@ -12,7 +12,6 @@ import { localProxyDir } from "../../../infra/local/identities.js";
 import { LocalLayout, randomBlockPrefix } from "../../../infra/local/layout.js";
 import { EDGE_PROXY, PORTS, buildMeshModel, sidecarName, workloadIdentity } from "../../../infra/model.js";
 import { type PairTls, bareEnvoyPair } from "../bare-envoy.js";
-import { get, type Json } from "../common.js";
 import { ENVOY_FEATURES, withoutFeature } from "../envoy-features.js";
 import { type Pair, type PairSectionOptions, UPSTREAM, counterSum, measurePairs, meshPair, pairIdentities, printPairFigures, PRODUCT_PATH } from "../envoy-pairs.js";
 import { round } from "../stats.js";
@@ -69,6 +68,8 @@ export async function hopCosts(options: PairSectionOptions) {
   return { upstream: UPSTREAM, samplingPercent: options.samplingPercent, maxThroughput, fixedRate, handshakes };
 }
 
+export type HopCosts = Awaited<ReturnType<typeof hopCosts>>;
+
 /**
  * TLS handshakes per 1000 requests at each mutual-TLS pair's back Envoy, over the whole
  * section (warm-up, maximum, every rate): connections are pooled and reused, so at a
@@ -85,10 +86,10 @@ async function handshakeFigures(pairs: readonly Pair[]) {
   return figures;
 }
 
-export function printHops(hops: Json): void {
+export function printHops(hops: HopCosts): void {
   console.log(`\n1b. Two Envoy hops against their floor (upstream: ${hops.upstream}); maximum throughput, CPU µs per request`);
   printPairFigures(hops, "pair/bare");
-  const handshakeRows: Cell[][] = Object.entries((hops.handshakes ?? {}) as Json).map(([name, h]) => [name, get(h, "handshakes"), get(h, "requests"), get(h, "per1000Requests")]);
+  const handshakeRows: Cell[][] = Object.entries(hops.handshakes).map(([name, h]) => [name, h.handshakes, h.requests, h.per1000Requests]);
   if (handshakeRows.length > 0) {
     console.log("TLS handshakes at the back Envoy of each mutual-TLS pair, over the whole section");
     console.log(renderTable(["pair", "handshakes", "requests", "per 1000 requests"], handshakeRows));

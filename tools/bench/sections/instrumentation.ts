@@ -5,7 +5,7 @@ import { httpOk } from "../../../infra/local/readiness.js";
 import { DEFAULT_TRACE_SAMPLING_PERCENT } from "../../../infra/model.js";
 import { freePort, waitFor } from "../../../test/support/net.js";
 import { startProcess, type RunningProcess } from "../../../test/support/process.js";
-import { get, get2, LOAD_GENERATOR, log, mergeHttp, mergeRuns, usageFigures, type Json } from "../common.js";
+import { LOAD_GENERATOR, log, mergeHttp, mergeRuns, usageFigures } from "../common.js";
 import { interleave } from "../interleave.js";
 import { closedLoopHttp, keepAliveAgent, openLoop, type HttpLoadResult, type OpenLoopResult } from "../load.js";
 import type { Options } from "../options.js";
@@ -116,15 +116,16 @@ export async function instrumentationCost(mesh: LocalMesh, o: Options, productId
   }
 }
 
-export function printInstrumentationCost(inst: Json, rate: number): void {
+export type InstrumentationCost = Awaited<ReturnType<typeof instrumentationCost>>;
+
+export function printInstrumentationCost(inst: InstrumentationCost, rate: number): void {
   console.log("\n4. Instrumentation cost: catalog app with metrics and tracing (export to Zipkin) on vs off, and the bare Fastify route (direct requests)");
   const processOf = (variant: string) => (variant === TRACED_10 || variant === TRACED_DEFAULT ? "metrics+tracing on" : variant);
-  const rows: Cell[][] = Object.entries(inst.variants as Json).map(([name, f]) => [
-    name, get(f, "maxThroughput", "throughput"), get(f, "maxThroughput", "p50"), get(f, "maxThroughput", "p99"), get(get2(f, "maxThroughput", "processes")[processOf(name)], "cpuMsPer1kRequests"),
-    get(f, "fixedRate", "p50"), get(f, "fixedRate", "p99"),
+  const rows: Cell[][] = Object.entries(inst.variants).map(([name, f]) => [
+    name, f.maxThroughput.throughput, f.maxThroughput.p50, f.maxThroughput.p99, f.maxThroughput.processes[processOf(name)]?.cpuMsPer1kRequests,
+    f.fixedRate?.p50, f.fixedRate?.p99,
   ]);
   console.log(renderTable(["variant", "max req/s", "p50 @max", "p99 @max", "app CPU ms/1k req", `p50 @${rate}/s`, `p99 @${rate}/s`], rows));
-  console.log(`on/off: throughput ${get(inst, "throughputRatioOnToOff")}, CPU per request ${get(inst, "cpuPerRequestRatioOnToOff")}, p50 ${get(inst, "p50RatioOnToOffAtRate")}, p99 ${get(inst, "p99RatioOnToOffAtRate")}`);
-  const floor = get2(inst, "catalogToBareFastify");
-  console.log(`catalog / bare Fastify route, max throughput: ${Object.entries(floor).map(([k, v]) => `${k} ${v as number}`).join("; ")}`);
+  console.log(`on/off: throughput ${inst.throughputRatioOnToOff}, CPU per request ${inst.cpuPerRequestRatioOnToOff}, p50 ${inst.p50RatioOnToOffAtRate}, p99 ${inst.p99RatioOnToOffAtRate}`);
+  console.log(`catalog / bare Fastify route, max throughput: ${Object.entries(inst.catalogToBareFastify).map(([k, v]) => `${k} ${v}`).join("; ")}`);
 }

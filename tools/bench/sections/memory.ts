@@ -5,7 +5,7 @@
 import type { LocalMesh } from "../../../infra/local/mesh.js";
 import type { ServiceName } from "../../../infra/model.js";
 import { WORKLOAD_SIZES, nodeHeapLimits } from "../../../infra/workload-sizes.js";
-import { get, get2, log, MiB, pidsOf, replicaOf, type Json } from "../common.js";
+import { log, MiB, pidsOf, replicaOf } from "../common.js";
 import { closedLoopHttp, type HttpLoadOptions, type HttpLoadResult } from "../load.js";
 import type { Options } from "../options.js";
 import { ProcessSampler, type ProcessUsage } from "../proc.js";
@@ -121,18 +121,20 @@ export async function appMemory(mesh: LocalMesh, o: Options, productId: string) 
   return { containerLimitMiB: limitMiB, heapLimits: nodeHeapLimits(WORKLOAD_SIZES.app), budgetShare: RSS_BUDGET_SHARE, peakShareOfLimit: peakShare, runs };
 }
 
-export function printAppMemory(memory: Json): void {
-  const limits = get2(memory, "heapLimits");
+export type AppMemory = Awaited<ReturnType<typeof appMemory>>;
+
+export function printAppMemory(memory: AppMemory): void {
+  const limits = memory.heapLimits;
   console.log(
-    `\n5. App memory under load through the gateway: peak RSS (/proc, every 250 ms) and V8 heap (the app's own gauges, every second); container limit ${get(memory, "containerLimitMiB")} MiB, ` +
-      `V8 semi-space ${limits.semiSpaceMiB as number} MiB, old generation ${limits.oldSpaceMiB as number} MiB`,
+    `\n5. App memory under load through the gateway: peak RSS (/proc, every 250 ms) and V8 heap (the app's own gauges, every second); container limit ${memory.containerLimitMiB} MiB, ` +
+      `V8 semi-space ${limits.semiSpaceMiB} MiB, old generation ${limits.oldSpaceMiB} MiB`,
   );
   const rows: Cell[][] = [];
-  for (const run of memory.runs as Json[]) {
-    for (const [app, a] of Object.entries(get2(run, "apps"))) {
-      rows.push([get(run, "api"), get(run, "load"), get(run, "throughput"), get(run, "errors"), app, get(a, "maxRssMiB"), get(a, "shareOfLimit"), get(a, "heapTotalMiB"), get(a, "heapUsedMiB")]);
+  for (const run of memory.runs) {
+    for (const [app, a] of Object.entries(run.apps)) {
+      rows.push([run.api, run.load, run.throughput, run.errors, app, a.maxRssMiB, a.shareOfLimit, a.heapTotalMiB, a.heapUsedMiB]);
     }
   }
   console.log(renderTable(["API", "load req/s", "achieved", "errors", "app", "peak RSS MiB", "÷ limit", "heap total MiB", "heap used MiB"], rows));
-  console.log(`Highest share of the limit: ${get(memory, "peakShareOfLimit")} (budget ${get(memory, "budgetShare")})`);
+  console.log(`Highest share of the limit: ${memory.peakShareOfLimit} (budget ${memory.budgetShare})`);
 }

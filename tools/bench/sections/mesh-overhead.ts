@@ -2,7 +2,7 @@
 // catalog sidecar, at fixed rates and at maximum throughput (the edge tracing the
 // stack default's share, and REDUCED_SAMPLING_PERCENT).
 import type { LocalMesh } from "../../../infra/local/mesh.js";
-import { log, mergeHttp, mergeRuns, pidsOf, replicaOf, usageFigures, get, get2, type Json } from "../common.js";
+import { log, mergeHttp, mergeRuns, pidsOf, replicaOf, usageFigures } from "../common.js";
 import { interleave } from "../interleave.js";
 import { closedLoopHttp, keepAliveAgent, openLoop, type HttpLoadResult, type OpenLoopResult } from "../load.js";
 import type { Options } from "../options.js";
@@ -108,21 +108,23 @@ export async function meshOverhead(mesh: LocalMesh, o: Options, productId: strin
   };
 }
 
-export function printMeshOverhead(mesh: Json): void {
+export type MeshOverhead = Awaited<ReturnType<typeof meshOverhead>>;
+
+export function printMeshOverhead(mesh: MeshOverhead): void {
   console.log("\n1. Mesh overhead: GET product by id, direct to the app vs through edge + sidecar (latency ms, open loop, from intended send time)");
-  const rows: Cell[][] = (mesh.fixedRate as Json[]).map((r) => [
-    get(r, "rate"), get(r, "direct", "sentRate"), get(r, "direct", "p50"), get(r, "mesh", "p50"), get(r, "addedMs", "p50"), get(r, "direct", "p90"), get(r, "mesh", "p90"), get(r, "addedMs", "p90"),
-    get(r, "direct", "p99"), get(r, "mesh", "p99"), get(r, "addedMs", "p99"), get(r, "ratio", "p99"), `${get(r, "direct", "errors")}/${get(r, "mesh", "errors")}`,
+  const rows: Cell[][] = mesh.fixedRate.map((r) => [
+    r.rate, r.direct.sentRate, r.direct.p50, r.mesh.p50, r.addedMs.p50, r.direct.p90, r.mesh.p90, r.addedMs.p90,
+    r.direct.p99, r.mesh.p99, r.addedMs.p99, r.ratio.p99, `${r.direct.errors}/${r.mesh.errors}`,
   ]);
   console.log(renderTable(["rate", "sent/s", "p50 dir", "p50 mesh", "+p50", "p90 dir", "p90 mesh", "+p90", "p99 dir", "p99 mesh", "+p99", "p99 x", "errors d/m"], rows));
   console.log("\nEnvoy and app CPU (% of one core; ms CPU per 1000 requests) and peak RSS (MiB) during the through-the-mesh runs");
   const procRows: Cell[][] = [];
-  for (const r of mesh.fixedRate as Json[]) {
-    for (const [name, u] of Object.entries(get2(r, "mesh", "processes"))) procRows.push([`${get(r, "rate")} req/s`, name, get(u, "cpuPercentOfOneCore"), get(u, "cpuMsPer1kRequests"), get(u, "maxRssMiB")]);
+  for (const r of mesh.fixedRate) {
+    for (const [name, u] of Object.entries(r.mesh.processes)) procRows.push([`${r.rate} req/s`, name, u.cpuPercentOfOneCore, u.cpuMsPer1kRequests, u.maxRssMiB]);
   }
-  for (const [name, u] of Object.entries(get2(mesh, "maxThroughput", "mesh", "processes"))) procRows.push(["max", name, get(u, "cpuPercentOfOneCore"), get(u, "cpuMsPer1kRequests"), get(u, "maxRssMiB")]);
+  for (const [name, u] of Object.entries(mesh.maxThroughput.mesh.processes)) procRows.push(["max", name, u.cpuPercentOfOneCore, u.cpuMsPer1kRequests, u.maxRssMiB]);
   console.log(renderTable(["load", "process", "CPU %", "CPU ms/1k req", "RSS MiB"], procRows));
-  const mt = mesh.maxThroughput as Json;
-  console.log(`\nMaximum throughput (${get(mt, "connections")} connections): direct ${get(mt, "direct", "throughput")} req/s, mesh (edge tracing ${get(mt, "mesh", "samplingPercent")} %) ${get(mt, "mesh", "throughput")} req/s, mesh/direct ${get(mt, "ratioMeshToDirect")}`);
-  console.log(`  with the edge tracing ${get(mt, "meshSampled", "samplingPercent")} %: mesh ${get(mt, "meshSampled", "throughput")} req/s, mesh/direct ${get(mt, "ratioMeshSampledToDirect")}`);
+  const mt = mesh.maxThroughput;
+  console.log(`\nMaximum throughput (${mt.connections} connections): direct ${mt.direct.throughput} req/s, mesh (edge tracing ${mt.mesh.samplingPercent} %) ${mt.mesh.throughput} req/s, mesh/direct ${mt.ratioMeshToDirect}`);
+  console.log(`  with the edge tracing ${mt.meshSampled.samplingPercent} %: mesh ${mt.meshSampled.throughput} req/s, mesh/direct ${mt.ratioMeshSampledToDirect}`);
 }

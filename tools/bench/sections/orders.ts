@@ -5,7 +5,7 @@ import amqp from "amqplib";
 import pg from "pg";
 import type { LocalMesh, ReplicaEndpoints } from "../../../infra/local/mesh.js";
 import { DEFAULT_TRACE_SAMPLING_PERCENT } from "../../../infra/model.js";
-import { comparison, get, get2, LOAD_GENERATOR, log, pidsOf, replicaOf, sharedBrokerPid, type Json } from "../common.js";
+import { comparison, LOAD_GENERATOR, log, pidsOf, replicaOf, sharedBrokerPid } from "../common.js";
 import { interleave } from "../interleave.js";
 import { closedLoop, closedLoopHttp, type HttpLoadResult, type RunResult } from "../load.js";
 import type { Options } from "../options.js";
@@ -20,74 +20,76 @@ export const UNSAMPLED_B3 = { "x-b3-traceid": "0af7651916cd43dd8448eb211c80319c"
  * waited in the outbox until the broker confirmed them; and the worker's drain rate.
  */
 export async function ordersThroughput(mesh: LocalMesh, o: Options, productId: string) {
-  const slice = (o.durationS * 1000) / o.rounds;
-  const c = o.concurrency;
   const orders = replicaOf(mesh, "orders");
   // Straight to the stores, as the orders app logs in: the raw publisher stands in for its outbox relay.
   const dbUrl = mesh.appDataStoreUrl("postgres");
-  const results: Record<string, unknown> = {};
-  const amqpUrl = mesh.appDataStoreUrl("rabbitmq");
   const orderBody = { items: [{ productId, quantity: 1 }] };
-  {
-    log(`orders: POST vs raw confirm-channel publishes, concurrency ${c}`);
-    const since = new Date();
-    const connection = await amqp.connect(amqpUrl);
-    const channel = await connection.createConfirmChannel();
-    const queue = `bench.confirms.${process.pid}`;
-    try {
-      // Same settings as the order queue (durable, persistent, mandatory), on a bench-only queue deleted below.
-      await channel.assertQueue(queue, { durable: true });
-      const payload = Buffer.from(JSON.stringify({ orderId: randomUUID() }));
-      const publish = () =>
-        new Promise<void>((resolve, reject) =>
-          channel.sendToQueue(queue, payload, { persistent: true, mandatory: true, contentType: "application/json", messageId: randomUUID() }, (err) =>
-            err ? reject(err) : resolve(),
-          ),
-        );
-      const rounds = await interleave<RunResult | HttpLoadResult>(
-        [
-          { name: "orders app POST /orders (202)", run: () => closedLoopHttp({ url: `${orders.app}/orders`, method: "POST", body: orderBody, expectStatus: 202, connections: c, durationMs: slice }) },
-          // What the same orders cost untraced, as most are when the edge samples a share (mesh:traceSamplingPercent).
-          {
-            name: "orders app POST /orders (202), not traced",
-            run: () => closedLoopHttp({ url: `${orders.app}/orders`, method: "POST", body: orderBody, headers: UNSAMPLED_B3, expectStatus: 202, connections: c, durationMs: slice }),
-          },
-          { name: "raw confirm-channel publish", run: () => closedLoop({ concurrency: c, durationMs: slice, op: publish }) },
-        ],
-        o.rounds,
-        // Every process an order passes through, Postgres with its backends and the broker included.
-        { ...pidsOf(mesh, ["orders-0", "orders-sidecar-0", "catalog-0", "catalog-sidecar-0", "order-worker-0", "zipkin", "postgres"]), ...sharedBrokerPid() },
-      );
-      const cmp = comparison(rounds, "raw confirm-channel publish");
-      const orderCpuMs = (variant: string) => pathCpuMsPerOperation(rounds[variant]!.usage, (cmp.variants[variant] as { ok: number }).ok);
-      const traced = orderCpuMs("orders app POST /orders (202)");
-      const untraced = orderCpuMs("orders app POST /orders (202), not traced");
-      const throughput = (name: string) => (cmp.variants[name] as { throughput?: number }).throughput ?? Number.NaN;
-      results.ordersVsPublish = {
-        concurrency: c,
-        ...cmp,
-        acceptedToRawPublishRatio: {
-          traced: round(ratio(throughput("orders app POST /orders (202)"), throughput("raw confirm-channel publish")), 3),
-          untraced: round(ratio(throughput("orders app POST /orders (202), not traced"), throughput("raw confirm-channel publish")), 3),
-        },
-        cpuMsPerAcceptedOrder: {
-          traced: round(traced, 3),
-          untraced: round(untraced, 3),
-          // The stack's default samples DEFAULT_TRACE_SAMPLING_PERCENT of requests at the edge: that blend of the two.
-          atDefaultSampling: round((traced * DEFAULT_TRACE_SAMPLING_PERCENT + untraced * (100 - DEFAULT_TRACE_SAMPLING_PERCENT)) / 100, 3),
-          defaultSamplingPercent: DEFAULT_TRACE_SAMPLING_PERCENT,
-          processes: Object.keys(rounds["orders app POST /orders (202)"]!.usage).filter((name) => name !== LOAD_GENERATOR),
-        },
-      };
-    } finally {
-      await channel.deleteQueue(queue).catch(() => {});
-      await connection.close().catch(() => {});
-    }
-    results.outboxLag = await outboxLag(dbUrl, since);
-  }
+  log(`orders: POST vs raw confirm-channel publishes, concurrency ${o.concurrency}`);
+  const since = new Date();
+  const ordersVsPublish = await ordersVsRawPublish(mesh, o, orders, orderBody);
+  const lag = await outboxLag(dbUrl, since);
+  const drain = await workerDrain(mesh, o, dbUrl, orders, orderBody);
+  return { ordersVsPublish, outboxLag: lag, workerDrain: drain };
+}
 
-  results.workerDrain = await workerDrain(mesh, o, dbUrl, orders, orderBody);
-  return results;
+export type OrdersThroughput = Awaited<ReturnType<typeof ordersThroughput>>;
+
+/** Orders accepted by the orders app next to raw confirm-channel publishes to a bench-only queue, at the same concurrency. */
+async function ordersVsRawPublish(mesh: LocalMesh, o: Options, orders: ReplicaEndpoints, orderBody: unknown) {
+  const slice = (o.durationS * 1000) / o.rounds;
+  const c = o.concurrency;
+  const connection = await amqp.connect(mesh.appDataStoreUrl("rabbitmq"));
+  const channel = await connection.createConfirmChannel();
+  const queue = `bench.confirms.${process.pid}`;
+  try {
+    // Same settings as the order queue (durable, persistent, mandatory), on a bench-only queue deleted below.
+    await channel.assertQueue(queue, { durable: true });
+    const payload = Buffer.from(JSON.stringify({ orderId: randomUUID() }));
+    const publish = () =>
+      new Promise<void>((resolve, reject) =>
+        channel.sendToQueue(queue, payload, { persistent: true, mandatory: true, contentType: "application/json", messageId: randomUUID() }, (err) =>
+          err ? reject(err) : resolve(),
+        ),
+      );
+    const rounds = await interleave<RunResult | HttpLoadResult>(
+      [
+        { name: "orders app POST /orders (202)", run: () => closedLoopHttp({ url: `${orders.app}/orders`, method: "POST", body: orderBody, expectStatus: 202, connections: c, durationMs: slice }) },
+        // What the same orders cost untraced, as most are when the edge samples a share (mesh:traceSamplingPercent).
+        {
+          name: "orders app POST /orders (202), not traced",
+          run: () => closedLoopHttp({ url: `${orders.app}/orders`, method: "POST", body: orderBody, headers: UNSAMPLED_B3, expectStatus: 202, connections: c, durationMs: slice }),
+        },
+        { name: "raw confirm-channel publish", run: () => closedLoop({ concurrency: c, durationMs: slice, op: publish }) },
+      ],
+      o.rounds,
+      // Every process an order passes through, Postgres with its backends and the broker included.
+      { ...pidsOf(mesh, ["orders-0", "orders-sidecar-0", "catalog-0", "catalog-sidecar-0", "order-worker-0", "zipkin", "postgres"]), ...sharedBrokerPid() },
+    );
+    const cmp = comparison(rounds, "raw confirm-channel publish");
+    const orderCpuMs = (variant: string) => pathCpuMsPerOperation(rounds[variant]!.usage, cmp.variants[variant]!.ok);
+    const traced = orderCpuMs("orders app POST /orders (202)");
+    const untraced = orderCpuMs("orders app POST /orders (202), not traced");
+    const throughput = (name: string) => cmp.variants[name]!.throughput ?? Number.NaN;
+    return {
+      concurrency: c,
+      ...cmp,
+      acceptedToRawPublishRatio: {
+        traced: round(ratio(throughput("orders app POST /orders (202)"), throughput("raw confirm-channel publish")), 3),
+        untraced: round(ratio(throughput("orders app POST /orders (202), not traced"), throughput("raw confirm-channel publish")), 3),
+      },
+      cpuMsPerAcceptedOrder: {
+        traced: round(traced, 3),
+        untraced: round(untraced, 3),
+        // The stack's default samples DEFAULT_TRACE_SAMPLING_PERCENT of requests at the edge: that blend of the two.
+        atDefaultSampling: round((traced * DEFAULT_TRACE_SAMPLING_PERCENT + untraced * (100 - DEFAULT_TRACE_SAMPLING_PERCENT)) / 100, 3),
+        defaultSamplingPercent: DEFAULT_TRACE_SAMPLING_PERCENT,
+        processes: Object.keys(rounds["orders app POST /orders (202)"]!.usage).filter((name) => name !== LOAD_GENERATOR),
+      },
+    };
+  } finally {
+    await channel.deleteQueue(queue).catch(() => {});
+    await connection.close().catch(() => {});
+  }
 }
 
 /** CPU ms per operation summed over every sampled process but the load generator. */
@@ -172,24 +174,24 @@ export async function workerDrain(mesh: LocalMesh, o: Options, databaseUrl: stri
   }
 }
 
-export function printOrders(orders: Json): void {
-  const cmp = orders.ordersVsPublish as Json;
-  console.log(`\n3. Orders: accepted (202, stored with the outbox row) vs raw confirm-channel publishes, concurrency ${get(cmp, "concurrency")} (closed loop; latency ms)`);
-  const rows: Cell[][] = Object.entries(cmp.variants as Json).map(([name, f]) => [name, get(f, "throughput"), get(f, "p50"), get(f, "p99"), get(f, "errors")]);
+export function printOrders(orders: OrdersThroughput): void {
+  const cmp = orders.ordersVsPublish;
+  console.log(`\n3. Orders: accepted (202, stored with the outbox row) vs raw confirm-channel publishes, concurrency ${cmp.concurrency} (closed loop; latency ms)`);
+  const rows: Cell[][] = Object.entries(cmp.variants).map(([name, f]) => [name, f.throughput, f.p50, f.p99, f.errors]);
   console.log(renderTable(["variant", "ops/s", "p50", "p99", "errors"], rows));
   console.log("CPU per 1000 operations (ms) of the processes on the orders path, by variant");
   const procRows: Cell[][] = [];
-  for (const [name, f] of Object.entries(cmp.variants as Json)) {
-    for (const [proc, u] of Object.entries(get2(f, "processes"))) procRows.push([name, proc, get(u, "cpuPercentOfOneCore"), get(u, "cpuMsPer1kRequests")]);
+  for (const [name, f] of Object.entries(cmp.variants)) {
+    for (const [proc, u] of Object.entries(f.processes)) procRows.push([name, proc, u.cpuPercentOfOneCore, u.cpuMsPer1kRequests]);
   }
   console.log(renderTable(["variant", "process", "CPU %", "CPU ms/1k"], procRows));
-  const perOrder = cmp.cpuMsPerAcceptedOrder as Json;
+  const perOrder = cmp.cpuMsPerAcceptedOrder;
   console.log(
-    `CPU per accepted order over ${(perOrder.processes as string[]).join(", ")}: ${get(perOrder, "traced")} ms traced, ${get(perOrder, "untraced")} ms untraced, ${get(perOrder, "atDefaultSampling")} ms at the default ${get(perOrder, "defaultSamplingPercent")} % sampling`,
+    `CPU per accepted order over ${perOrder.processes.join(", ")}: ${perOrder.traced} ms traced, ${perOrder.untraced} ms untraced, ${perOrder.atDefaultSampling} ms at the default ${perOrder.defaultSamplingPercent} % sampling`,
   );
-  console.log(`Orders accepted / raw confirmed publishes: ${get(cmp, "acceptedToRawPublishRatio", "traced")} (every order traced), ${get(cmp, "acceptedToRawPublishRatio", "untraced")} (not traced)`);
-  const lag = orders.outboxLag as Json;
-  console.log(`Outbox, commit to broker confirm, ${get(lag, "orders")} orders: p50 ${get(lag, "p50Ms")} ms, p99 ${get(lag, "p99Ms")} ms, max ${get(lag, "maxMs")} ms`);
-  const d = orders.workerDrain as Json;
-  console.log(`Worker drain: ${get(d, "fulfilled")}/${get(d, "backlog")} backlog orders fulfilled, ${get(d, "drainRatePerSecond")} orders/s (first to last fulfilment ${get(d, "firstToLastSeconds")} s; ${get(d, "wallSecondsIncludingWorkerStart")} s including the worker's start-up)`);
+  console.log(`Orders accepted / raw confirmed publishes: ${cmp.acceptedToRawPublishRatio.traced} (every order traced), ${cmp.acceptedToRawPublishRatio.untraced} (not traced)`);
+  const lag = orders.outboxLag;
+  console.log(`Outbox, commit to broker confirm, ${lag.orders} orders: p50 ${lag.p50Ms} ms, p99 ${lag.p99Ms} ms, max ${lag.maxMs} ms`);
+  const d = orders.workerDrain;
+  console.log(`Worker drain: ${d.fulfilled}/${d.backlog} backlog orders fulfilled, ${d.drainRatePerSecond} orders/s (first to last fulfilment ${d.firstToLastSeconds} s; ${d.wallSecondsIncludingWorkerStart} s including the worker's start-up)`);
 }

@@ -5,7 +5,7 @@ import { pathToFileURL } from "node:url";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { PROJECT_ROOT, type LocalMesh } from "../../../infra/local/mesh.js";
-import { comparison, get, log, pidsOf, replicaOf, type Json } from "../common.js";
+import { comparison, log, pidsOf, replicaOf, type Comparison } from "../common.js";
 import { interleave } from "../interleave.js";
 import { closedLoop, closedLoopHttp, type HttpLoadResult, type RunResult } from "../load.js";
 import type { Options } from "../options.js";
@@ -23,12 +23,23 @@ async function cartScripts(redis: Redis) {
   return { redis: withCartScripts(redis), maxItems: MAX_CART_ITEMS };
 }
 
-export async function serviceEfficiency(mesh: LocalMesh, o: Options, productId: string) {
+/** One service against its raw clients, at `concurrency` operations in flight. */
+export interface ServiceComparison extends Comparison {
+  readonly concurrency: number;
+}
+
+export interface ServiceEfficiency {
+  readonly catalogVsPg: ServiceComparison;
+  readonly cartVsRedis: ServiceComparison;
+}
+
+export async function serviceEfficiency(mesh: LocalMesh, o: Options, productId: string): Promise<ServiceEfficiency> {
   const slice = (o.durationS * 1000) / o.rounds;
   const c = o.concurrency;
   const catalog = replicaOf(mesh, "catalog");
   const cart = replicaOf(mesh, "cart");
-  const results: Record<string, unknown> = {};
+  let catalogVsPg: ServiceComparison;
+  let cartVsRedis: ServiceComparison;
 
   // catalog GET by id vs the same SELECT from a pg Pool, straight to Postgres and through the catalog's sidecar TCP proxy.
   {
@@ -52,7 +63,7 @@ export async function serviceEfficiency(mesh: LocalMesh, o: Options, productId: 
         o.rounds,
         pidsOf(mesh, ["catalog-0", "catalog-sidecar-0", "postgres"]),
       );
-      results.catalogVsPg = { concurrency: c, ...comparison(rounds, "catalog app GET /products/:id") };
+      catalogVsPg = { concurrency: c, ...comparison(rounds, "catalog app GET /products/:id") };
     } finally {
       await Promise.all([direct.end(), viaSidecar.end()]);
     }
@@ -89,26 +100,21 @@ export async function serviceEfficiency(mesh: LocalMesh, o: Options, productId: 
         o.rounds,
         pidsOf(mesh, ["cart-0", "cart-sidecar-0", "redis"]),
       );
-      results.cartVsRedis = { concurrency: c, ...comparison(rounds, "cart app PUT /carts/:id/items/:productId") };
+      cartVsRedis = { concurrency: c, ...comparison(rounds, "cart app PUT /carts/:id/items/:productId") };
       await redis.del(rawKey);
     } finally {
       redis.disconnect();
     }
   }
 
-  return results;
+  return { catalogVsPg, cartVsRedis };
 }
 
-export function printServiceEfficiency(services: Json): void {
+export function printServiceEfficiency(services: ServiceEfficiency): void {
   console.log("\n2. Service efficiency: service vs raw client at the same concurrency (closed loop; latency ms)");
   const rows: Cell[][] = [];
-  for (const key of ["catalogVsPg", "cartVsRedis"]) {
-    const cmp = services[key] as Json | undefined;
-    if (!cmp) continue;
-    const ratios = cmp.serviceThroughputRatio as Json;
-    for (const [name, f] of Object.entries(cmp.variants as Json)) {
-      rows.push([name, get(f, "throughput"), get(f, "p50"), get(f, "p99"), get(f, "errors"), get(ratios, name) ?? "(service)"]);
-    }
+  for (const cmp of [services.catalogVsPg, services.cartVsRedis]) {
+    for (const [name, f] of Object.entries(cmp.variants)) rows.push([name, f.throughput, f.p50, f.p99, f.errors, cmp.serviceThroughputRatio[name] ?? "(service)"]);
   }
   console.log(renderTable(["variant", "ops/s", "p50", "p99", "errors", "service/raw"], rows));
 }
