@@ -33,6 +33,27 @@ export function withoutFeature(bootstrap: EnvoyObject, feature: EnvoyFeature): E
 
 const TRAFFIC_FILTERS = new Set<string>(Object.values(TRAFFIC_FILTER));
 
+/**
+ * `bare` with the mesh's own tracing and nothing else of it: every connection manager of
+ * `bare` gets the tracing block of `mesh`'s (its Zipkin tracer, sampling and all), and
+ * `bare` gets the Zipkin cluster that block reports to. What tracing costs an Envoy that
+ * does nothing else, the floor for a traced hop.
+ */
+export function withTracingOf(bare: EnvoyObject, mesh: EnvoyObject): EnvoyObject {
+  const isHcm = (o: EnvoyObject) => typeof o["@type"] === "string" && o["@type"].endsWith("HttpConnectionManager");
+  const tracing = [...objects(mesh)].find((o) => isHcm(o) && o.tracing !== undefined)?.tracing as EnvoyObject | undefined;
+  if (tracing === undefined) throw new Error("the mesh bootstrap has no traced connection manager");
+  const collector = [...objects(tracing)].find((o) => typeof o.collector_cluster === "string")?.collector_cluster;
+  const meshClusters = ((mesh.static_resources as EnvoyObject).clusters ?? []) as EnvoyObject[];
+  const zipkin = meshClusters.find((c) => c.name === collector);
+  if (zipkin === undefined) throw new Error(`the mesh bootstrap has no cluster "${String(collector)}" for its tracer`);
+  const copy = structuredClone(bare);
+  for (const o of objects(copy)) if (isHcm(o)) o.tracing = structuredClone(tracing);
+  const resources = copy.static_resources as EnvoyObject;
+  resources.clusters = [...((resources.clusters ?? []) as EnvoyObject[]), structuredClone(zipkin)];
+  return copy;
+}
+
 /** Drops the traffic filters from a connection manager's chain, and any route's config of them. */
 function withoutTrafficFilters(o: EnvoyObject): void {
   if (Array.isArray(o.http_filters)) o.http_filters = (o.http_filters as EnvoyObject[]).filter((f) => !TRAFFIC_FILTERS.has(String(f.name)));

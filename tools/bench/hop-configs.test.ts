@@ -10,7 +10,7 @@ import { validateWithEnvoy } from "../../test/support/envoy.js";
 import { loopbackAddressing } from "../../test/envoy/loopback.js";
 import { randomBlockPrefix } from "../../infra/local/layout.js";
 import { answeringEnvoy, bareEnvoyPair } from "./bare-envoy.js";
-import { ENVOY_FEATURES, withoutFeature } from "./envoy-features.js";
+import { ENVOY_FEATURES, withTracingOf, withoutFeature } from "./envoy-features.js";
 
 const at = (port: number) => ({ address: "127.0.0.1", port });
 
@@ -55,6 +55,24 @@ describe("hop benchmark configs", () => {
       const after = withoutFeature(config, "traffic filters");
       expect(has(after, "traffic filters"), proxy).toBe(false);
       const result = await validateWithEnvoy(envoyYaml(after));
+      expect(result.ok, result.output).toBe(true);
+    }
+  });
+
+  it("the traced bare pair has the mesh's tracing block and Zipkin cluster, nothing else of the mesh, and stays valid", async () => {
+    const model = buildMeshModel({}, { traceSamplingPercent: 10 });
+    const mesh = { front: proxyBootstrap(model, "edge", addressing), back: proxyBootstrap(model, "catalog-sidecar", addressing) };
+    const bare = bareEnvoyPair({ listen: at(18080), admin: at(18081) }, { listen: at(18082), admin: at(18083) }, at(18084));
+    for (const side of ["front", "back"] as const) {
+      const traced = withTracingOf(bare[side], mesh[side]);
+      const text = JSON.stringify(traced);
+      expect(text).toContain('"envoy.tracers.zipkin"');
+      expect(text).toContain('"random_sampling":{"value":10}');
+      const clusters = (traced.static_resources as { clusters: Array<{ name: string }> }).clusters.map((c) => c.name);
+      expect(clusters).toEqual([...(bare[side].static_resources as { clusters: Array<{ name: string }> }).clusters.map((c) => c.name), "zipkin"]);
+      // Nothing else of the mesh: no access log, health check, retry or extra filter came with it.
+      for (const field of ['"access_log"', '"health_checks"', '"retry_policy"', "envoy.filters.http.health_check"]) expect(text).not.toContain(field);
+      const result = await validateWithEnvoy(envoyYaml(traced));
       expect(result.ok, result.output).toBe(true);
     }
   });

@@ -1,7 +1,8 @@
 // Two Envoy hops against their floor (envoy-pairs.ts runs and measures the pairs):
 //   - direct: straight to the upstream (the base for added latency);
-//   - bare pair: the floor any Envoy mesh can reach here (bare-envoy.ts), and the same
-//     with the mesh's mutual TLS between its Envoys;
+//   - bare pair: the floor any Envoy mesh can reach here (bare-envoy.ts), the same with the
+//     mesh's mutual TLS between its Envoys, and the same with the mesh's tracing (its
+//     tracer and sampling, nothing else of the mesh): the floor for a traced hop;
 //   - mesh pair: the mesh's own edge and catalog sidecar, as generated, tracing
 //     `samplingPercent` % (spans go to the bench mesh's Zipkin), plaintext and with mutual TLS;
 //   - the mesh pair with one feature off, for each feature (envoy-features.ts), and with all of them off.
@@ -12,7 +13,7 @@ import { localProxyDir } from "../../../infra/local/identities.js";
 import { LocalLayout, randomBlockPrefix } from "../../../infra/local/layout.js";
 import { EDGE_PROXY, PORTS, buildMeshModel, sidecarName, workloadIdentity } from "../../../infra/model.js";
 import { type PairTls, bareEnvoyPair } from "../bare-envoy.js";
-import { ENVOY_FEATURES, withoutFeature } from "../envoy-features.js";
+import { ENVOY_FEATURES, withTracingOf, withoutFeature } from "../envoy-features.js";
 import { type Pair, type PairSectionOptions, UPSTREAM, counterSum, measurePairs, meshPair, pairIdentities, printPairFigures, PRODUCT_PATH } from "../envoy-pairs.js";
 import { round } from "../stats.js";
 import { renderTable, type Cell } from "../table.js";
@@ -20,15 +21,18 @@ import { renderTable, type Cell } from "../table.js";
 const BARE = "bare pair";
 const BARE_MTLS = "bare mutual-TLS pair";
 
-/** The bare pair, plaintext or with the mesh's mutual TLS (identities from a CA of its own). */
-function barePair(options: PairSectionOptions, mtls: boolean): Pair {
+/**
+ * The bare pair, plaintext or with the mesh's mutual TLS (identities from a CA of its own);
+ * `tracedLike`: with the tracing of this mesh pair's Envoys (front as its edge, back as its sidecar).
+ */
+function barePair(options: PairSectionOptions, mtls: boolean, tracedLike?: Pair): Pair {
   const layout = new LocalLayout(randomBlockPrefix());
   const front = { listen: { address: layout.edge, port: PORTS.edgeHttp }, admin: { address: layout.edge, port: PORTS.envoyAdmin } };
   const pod = layout.servicePod("catalog", 0);
   const back = { listen: { address: pod, port: PORTS.sidecarIngress }, admin: { address: pod, port: PORTS.envoyAdmin } };
   const upstreamAt = { address: pod, port: PORTS.app };
-  const name = mtls ? BARE_MTLS : BARE;
-  const prefix = mtls ? "bare-mtls" : "bare";
+  const name = tracedLike ? `bare pair, ${tracingOf(options)}` : mtls ? BARE_MTLS : BARE;
+  const prefix = tracedLike ? "bare-traced" : mtls ? "bare-mtls" : "bare";
   let tls: PairTls | undefined;
   if (mtls) {
     const root = join(options.stateDir, "identity", prefix);
@@ -38,10 +42,14 @@ function barePair(options: PairSectionOptions, mtls: boolean): Pair {
       server: meshServerTls(localProxyDir(root, sidecarName("catalog"), 0)),
     };
   }
-  const { front: frontConfig, back: backConfig } = bareEnvoyPair(front, back, upstreamAt, tls);
+  const bare = bareEnvoyPair(front, back, upstreamAt, tls);
+  const [frontConfig, backConfig] = tracedLike
+    ? [withTracingOf(bare.front, tracedLike.envoys[0]!.config), withTracingOf(bare.back, tracedLike.envoys[1]!.config)]
+    : [bare.front, bare.back];
   return {
     name,
-    floor: name,
+    // A traced bare pair is set against the plain one: what tracing alone costs.
+    floor: tracedLike ? BARE : name,
     mtls,
     url: `http://${front.listen.address}:${front.listen.port}${PRODUCT_PATH}`,
     envoys: [
@@ -53,12 +61,16 @@ function barePair(options: PairSectionOptions, mtls: boolean): Pair {
   };
 }
 
+const tracingOf = (options: PairSectionOptions) => `tracing ${options.samplingPercent} %`;
+
 export async function hopCosts(options: PairSectionOptions) {
-  const sampling = `tracing ${options.samplingPercent} %`;
+  const sampling = tracingOf(options);
+  const mesh = meshPair(`mesh pair (${sampling})`, BARE, options);
   const pairs = [
     barePair(options, false),
     barePair(options, true),
-    meshPair(`mesh pair (${sampling})`, BARE, options),
+    barePair(options, false, mesh),
+    mesh,
     meshPair(`mesh mutual-TLS pair (${sampling})`, BARE_MTLS, options, { mtls: true }),
     ...ENVOY_FEATURES.map((feature) => meshPair(`mesh pair, no ${feature}`, BARE, options, { change: (c) => withoutFeature(c, feature) })),
     // All of them off at once: what is left is the mesh's routing itself (matches, rewrites, timeouts, request ids).
