@@ -1,10 +1,10 @@
 // The environment of every app, on every target: Docker, Kubernetes and the local
 // runner. Data-store and service URLs point at the pod loopback: the sidecar's
-// egress listeners. Plain strings in and out, so one function serves all three:
-// the Pulumi targets call it inside an apply over their secret passwords
-// (infra/plan/mesh-plan.ts), the local runner with the credentials of its run.
-import { type EnvoyLogLevel } from "./config.js";
-import { POSTGRES_APP_USER, POSTGRES_DATABASE } from "./mesh-secrets.js";
+// egress listeners. Pure: the URLs that carry passwords are secrets by reference
+// (infra/environment.ts), resolved by each target from its own passwords.
+import type { EnvoyLogLevel, PasswordName } from "./config.js";
+import type { EnvEntry } from "./environment.js";
+import { POSTGRES_APP_USER, POSTGRES_DATABASE, RABBITMQ_USER } from "./mesh-secrets.js";
 import { DATA_STORES, type DataStoreName, type MeshModel, PORTS, type ServiceSpec, getService } from "./model.js";
 import { APP_SHUTDOWN_TIMEOUT_MS, WORKLOAD_SIZES, appNodeOptions } from "./workload-sizes.js";
 
@@ -20,46 +20,34 @@ export function appLogLevel(envoy: EnvoyLogLevel): AppLogLevel {
   return APP_LOG_LEVELS[envoy];
 }
 
-export interface RabbitmqCredentials {
+/** The RabbitMQ account the apps log in as: the stack's user on the default vhost ("/") unless given. */
+export interface BrokerAccount {
   readonly user: string;
-  readonly password: string;
-  /** The broker's default vhost ("/") when absent. */
   readonly vhost?: string;
 }
 
+export const STACK_BROKER_ACCOUNT: BrokerAccount = { user: RABBITMQ_USER };
+
 /**
- * What the apps log in with: the Postgres app role (POSTGRES_APP_USER, never the
- * superuser), Redis's default user and a RabbitMQ user.
+ * The stack password each store's URL carries: the Postgres app role's (POSTGRES_APP_USER,
+ * never the superuser), Redis's default user's and the RabbitMQ user's.
  */
-export interface AppCredentials {
-  readonly postgresAppPassword: string;
-  readonly redisPassword: string;
-  readonly rabbitmq: RabbitmqCredentials;
-}
-
-function required<T>(value: T | undefined, what: string): T {
-  if (value === undefined) throw new Error(`no ${what} given for an app that uses it`);
-  return value;
-}
+export const STORE_PASSWORDS: Readonly<Record<DataStoreName, PasswordName>> = { postgres: "postgresApp", redis: "redis", rabbitmq: "rabbitmq" };
 
 /**
- * The URL an app connects to `store` with, at `at` (host:port); only that store's
- * credentials need be given. User names and passwords are letters, digits and
+ * The URL an app connects to `store` with, at `at` (host:port), with that store's
+ * password (STORE_PASSWORDS). User names and passwords are letters, digits and
  * hyphens on every target, so they go in unescaped; the vhost is a path segment.
  */
-export function dataStoreUrl(store: DataStoreName, at: string, credentials: Partial<AppCredentials>): string {
+export function dataStoreUrl(store: DataStoreName, at: string, password: string, broker: BrokerAccount = STACK_BROKER_ACCOUNT): string {
   switch (store) {
-    case "postgres": {
-      const password = required(credentials.postgresAppPassword, "Postgres app password");
+    case "postgres":
       return `postgres://${POSTGRES_APP_USER}:${password}@${at}/${POSTGRES_DATABASE}`;
-    }
     case "redis":
       // No user name: the password is the default user's (requirepass).
-      return `redis://:${required(credentials.redisPassword, "Redis password")}@${at}`;
-    case "rabbitmq": {
-      const { user, password, vhost } = required(credentials.rabbitmq, "RabbitMQ credentials");
-      return `amqp://${user}:${password}@${at}${vhost === undefined ? "" : `/${encodeURIComponent(vhost)}`}`;
-    }
+      return `redis://:${password}@${at}`;
+    case "rabbitmq":
+      return `amqp://${broker.user}:${password}@${at}${broker.vhost === undefined ? "" : `/${encodeURIComponent(broker.vhost)}`}`;
   }
 }
 
@@ -73,30 +61,22 @@ export const STORE_URL_VARIABLES: Record<DataStoreName, string> = { postgres: "D
 
 /**
  * The app's variables, for the app that shares `loopback` with its sidecar. Its
- * connection URLs carry passwords: a target must keep the whole map secret.
- * `credentials` needs only the stores the service uses.
+ * connection URLs carry passwords: each is a secret by the password it needs.
  */
-export function appEnvironment(
-  model: MeshModel,
-  service: ServiceSpec,
-  loopback: string,
-  credentials: Partial<AppCredentials>,
-  logLevel: AppLogLevel,
-): Record<string, string> {
-  const env: Record<string, string> = {
-    PORT: String(PORTS.app),
-    HOST: loopback,
-    SERVICE_NAME: service.name,
-    LOG_LEVEL: logLevel,
-    ZIPKIN_URL: `http://${loopback}:${PORTS.zipkin}/api/v2/spans`,
-    SHUTDOWN_TIMEOUT_MS: String(APP_SHUTDOWN_TIMEOUT_MS),
-    NODE_OPTIONS: appNodeOptions(WORKLOAD_SIZES.app),
-  };
-  for (const callee of service.calls) {
-    env[serviceUrlVariable(callee)] = `http://${loopback}:${getService(model, callee).egressPort}`;
-  }
-  for (const store of service.dataStores) {
-    env[STORE_URL_VARIABLES[store]] = dataStoreUrl(store, `${loopback}:${DATA_STORES[store].port}`, credentials);
-  }
-  return env;
+export function appEnvironment(model: MeshModel, service: ServiceSpec, loopback: string, logLevel: AppLogLevel, broker: BrokerAccount = STACK_BROKER_ACCOUNT): EnvEntry[] {
+  const plain = (name: string, value: string): EnvEntry => ({ name, value });
+  return [
+    plain("PORT", String(PORTS.app)),
+    plain("HOST", loopback),
+    plain("SERVICE_NAME", service.name),
+    plain("LOG_LEVEL", logLevel),
+    plain("ZIPKIN_URL", `http://${loopback}:${PORTS.zipkin}/api/v2/spans`),
+    plain("SHUTDOWN_TIMEOUT_MS", String(APP_SHUTDOWN_TIMEOUT_MS)),
+    plain("NODE_OPTIONS", appNodeOptions(WORKLOAD_SIZES.app)),
+    ...service.calls.map((callee) => plain(serviceUrlVariable(callee), `http://${loopback}:${getService(model, callee).egressPort}`)),
+    ...service.dataStores.map((store) => {
+      const at = `${loopback}:${DATA_STORES[store].port}`;
+      return { name: STORE_URL_VARIABLES[store], secret: { password: STORE_PASSWORDS[store], format: (password: string) => dataStoreUrl(store, at, password, broker) } };
+    }),
+  ];
 }

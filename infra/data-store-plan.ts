@@ -1,9 +1,9 @@
 // What each data store's server runs with on every target: its data folder, its
-// environment (secrets kept as Outputs until a target places them), its command,
+// environment (secrets by name, resolved by each target), its command,
 // its readiness check, its writable paths and its first-start scripts. The Docker
 // and Kubernetes targets only map this onto a container.
 import type { EnvEntry } from "./environment.js";
-import { POSTGRES_DATABASE, POSTGRES_SUPERUSER, RABBITMQ_USER, type MeshSecrets } from "./mesh-secrets.js";
+import { POSTGRES_DATABASE, POSTGRES_SUPERUSER, RABBITMQ_USER } from "./mesh-secrets.js";
 import type { DataStoreName } from "./model.js";
 import { POSTGRES_APP_PASSWORD_ENV, POSTGRES_INIT_SCRIPT_NAME, postgresInitScript } from "./postgres-init.js";
 import { REDIS_PASSWORD_ENV, redisHealthCheck, redisServerCommand } from "./redis-auth.js";
@@ -36,16 +36,16 @@ export interface DataStorePlan {
 const POSTGRES_DATA = "/var/lib/postgresql/data";
 const TMP: ScratchPath = { name: "tmp", path: "/tmp" };
 
-export function dataStorePlan(store: DataStoreName, secrets: MeshSecrets): DataStorePlan {
+export function dataStorePlan(store: DataStoreName): DataStorePlan {
   switch (store) {
     case "postgres":
       return {
         dataPath: POSTGRES_DATA,
         env: [
           { name: "POSTGRES_USER", value: POSTGRES_SUPERUSER },
-          { name: "POSTGRES_PASSWORD", secret: secrets.postgresSuperuserPassword },
+          { name: "POSTGRES_PASSWORD", secret: { password: "postgresSuperuser" } },
           { name: "POSTGRES_DB", value: POSTGRES_DATABASE },
-          { name: POSTGRES_APP_PASSWORD_ENV, secret: secrets.postgresAppPassword },
+          { name: POSTGRES_APP_PASSWORD_ENV, secret: { password: "postgresApp" } },
           // A subdirectory: initdb refuses a volume root that is not empty (lost+found).
           { name: "PGDATA", value: `${POSTGRES_DATA}/pgdata` },
         ],
@@ -58,7 +58,7 @@ export function dataStorePlan(store: DataStoreName, secrets: MeshSecrets): DataS
       return {
         dataPath: "/data",
         // The password in the environment, never in the command (see redis-auth.ts).
-        env: [{ name: REDIS_PASSWORD_ENV, secret: secrets.redisPassword }],
+        env: [{ name: REDIS_PASSWORD_ENV, secret: { password: "redis" } }],
         args: redisServerCommand("redis-server", ["--appendonly", "yes"]),
         probe: redisHealthCheck,
         readOnlyRoot: true,
@@ -69,7 +69,7 @@ export function dataStorePlan(store: DataStoreName, secrets: MeshSecrets): DataS
         dataPath: "/var/lib/rabbitmq",
         env: [
           { name: "RABBITMQ_DEFAULT_USER", value: RABBITMQ_USER },
-          { name: "RABBITMQ_DEFAULT_PASS", secret: secrets.rabbitmqPassword },
+          { name: "RABBITMQ_DEFAULT_PASS", secret: { password: "rabbitmq" } },
         ],
         probe: ["rabbitmq-diagnostics", "-q", "ping"],
         // The image's entrypoint writes its generated config under /etc/rabbitmq.

@@ -5,6 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { PasswordName, StackSettings } from "./config.js";
+import { type EnvEntry, type SecretRef, secretValue } from "./environment.js";
 
 export const POSTGRES_SUPERUSER = "postgres";
 /** The database every service uses, and the unprivileged role the apps log in as. */
@@ -41,5 +42,30 @@ export class MeshSecrets extends pulumi.ComponentResource {
     this.grafanaAdminPassword = withGrafana ? password("grafanaAdmin") : undefined;
     this.meshCaSeed = withOwnCa ? undefined : password("meshCa");
     this.registerOutputs({});
+  }
+
+  /** A password by its stack name; an error names what the stack does not run. */
+  password(name: PasswordName): pulumi.Output<string> {
+    const passwords: Record<PasswordName, pulumi.Output<string> | undefined> = {
+      postgresSuperuser: this.postgresSuperuserPassword,
+      postgresApp: this.postgresAppPassword,
+      rabbitmq: this.rabbitmqPassword,
+      redis: this.redisPassword,
+      grafanaAdmin: this.grafanaAdminPassword,
+      meshCa: this.meshCaSeed,
+    };
+    const password = passwords[name];
+    if (password === undefined) throw new Error(`the stack has no ${name} password (${name === "grafanaAdmin" ? "mesh:grafana is false" : "it provides its own CA"})`);
+    return password;
+  }
+
+  /** A secret variable's value, secret through its password. */
+  value(ref: SecretRef): pulumi.Output<string> {
+    return this.password(ref.password).apply((password) => secretValue(ref, password));
+  }
+
+  /** The secret variables of an environment, by name: what a target's secret store holds. */
+  values(env: readonly EnvEntry[]): Record<string, pulumi.Output<string>> {
+    return Object.fromEntries(env.flatMap((e) => ("secret" in e ? [[e.name, this.value(e.secret)]] : [])));
   }
 }

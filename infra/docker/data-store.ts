@@ -33,7 +33,7 @@ export class DataStore extends pulumi.ComponentResource {
 
   constructor(name: string, args: DataStoreArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mesh:docker:DataStore", name, {}, opts);
-    const plan = dataStorePlan(args.store, args.secrets);
+    const plan = dataStorePlan(args.store);
     const initScripts = initScriptDirs(plan);
     const image = IMAGES[args.store];
 
@@ -47,7 +47,7 @@ export class DataStore extends pulumi.ComponentResource {
         image: args.image,
         // A fixed hostname: RabbitMQ names its node (and data directory) after it.
         hostname: args.store,
-        envs: dockerEnv(plan.env),
+        envs: dockerEnv(plan.env, args.secrets),
         command: plan.args ? [...plan.args] : undefined,
         networksAdvanced: [{ name: this.network.name, aliases: [args.addressing.dataStoreHost(args.store)] }],
         volumes: [{ volumeName: volume.name, containerPath: plan.dataPath }, ...(config?.volumes ?? [])],

@@ -64,6 +64,7 @@ export class DockerMesh extends MeshComponent {
             appImage: app.source === "given" ? pull(`${name}-${service.name}-image`, app.ref) : app.image.repoDigest,
             envoyImage,
             environment,
+            secrets,
             meshNetwork,
             dataStores,
             adminPorts: admin,

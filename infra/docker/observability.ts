@@ -82,7 +82,7 @@ export class Observability extends pulumi.ComponentResource {
         `${name}-grafana`,
         {
           image: grafanaImage,
-          envs: dockerEnv(grafanaEnv(args.secrets)),
+          envs: dockerEnv(grafanaEnv(), args.secrets),
           networksAdvanced: onMesh(alias(addressing.grafana?.address, "grafana")),
           volumes: [{ volumeName: grafanaData.name, containerPath: GRAFANA_DATA_PATH }, ...grafanaConfig.volumes],
           ports: [{ internal: PORTS.grafana, external: settings.grafanaPort, ip: "127.0.0.1" }],

@@ -10,7 +10,10 @@ import type { AdminPort, EnvoyLogLevel } from "../config.js";
 import { type DataStoreName, type MeshModel, PORTS, type ServiceSpec, sidecarName } from "../model.js";
 import { IMAGES } from "../versions.js";
 import { APP_STOP_GRACE_SECONDS, WORKLOAD_SIZES } from "../workload-sizes.js";
+import type { EnvEntry } from "../environment.js";
+import type { MeshSecrets } from "../mesh-secrets.js";
 import type { DataStore } from "./data-store.js";
+import { dockerEnv } from "./env.js";
 import type { IdentityVolume } from "./identity-volume.js";
 import { EnvoyProxy } from "./envoy-proxy.js";
 import { HEALTHCHECK_TIMING, HEALTHY_WAIT_SECONDS, containerOptions, hardened } from "./hardening.js";
@@ -22,8 +25,9 @@ export interface ServiceWithSidecarArgs {
   /** Image ID of the app image (an ID, so a rebuilt image replaces the containers). */
   readonly appImage: pulumi.Input<string>;
   readonly envoyImage: pulumi.Input<string>;
-  /** The app's environment; secret as a whole. */
-  readonly environment: pulumi.Output<Record<string, string>>;
+  /** The app's environment, its secrets by reference. */
+  readonly environment: readonly EnvEntry[];
+  readonly secrets: MeshSecrets;
   readonly meshNetwork: docker.Network;
   readonly dataStores: Readonly<Record<DataStoreName, DataStore>>;
   /** Admin host ports of this service's sidecar replicas. */
@@ -48,7 +52,7 @@ export class ServiceWithSidecar extends pulumi.ComponentResource {
     const { service, addressing } = args;
     const proxy = sidecarName(service.name);
     const stores = service.dataStores.map((store) => args.dataStores[store]);
-    const envs = args.environment.apply((env) => Object.entries(env).map(([key, value]) => `${key}=${value}`));
+    const envs = dockerEnv(args.environment, args.secrets);
 
     for (let replica = 0; replica < service.replicas; replica++) {
       const adminPort = args.adminPorts.find((p) => p.proxy === proxy && p.replica === replica);

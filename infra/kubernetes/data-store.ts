@@ -3,7 +3,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { type DataStorePlan, dataStorePlan } from "../data-store-plan.js";
-import { secretEntries } from "../environment.js";
 import type { MeshSecrets } from "../mesh-secrets.js";
 import { DATA_STORES, type DataStoreName } from "../model.js";
 import type { PinnedImage } from "../versions.js";
@@ -37,7 +36,7 @@ export class DataStore extends pulumi.ComponentResource {
     const image = args.image;
     const port = DATA_STORES[store].port;
 
-    const plan = dataStorePlan(store, args.secrets);
+    const plan = dataStorePlan(store);
     const initScripts = plan.initScripts
       ? new k8s.core.v1.ConfigMap(
           `${name}-init`,
@@ -46,7 +45,7 @@ export class DataStore extends pulumi.ComponentResource {
         )
       : undefined;
     // Referenced by name from the pod's env, which also orders the Secret first.
-    const credentials = new k8s.core.v1.Secret(`${name}-credentials`, { metadata: { namespace, labels }, stringData: secretEntries(plan.env) }, { parent: this });
+    const credentials = new k8s.core.v1.Secret(`${name}-credentials`, { metadata: { namespace, labels }, stringData: args.secrets.values(plan.env) }, { parent: this });
     const mounts = podMounts(plan, initScripts);
     const service = new k8s.core.v1.Service(
       `${name}-service`,

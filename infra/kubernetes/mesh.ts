@@ -116,6 +116,7 @@ export class KubernetesMesh extends MeshComponent {
               envoyImage: images.envoy,
               nodeImage: images.node,
               environment,
+              secrets,
               identity: requiredIdentity(plan.identities, service.name),
               inPlaceProvider,
               logLevel: settings.envoyLogLevel,

@@ -10,7 +10,6 @@ import {
   PROMETHEUS_ARTIFACTS,
   artifactsIn,
 } from "../artifacts/placement.js";
-import { secretEntries } from "../environment.js";
 import type { MeshSecrets } from "../mesh-secrets.js";
 import { PORTS } from "../model.js";
 import type { ImageKey, PinnedImage } from "../versions.js";
@@ -51,10 +50,10 @@ export class Observability extends pulumi.ComponentResource {
       return { name: volume, configMap: { name: configMap.metadata.name, items: files.items } };
     };
     const grafanaSpec = (): AppSpec => {
-      const grafana = grafanaEnv(args.secrets);
+      const grafana = grafanaEnv();
       const grafanaAdmin = new k8s.core.v1.Secret(
         `${name}-grafana-admin`,
-        { metadata: { namespace, labels: componentLabels("grafana") }, stringData: secretEntries(grafana) },
+        { metadata: { namespace, labels: componentLabels("grafana") }, stringData: args.secrets.values(grafana) },
         { parent: this },
       );
       return {

@@ -1,6 +1,6 @@
 // One mesh service on Kubernetes: a Deployment whose pods run the app and Envoy
 // as a native sidecar (an init container that keeps running, started before and
-// stopped after the app), the app's environment as a Secret, and a headless
+// stopped after the app), the app's secret variables in a Secret, and a headless
 // Service whose DNS name lists every ready pod for Envoy's STRICT_DNS clusters.
 // Replicas spread over nodes, and a replicated service keeps all but one of its
 // replicas through a voluntary disruption (a node drain).
@@ -9,6 +9,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { renderDynamicFiles, renderProxyConfig } from "../../envoy-templates/index.js";
 import type { Addressing } from "../addressing.js";
 import type { EnvoyLogLevel } from "../config.js";
+import type { EnvEntry } from "../environment.js";
+import type { MeshSecrets } from "../mesh-secrets.js";
 import { type MeshModel, PORTS, type ServiceSpec, sidecarName } from "../model.js";
 import { type Release, releaseName } from "../traffic.js";
 import type { PinnedImage } from "../versions.js";
@@ -25,7 +27,7 @@ import {
   sidecarDrainCommand,
   sidecarLeaveCommand,
 } from "./envoy-container.js";
-import { componentLabels, resources, restrictedContainer, restrictedPod, scratchVolume, selectorFor } from "./workload.js";
+import { componentLabels, podEnv, resources, restrictedContainer, restrictedPod, scratchVolume, selectorFor } from "./workload.js";
 
 /** Pod-template annotation carrying the app image's ID: a rebuilt image rolls the pods. */
 export const IMAGE_ID_ANNOTATION = "envoy-mesh/app-image-id";
@@ -44,7 +46,9 @@ export interface ServiceWithSidecarArgs {
   readonly appImageId: pulumi.Input<string>;
   readonly envoyImage: PinnedImage;
   readonly nodeImage: PinnedImage;
-  readonly environment: pulumi.Output<Record<string, string>>;
+  /** The app's environment, its secrets by reference: placed into a Secret of its own. */
+  readonly environment: readonly EnvEntry[];
+  readonly secrets: MeshSecrets;
   /** The service's identity directory's files (infra/plan/mesh-plan.ts). */
   readonly identity: pulumi.Output<Record<string, string>>;
   /** The provider that patches identity Secrets and dynamic ConfigMaps in place (KubernetesMesh). */
@@ -68,7 +72,8 @@ export class ServiceWithSidecar extends pulumi.ComponentResource {
     const config = envoyConfigMap(`${name}-envoy`, component, namespace, renderProxyConfig(args.model, proxy, args.addressing, 0, release), { parent: this });
     const inPlace = { parent: this, provider: args.inPlaceProvider };
     const dynamic = dynamicConfigMap(`${name}-envoy-dynamic`, component, namespace, renderDynamicFiles(args.model, proxy, args.addressing, 0, release), inPlace);
-    const environment = new k8s.core.v1.Secret(`${name}-env`, { metadata: { namespace, labels }, stringData: args.environment }, { parent: this });
+    // The app's secret variables (its connection URLs); the pod's env reads them by name.
+    const environment = new k8s.core.v1.Secret(`${name}-env`, { metadata: { namespace, labels }, stringData: args.secrets.values(args.environment) }, { parent: this });
     const identity = identitySecret(`${name}-identity`, component, namespace, args.identity, inPlace);
 
     this.service = new k8s.core.v1.Service(
@@ -131,7 +136,7 @@ export class ServiceWithSidecar extends pulumi.ComponentResource {
                   image: args.appImageRef,
                   // A local tag loaded into kind's nodes must not be pulled; a digest never changes.
                   imagePullPolicy: "IfNotPresent",
-                  envFrom: [{ secretRef: { name: environment.metadata.name } }],
+                  env: podEnv(args.environment, environment.metadata.name),
                   readinessProbe: throughSidecar("/readyz"),
                   // Tolerates a sidecar restart before restarting the app.
                   livenessProbe: { ...throughSidecar("/healthz"), failureThreshold: 6, initialDelaySeconds: 10 },

@@ -64,7 +64,7 @@ describe("local runner components", () => {
     const at = `${layout.dataStore("postgres")}:5432`;
     /** Runs `sql` logged in as the apps are, with `password`. */
     const asApp = async (sql: string, password = postgres.appPassword) => {
-      const client = new pg.Client({ connectionString: dataStoreUrl("postgres", at, { postgresAppPassword: password }) });
+      const client = new pg.Client({ connectionString: dataStoreUrl("postgres", at, password) });
       await client.connect();
       try {
         return (await client.query(sql)).rows;
@@ -97,7 +97,7 @@ describe("local runner components", () => {
     const names = async (what: "vhosts" | "users") => (await run(rabbitmqctl, ["-q", `list_${what}`, "--no-table-headers"])).stdout.split("\n").map((l) => l.split("\t")[0]?.trim());
     const broker = new RabbitVhost(rabbitmqctl, `mesh-components-${layout.prefix.replace(/\./g, "-")}-${process.pid}`);
     const at = `${SHARED_RABBITMQ_HOST}:5672`;
-    const url = dataStoreUrl("rabbitmq", at, { rabbitmq: broker.credentials });
+    const url = dataStoreUrl("rabbitmq", at, broker.credentials.password, broker.credentials);
     await broker.create();
     try {
       expect(broker.credentials.user).not.toBe("guest");
@@ -107,8 +107,8 @@ describe("local runner components", () => {
       await channel.assertQueue("probe", { exclusive: true });
       await connection.close();
       // Not on the broker's default vhost (the broker closes the connection it was opening), nor with another password.
-      await expect(amqplib.connect(dataStoreUrl("rabbitmq", at, { rabbitmq: { ...broker.credentials, vhost: "/" } }))).rejects.toThrow(/Expected ConnectionOpenOk; got <ConnectionClose/);
-      await expect(amqplib.connect(dataStoreUrl("rabbitmq", at, { rabbitmq: { ...broker.credentials, password: "wrong" } }))).rejects.toThrow(/ACCESS_REFUSED/);
+      await expect(amqplib.connect(dataStoreUrl("rabbitmq", at, broker.credentials.password, { ...broker.credentials, vhost: "/" }))).rejects.toThrow(/Expected ConnectionOpenOk; got <ConnectionClose/);
+      await expect(amqplib.connect(dataStoreUrl("rabbitmq", at, "wrong", broker.credentials))).rejects.toThrow(/ACCESS_REFUSED/);
       expect(await names("users")).toContain(broker.credentials.user);
     } finally {
       await broker.remove();

@@ -6,7 +6,7 @@ import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Addressing } from "../addressing.js";
-import { type AppCredentials, type AppLogLevel, dataStoreUrl } from "../app-environment.js";
+import { type AppLogLevel, STORE_PASSWORDS, dataStoreUrl } from "../app-environment.js";
 import type { EnvoyLogLevel } from "../config.js";
 import {
   DATA_STORES,
@@ -34,7 +34,7 @@ import { LocalPrometheus } from "./prometheus.js";
 import { RabbitVhost, SHARED_RABBITMQ_HOST } from "./rabbitmq.js";
 import { waitUntil } from "./readiness.js";
 import { PrivateRedis } from "./redis.js";
-import { ServicePods, checkReplicas } from "./service-pods.js";
+import { type RunCredentials, ServicePods, checkReplicas } from "./service-pods.js";
 import { Supervisor, type ProcessExit } from "./supervisor.js";
 import { startZipkin } from "./zipkin.js";
 
@@ -182,7 +182,7 @@ export async function startLocalMesh(options: LocalMeshOptions = {}): Promise<Lo
   const postgres = new PrivatePostgres(binaries.postgresBin, binaries.setpriv, runDir, layout.dataStore("postgres"));
   const redis = new PrivateRedis(binaries.redisServer, runDir, layout.dataStore("redis"));
   const prometheus = new LocalPrometheus(binaries.prometheus, runDir, layout.prometheus);
-  const credentials: AppCredentials = { postgresAppPassword: postgres.appPassword, redisPassword: redis.password, rabbitmq: vhost.credentials };
+  const credentials: RunCredentials = { passwords: { postgresApp: postgres.appPassword, redis: redis.password, rabbitmq: vhost.credentials.password }, broker: vhost.credentials };
   const envoyLogLevel = options.envoyLogLevel ?? "warning";
   const envoyDir = join(runDir, "envoy");
   // Identities depend on the services, not on how many replicas run.
@@ -289,7 +289,11 @@ export async function startLocalMesh(options: LocalMeshOptions = {}): Promise<Lo
       return model();
     },
     addressing,
-    appDataStoreUrl: (store, via) => dataStoreUrl(store, `${via ?? dataStoreHost(store)}:${DATA_STORES[store].port}`, credentials),
+    appDataStoreUrl: (store, via) => {
+      const password = credentials.passwords[STORE_PASSWORDS[store]];
+      if (password === undefined) throw new Error(`this run has no password for ${store}`);
+      return dataStoreUrl(store, `${via ?? dataStoreHost(store)}:${DATA_STORES[store].port}`, password, credentials.broker);
+    },
     async scale(service, replicas) {
       await pods.scale(service, replicas);
       prometheus.writeConfig(model(), addressing);

@@ -5,7 +5,7 @@
 // per run; a vhost isolates queues just as well.
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import type { RabbitmqCredentials } from "../app-environment.js";
+import type { BrokerAccount } from "../app-environment.js";
 import { runPassword } from "./run-password.js";
 
 const run = promisify(execFile);
@@ -15,7 +15,7 @@ export const SHARED_RABBITMQ_HOST = "127.0.0.1";
 
 export class RabbitVhost {
   /** The user is named after the vhost: several runs share the broker, and the vhost's name is the run's own. */
-  readonly credentials: RabbitmqCredentials;
+  readonly credentials: BrokerAccount & { readonly password: string };
   private vhostCreated = false;
   private userCreated = false;
 

@@ -3,7 +3,9 @@
 // Envoy that routes to a service sees exactly its pods.
 import { join } from "node:path";
 import type { Addressing } from "../addressing.js";
-import { type AppCredentials, type AppLogLevel, appEnvironment } from "../app-environment.js";
+import { type AppLogLevel, type BrokerAccount, appEnvironment } from "../app-environment.js";
+import type { PasswordName } from "../config.js";
+import { envValues } from "../environment.js";
 import { MAX_REPLICAS } from "../config.js";
 import { EDGE_PROXY, PORTS, SERVICE_NAMES, buildMeshModel, getService, sidecarName, type MeshModel, type MeshOptions, type ServiceName } from "../model.js";
 import { type Release, type TrafficPolicy, releaseName } from "../traffic.js";
@@ -26,11 +28,17 @@ export interface ServicePodsContext {
   readonly envoys: EnvoyContext;
   readonly appLogLevel: AppLogLevel;
   /** What the apps log in to the data stores with, generated for this run. */
-  readonly credentials: AppCredentials;
+  readonly credentials: RunCredentials;
   /** Services whose pods run; the others' routes answer 503. */
   readonly activeServices: ReadonlySet<ServiceName>;
   /** The run's trace sampling and access log (the stack defaults where absent). */
   readonly observability: Pick<MeshOptions, "traceSamplingPercent" | "accessLog">;
+}
+
+/** A run's passwords for the stores' URLs, and its own broker account (a user and vhost per run). */
+export interface RunCredentials {
+  readonly passwords: Readonly<Partial<Record<PasswordName, string>>>;
+  readonly broker: BrokerAccount;
 }
 
 /** A running proxy of the mesh: which Envoy, which replica, of which release. */
@@ -134,7 +142,7 @@ export class ServicePods {
     const { ctx } = this;
     const model = this.model();
     return {
-      ...appEnvironment(model, getService(model, service), this.pod(service, replica, release), ctx.credentials, ctx.appLogLevel),
+      ...envValues(appEnvironment(model, getService(model, service), this.pod(service, replica, release), ctx.appLogLevel, ctx.credentials.broker), ctx.credentials.passwords),
       PATH: process.env.PATH,
       NODE_ENV: "production",
     };

@@ -5,19 +5,20 @@
 // (addressing, how images reach the runtime, networking).
 import * as pulumi from "@pulumi/pulumi";
 import type { Addressing } from "../addressing.js";
-import { type AppCredentials, appEnvironment, appLogLevel } from "../app-environment.js";
+import { appEnvironment, appLogLevel } from "../app-environment.js";
 import { renderArtifacts } from "../artifacts/index.js";
-import { type EnvoyLogLevel, type StackSettings, checkProvidedCa } from "../config.js";
-import { MeshSecrets, RABBITMQ_USER } from "../mesh-secrets.js";
+import { type StackSettings, checkProvidedCa } from "../config.js";
+import type { EnvEntry } from "../environment.js";
+import { MeshSecrets } from "../mesh-secrets.js";
 import { workloadIdentityFiles } from "../../envoy-templates/index.js";
-import { EDGE_PROXY, type DataStoreName, type MeshModel, type ServiceSpec, type Workload, sidecarName } from "../model.js";
+import { EDGE_PROXY, type MeshModel, type ServiceSpec, type Workload, sidecarName } from "../model.js";
 import { type CertificateAuthority, generatedCa, trustBundle } from "../pki/index.js";
 import { type ImageKey, type PinnedImage, resolveImages } from "../versions.js";
 
 export interface ServicePlan {
   readonly spec: ServiceSpec;
-  /** The app's variables, secret as a whole (its connection URLs carry passwords). */
-  readonly environment: pulumi.Output<Record<string, string>>;
+  /** The app's variables; its connection URLs are secrets by reference (MeshSecrets resolves them). */
+  readonly environment: readonly EnvEntry[];
 }
 
 /** Each workload's identity directory (infra/workload-credentials.ts), as files by name: secret through the key. */
@@ -36,30 +37,6 @@ export interface MeshPlan {
   readonly identities: IdentityPlan;
   /** The mesh CA's trust bundle (public): what clients of the edge's generated HTTPS certificate trust. */
   readonly meshCaCertificate: pulumi.Output<string>;
-}
-
-/** One store's part of the apps' credentials, from the stack's secret passwords. */
-function storeCredentials(store: DataStoreName, secrets: MeshSecrets): pulumi.Output<Partial<AppCredentials>> {
-  switch (store) {
-    case "postgres":
-      return secrets.postgresAppPassword.apply((postgresAppPassword) => ({ postgresAppPassword }));
-    case "redis":
-      return secrets.redisPassword.apply((redisPassword) => ({ redisPassword }));
-    case "rabbitmq":
-      return secrets.rabbitmqPassword.apply((password) => ({ rabbitmq: { user: RABBITMQ_USER, password } }));
-  }
-}
-
-/**
- * The app's environment as one Output, secret through its passwords. It depends on
- * the passwords of the stores the service uses and no others: a new password for
- * another store (unknown until applied) must not make this environment unknown.
- */
-function serviceEnvironment(model: MeshModel, spec: ServiceSpec, addressing: Addressing, secrets: MeshSecrets, logLevel: EnvoyLogLevel): pulumi.Output<Record<string, string>> {
-  const loopback = addressing.binding(sidecarName(spec.name), 0).podLoopback;
-  return pulumi
-    .all(spec.dataStores.map((store) => storeCredentials(store, secrets)))
-    .apply((parts) => appEnvironment(model, spec, loopback, parts.reduce((all, part) => ({ ...all, ...part }), {}), appLogLevel(logLevel)));
 }
 
 /** The organisation's CA where the stack provides one, else the CA the secret seed derives. */
@@ -106,7 +83,10 @@ export function planMesh(name: string, model: MeshModel, settings: StackSettings
     artifacts: renderArtifacts(model, addressing),
     secrets,
     images: resolveImages(settings.images),
-    services: model.services.map((spec) => ({ spec, environment: serviceEnvironment(model, spec, addressing, secrets, settings.envoyLogLevel) })),
+    services: model.services.map((spec) => ({
+      spec,
+      environment: appEnvironment(model, spec, addressing.binding(sidecarName(spec.name), 0).podLoopback, appLogLevel(settings.envoyLogLevel)),
+    })),
     identities: planIdentities(model, settings, addressing, ca, issuedAt),
     // Public, though derived from secrets: unwrapped so the output shows it.
     meshCaCertificate: pulumi.unsecret(ca.apply(trustBundle)),

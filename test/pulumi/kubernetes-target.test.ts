@@ -115,8 +115,11 @@ describe("kubernetes target", () => {
     for (const name of ["mesh-postgres-credentials", "mesh-redis-credentials", "mesh-rabbitmq-credentials", "mesh-observability-grafana-admin", "mesh-catalog-env", "mesh-cart-env", "mesh-orders-env"]) {
       expect(containsSecret(named(run, name).inputs.stringData), name).toBe(true);
     }
+    // The app's connection URL is read from its Secret by name; its plain variables are plain.
     const catalogApp = podSpec(named(run, "mesh-catalog-deployment")).containers[0];
-    expect(catalogApp.envFrom).toEqual([{ secretRef: { name: "mesh-catalog-env" } }]);
+    expect(catalogApp.env).toContainEqual({ name: "DATABASE_URL", valueFrom: { secretKeyRef: { name: "mesh-catalog-env", key: "DATABASE_URL" } } });
+    expect(catalogApp.env).toContainEqual({ name: "SERVICE_NAME", value: "catalog" });
+    expect(Object.keys(secretValue(named(run, "mesh-catalog-env").inputs.stringData) as Obj)).toEqual(["DATABASE_URL"]);
     expect(JSON.stringify(run.resources.map((r) => r.inputs))).toContain(MOCK_SECRET_PREFIX);
     expect(visibleInputs(run)).not.toContain(MOCK_SECRET_PREFIX);
   });
@@ -271,8 +274,8 @@ describe("kubernetes target", () => {
     const { semiSpaceMiB, oldSpaceMiB } = nodeHeapLimits(WORKLOAD_SIZES.app);
     expect(2 * semiSpaceMiB + oldSpaceMiB + NODE_OFF_HEAP_MIB).toBeLessThanOrEqual(WORKLOAD_SIZES.app.memoryMiB);
     for (const service of SERVICE_NAMES) {
-      const env = secretValue(named(run, `mesh-${service}-env`).inputs.stringData) as Obj;
-      expect(env.NODE_OPTIONS).toBe(`--max-semi-space-size=${semiSpaceMiB} --max-old-space-size=${oldSpaceMiB}`);
+      const env = podSpec(named(run, `mesh-${service}-deployment`)).containers[0].env as Array<{ name: string; value?: string }>;
+      expect(env.find((e) => e.name === "NODE_OPTIONS")?.value).toBe(`--max-semi-space-size=${semiSpaceMiB} --max-old-space-size=${oldSpaceMiB}`);
       expect(podSpec(named(run, `mesh-${service}-deployment`)).containers[0].resources.limits.memory).toBe(`${WORKLOAD_SIZES.app.memoryMiB}Mi`);
     }
   });
