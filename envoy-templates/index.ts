@@ -3,7 +3,7 @@ export type { EnvoyObject } from "./builders/index.js";
 export { edgeBootstrap, edgeRoutes, EDGE_MAX_HEAP_BYTES } from "./edge.js";
 export { sidecarBootstrap, SIDECAR_MAX_HEAP_BYTES } from "./sidecar.js";
 export { checkEnvoyConfig, assertEnvoyConfig } from "./check.js";
-export { envoyYaml, proxyBootstrap, proxyConfig, renderDynamicFiles, renderProxyConfig, renderEnvoyArtifacts } from "./render.js";
+export { type RenderedProxy, envoyYaml, findProxy, proxyBootstrap, proxyConfig, renderDynamicFiles, renderEnvoyArtifacts, renderProxies, renderProxy, renderProxyConfig } from "./render.js";
 export { CLUSTERS_FILE, type ProxyConfig, routesFile, withDynamicResources } from "./dynamic.js";
 export * from "./names.js";
 export { PRIVATE_IDENTITY_FILES, identityFileNames, identityFiles, workloadIdentityFiles } from "./identity-files.js";

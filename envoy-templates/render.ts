@@ -3,7 +3,7 @@
 import type { Addressing } from "../infra/addressing.js";
 import { toYaml } from "../infra/yaml.js";
 import { EDGE_PROXY, proxyNames, sidecarName, type MeshModel } from "../infra/model.js";
-import type { Release } from "../infra/traffic.js";
+import { CANARY_SUFFIX, type Release, releaseReplicas, releasesOf } from "../infra/traffic.js";
 import type { EnvoyObject } from "./builders/index.js";
 import { assertEnvoyConfig } from "./check.js";
 import { type ProxyConfig, withDynamicResources } from "./dynamic.js";
@@ -38,31 +38,86 @@ export function proxyConfig(model: MeshModel, proxy: string, addressing: Address
   return dynamicDir !== undefined ? withDynamicResources(bootstrap, dynamicDir) : { bootstrap, dynamicFiles: {} };
 }
 
+/** One running Envoy's files, as every target gives them to it: its bootstrap and its dynamic directory's files (name → YAML). */
+export interface RenderedProxy {
+  readonly proxy: string;
+  readonly release: Release;
+  readonly replica: number;
+  readonly bootstrap: string;
+  /** Empty where its binding names no dynamic directory. */
+  readonly dynamicFiles: Readonly<Record<string, string>>;
+}
+
+/** The files of one replica of a proxy (of a release). */
+export function renderProxy(model: MeshModel, proxy: string, addressing: Addressing, replica = 0, release: Release = "stable"): RenderedProxy {
+  const { bootstrap, dynamicFiles } = proxyConfig(model, proxy, addressing, replica, release);
+  return {
+    proxy,
+    release,
+    replica,
+    bootstrap: envoyYaml(bootstrap),
+    dynamicFiles: Object.fromEntries(Object.entries(dynamicFiles).map(([name, response]) => [name, envoyYaml(response)])),
+  };
+}
+
+/**
+ * Every Envoy the model runs, in order: the edge, then each service's replicas of each
+ * release. What the targets deploy (infra/plan/mesh-plan.ts) and the goldens pin.
+ */
+export function renderProxies(model: MeshModel, addressing: Addressing): RenderedProxy[] {
+  return [
+    renderProxy(model, EDGE_PROXY, addressing),
+    ...model.services.flatMap((service) =>
+      releasesOf(model.traffic, service.name).flatMap((release) =>
+        Array.from({ length: releaseReplicas(model.traffic, service, release) }, (_, replica) => renderProxy(model, sidecarName(service.name), addressing, replica, release)),
+      ),
+    ),
+  ];
+}
+
+/** One proxy replica among `proxies`; an error says which is missing. */
+export function findProxy(proxies: readonly RenderedProxy[], proxy: string, replica = 0, release: Release = "stable"): RenderedProxy {
+  const found = proxies.find((p) => p.proxy === proxy && p.replica === replica && p.release === release);
+  if (!found) throw new Error(`no rendered config for ${proxy} replica ${replica} (${release}): the model runs no such proxy`);
+  return found;
+}
+
 /** The bootstrap file of a proxy. */
 export function renderProxyConfig(model: MeshModel, proxy: string, addressing: Addressing, replica = 0, release: Release = "stable"): string {
-  return envoyYaml(proxyConfig(model, proxy, addressing, replica, release).bootstrap);
+  return renderProxy(model, proxy, addressing, replica, release).bootstrap;
 }
 
 /** The files of a proxy's dynamic directory (name → YAML); none where its binding has no such directory. */
 export function renderDynamicFiles(model: MeshModel, proxy: string, addressing: Addressing, replica = 0, release: Release = "stable"): Record<string, string> {
-  const { dynamicFiles } = proxyConfig(model, proxy, addressing, replica, release);
-  return Object.fromEntries(Object.entries(dynamicFiles).map(([name, response]) => [name, envoyYaml(response)]));
+  return { ...renderProxy(model, proxy, addressing, replica, release).dynamicFiles };
+}
+
+/** Where a rendered proxy's files go among the artifacts: `envoy/<proxy>` or `envoy/<service>-canary-sidecar`, `.replica-<n>` past replica 0. */
+function artifactStem({ proxy, release, replica }: RenderedProxy): string {
+  const name = release === "canary" ? `${proxy.slice(0, -"-sidecar".length)}${CANARY_SUFFIX}-sidecar` : proxy;
+  return `envoy/${name}${replica > 0 ? `.replica-${replica}` : ""}`;
 }
 
 /**
- * `envoy/<proxy>.yaml` for every proxy (replica 0), `envoy/<proxy>.dynamic/<file>` for its
- * dynamic resources where the target has them, and the same for each canary's sidecar
- * (`envoy/<service>-canary-sidecar...`).
+ * Every proxy's files as artifacts: `<stem>.yaml` for its bootstrap and `<stem>.dynamic/<file>`
+ * for its dynamic resources. A replica past the first is listed only where its files differ
+ * from replica 0's (on Docker its admin binds its own address; on Kubernetes every replica
+ * reads one ConfigMap, so they cannot differ).
  */
 export function renderEnvoyArtifacts(model: MeshModel, addressing: Addressing): Record<string, string> {
-  const proxies = [
-    ...proxyNames(model).map((proxy) => ({ proxy, release: "stable" as const, file: proxy })),
-    ...model.services.filter((s) => model.traffic.canaries[s.name] !== undefined).map((s) => ({ proxy: sidecarName(s.name), release: "canary" as const, file: `${s.name}-canary-sidecar` })),
-  ];
+  const proxies = renderProxies(model, addressing);
+  const same = (a: RenderedProxy, b: RenderedProxy) => a.bootstrap === b.bootstrap && JSON.stringify(a.dynamicFiles) === JSON.stringify(b.dynamicFiles);
+  const key = (p: RenderedProxy) => `${p.proxy}/${p.release}`;
+  const firsts = new Map(proxies.filter((p) => p.replica === 0).map((p) => [key(p), p]));
   return Object.fromEntries(
-    proxies.flatMap(({ proxy, release, file }) => {
-      const { bootstrap, dynamicFiles } = proxyConfig(model, proxy, addressing, 0, release);
-      return [[`envoy/${file}.yaml`, envoyYaml(bootstrap)], ...Object.entries(dynamicFiles).map(([name, response]) => [`envoy/${file}.dynamic/${name}`, envoyYaml(response)])];
-    }),
+    proxies
+      .filter((p) => {
+        const first = firsts.get(key(p));
+        return first === undefined || p === first || !same(p, first);
+      })
+      .flatMap((p) => {
+        const stem = artifactStem(p);
+        return [[`${stem}.yaml`, p.bootstrap], ...Object.entries(p.dynamicFiles).map(([name, content]) => [`${stem}.dynamic/${name}`, content])];
+      }),
   );
 }

@@ -4,11 +4,11 @@
 // (see operator-network.ts).
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { UPSTREAMS_READY_PATH, renderProxyConfig } from "../../envoy-templates/index.js";
+import { type RenderedProxy, UPSTREAMS_READY_PATH } from "../../envoy-templates/index.js";
 import { type Addressing, CONTAINER_IDENTITY_DIR } from "../addressing.js";
 import { bashHttpRequest } from "../bash-http.js";
 import type { EnvoyLogLevel } from "../config.js";
-import { PORTS, type MeshModel } from "../model.js";
+import { PORTS } from "../model.js";
 import { IMAGES } from "../versions.js";
 import { WORKLOAD_SIZES, envoyConcurrency } from "../workload-sizes.js";
 import { HEALTHCHECK_TIMING, HEALTHY_WAIT_SECONDS, containerOptions, hardened } from "./hardening.js";
@@ -19,10 +19,9 @@ import { type NetworkAttachment, PodNetwork } from "./pod-network.js";
 export const MAX_BOOTSTRAP_BYTES = 96 * 1024;
 
 export interface EnvoyProxyArgs {
-  readonly model: MeshModel;
   readonly addressing: Addressing;
-  readonly proxy: string;
-  readonly replica: number;
+  /** The proxy replica's files from the plan; its bootstrap goes on the command line. */
+  readonly config: RenderedProxy;
   /** The pinned Envoy image, pulled once for the whole mesh. */
   readonly image: pulumi.Input<string>;
   readonly logLevel: EnvoyLogLevel;
@@ -55,11 +54,11 @@ export class EnvoyProxy extends pulumi.ComponentResource {
 
   constructor(name: string, args: EnvoyProxyArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mesh:docker:EnvoyProxy", name, {}, opts);
-    const { proxy, replica, addressing } = args;
+    const { addressing } = args;
+    const { proxy, replica, bootstrap } = args.config;
     this.proxy = proxy;
     const binding = addressing.binding(proxy, replica);
     const admin = binding.admin;
-    const bootstrap = renderProxyConfig(args.model, proxy, addressing, replica);
     if (Buffer.byteLength(bootstrap) > MAX_BOOTSTRAP_BYTES) {
       throw new Error(`${name}: Envoy bootstrap of ${Buffer.byteLength(bootstrap)} bytes is too long for --config-yaml`);
     }

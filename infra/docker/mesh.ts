@@ -2,6 +2,7 @@
 // their sidecars, the edge, and Prometheus, Grafana and Zipkin.
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { findProxy } from "../../envoy-templates/index.js";
 import { dockerAddressing } from "./addressing.js";
 import { adminPorts, type StackSettings } from "../config.js";
 import { MeshComponent, adminUrlsByProxy, hostEndpoints } from "../mesh-endpoints.js";
@@ -58,8 +59,8 @@ export class DockerMesh extends MeshComponent {
         return new ServiceWithSidecar(
           `${name}-${service.name}`,
           {
-            model,
             service,
+            proxies: plan.proxies,
             addressing,
             appImage: app.source === "given" ? pull(`${name}-${service.name}-image`, app.ref) : app.image.repoDigest,
             envoyImage,
@@ -82,10 +83,8 @@ export class DockerMesh extends MeshComponent {
     const edge = new EnvoyProxy(
       `${name}-edge`,
       {
-        model,
         addressing,
-        proxy: EDGE_PROXY,
-        replica: 0,
+        config: findProxy(plan.proxies, EDGE_PROXY),
         image: envoyImage,
         logLevel: settings.envoyLogLevel,
         networks: [{ network: meshNetwork, aliases: [EDGE_PROXY] }],

@@ -5,9 +5,10 @@
 // STRICT_DNS clusters find and balance them.
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { type RenderedProxy, findProxy } from "../../envoy-templates/index.js";
 import type { Addressing } from "../addressing.js";
 import type { AdminPort, EnvoyLogLevel } from "../config.js";
-import { type DataStoreName, type MeshModel, PORTS, type ServiceSpec, sidecarName } from "../model.js";
+import { type DataStoreName, PORTS, type ServiceSpec, sidecarName } from "../model.js";
 import { IMAGES } from "../versions.js";
 import { APP_STOP_GRACE_SECONDS, WORKLOAD_SIZES } from "../workload-sizes.js";
 import type { EnvEntry } from "../environment.js";
@@ -19,8 +20,9 @@ import { EnvoyProxy } from "./envoy-proxy.js";
 import { HEALTHCHECK_TIMING, HEALTHY_WAIT_SECONDS, containerOptions, hardened } from "./hardening.js";
 
 export interface ServiceWithSidecarArgs {
-  readonly model: MeshModel;
   readonly service: ServiceSpec;
+  /** Its sidecars' files from the plan, one per replica. */
+  readonly proxies: readonly RenderedProxy[];
   readonly addressing: Addressing;
   /** Image ID of the app image (an ID, so a rebuilt image replaces the containers). */
   readonly appImage: pulumi.Input<string>;
@@ -60,10 +62,8 @@ export class ServiceWithSidecar extends pulumi.ComponentResource {
       const sidecar = new EnvoyProxy(
         `${name}-sidecar-${replica}`,
         {
-          model: args.model,
           addressing,
-          proxy,
-          replica,
+          config: findProxy(args.proxies, proxy, replica),
           image: args.envoyImage,
           logLevel: args.logLevel,
           networks: [

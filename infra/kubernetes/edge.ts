@@ -2,10 +2,9 @@
 // and a NodePort Service that kind maps to the host's gateway port.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { renderDynamicFiles, renderProxyConfig } from "../../envoy-templates/index.js";
-import type { Addressing } from "../addressing.js";
+import type { RenderedProxy } from "../../envoy-templates/index.js";
 import type { EnvoyLogLevel } from "../config.js";
-import { EDGE_PROXY, type MeshModel, PORTS } from "../model.js";
+import { EDGE_PROXY, PORTS } from "../model.js";
 import type { PinnedImage } from "../versions.js";
 import { ENVOY_DRAIN_SECONDS } from "../workload-sizes.js";
 import {
@@ -23,8 +22,8 @@ import { NODE_PORTS } from "./node-ports.js";
 import { componentLabels, restrictedPod, scratchVolume, selectorFor } from "./workload.js";
 
 export interface EdgeProxyArgs {
-  readonly model: MeshModel;
-  readonly addressing: Addressing;
+  /** The edge's files from the plan. */
+  readonly config: RenderedProxy;
   readonly namespace: pulumi.Input<string>;
   readonly logLevel: EnvoyLogLevel;
   readonly envoyImage: PinnedImage;
@@ -41,10 +40,10 @@ export class EdgeProxy extends pulumi.ComponentResource {
     super("mesh:kubernetes:EdgeProxy", name, {}, opts);
     const { namespace } = args;
     const labels = componentLabels(EDGE_PROXY);
-    const config = envoyConfigMap(`${name}-envoy`, EDGE_PROXY, namespace, renderProxyConfig(args.model, EDGE_PROXY, args.addressing), { parent: this });
+    const config = envoyConfigMap(`${name}-envoy`, EDGE_PROXY, namespace, args.config.bootstrap, { parent: this });
     const inPlace = { parent: this, provider: args.inPlaceProvider };
     const identity = identitySecret(`${name}-identity`, EDGE_PROXY, namespace, args.identity, inPlace);
-    const dynamic = dynamicConfigMap(`${name}-envoy-dynamic`, EDGE_PROXY, namespace, renderDynamicFiles(args.model, EDGE_PROXY, args.addressing), inPlace);
+    const dynamic = dynamicConfigMap(`${name}-envoy-dynamic`, EDGE_PROXY, namespace, args.config.dynamicFiles, inPlace);
 
     new k8s.core.v1.Service(
       `${name}-service`,

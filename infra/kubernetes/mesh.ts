@@ -3,6 +3,7 @@
 // services with native Envoy sidecars, the edge, and Prometheus, Grafana, Zipkin.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { findProxy } from "../../envoy-templates/index.js";
 import { kubernetesAddressing } from "./addressing.js";
 import { type StackSettings, adminPorts } from "../config.js";
 import { MeshComponent, hostEndpoints } from "../mesh-endpoints.js";
@@ -33,7 +34,7 @@ export class KubernetesMesh extends MeshComponent {
     super("mesh:kubernetes:Mesh", name, {}, opts);
     const { model, settings } = args;
     const plan = planMesh(name, model, settings, kubernetesAddressing(settings.namespace, settings), this);
-    const { addressing, artifacts, secrets, images } = plan;
+    const { artifacts, secrets, images } = plan;
 
     // Every Kubernetes resource goes to the configured context, never an ambient one by accident.
     const provider = new k8s.Provider(
@@ -105,11 +106,10 @@ export class KubernetesMesh extends MeshComponent {
             // The stable release keeps the service's name, so its resources keep theirs.
             `${name}-${releaseName(service.name, release)}`,
             {
-              model,
               service,
               release,
               replicas,
-              addressing,
+              config: findProxy(plan.proxies, sidecarName(service.name), 0, release),
               namespace: ns,
               appImageRef: image,
               appImageId: imageId,
@@ -129,7 +129,14 @@ export class KubernetesMesh extends MeshComponent {
 
     new EdgeProxy(
       `${name}-edge`,
-      { model, addressing, namespace: ns, logLevel: settings.envoyLogLevel, envoyImage: images.envoy, identity: requiredIdentity(plan.identities, EDGE_PROXY), inPlaceProvider },
+      {
+        config: findProxy(plan.proxies, EDGE_PROXY),
+        namespace: ns,
+        logLevel: settings.envoyLogLevel,
+        envoyImage: images.envoy,
+        identity: requiredIdentity(plan.identities, EDGE_PROXY),
+        inPlaceProvider,
+      },
       { ...inCluster, dependsOn: [namespace, policies, ...services] },
     );
     new Observability(`${name}-observability`, { namespace: ns, secrets, artifacts, images, grafana: settings.grafana }, { ...inCluster, dependsOn: [namespace, policies] });

@@ -6,12 +6,11 @@
 // replicas through a voluntary disruption (a node drain).
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { renderDynamicFiles, renderProxyConfig } from "../../envoy-templates/index.js";
-import type { Addressing } from "../addressing.js";
+import type { RenderedProxy } from "../../envoy-templates/index.js";
 import type { EnvoyLogLevel } from "../config.js";
 import type { EnvEntry } from "../environment.js";
 import type { MeshSecrets } from "../mesh-secrets.js";
-import { type MeshModel, PORTS, type ServiceSpec, sidecarName } from "../model.js";
+import { PORTS, type ServiceSpec } from "../model.js";
 import { type Release, releaseName } from "../traffic.js";
 import type { PinnedImage } from "../versions.js";
 import { POD_STOP_GRACE_SECONDS, WORKLOAD_SIZES } from "../workload-sizes.js";
@@ -33,12 +32,12 @@ import { componentLabels, podEnv, resources, restrictedContainer, restrictedPod,
 export const IMAGE_ID_ANNOTATION = "envoy-mesh/app-image-id";
 
 export interface ServiceWithSidecarArgs {
-  readonly model: MeshModel;
   readonly service: ServiceSpec;
   /** Which release of the service these workloads run (infra/traffic.ts): a canary's are named `<service>-canary`. */
   readonly release: Release;
   readonly replicas: number;
-  readonly addressing: Addressing;
+  /** The sidecar's files from the plan (replica 0 of its release): every pod of the Deployment reads this one config. */
+  readonly config: RenderedProxy;
   readonly namespace: pulumi.Input<string>;
   /** What the app container runs: a given reference, a pushed digest or a local tag loaded into kind. */
   readonly appImageRef: pulumi.Input<string>;
@@ -68,10 +67,9 @@ export class ServiceWithSidecar extends pulumi.ComponentResource {
     // The component: the service's name for the stable release, `<service>-canary` for a canary.
     const component = releaseName(service.name, release);
     const labels = componentLabels(component);
-    const proxy = sidecarName(service.name);
-    const config = envoyConfigMap(`${name}-envoy`, component, namespace, renderProxyConfig(args.model, proxy, args.addressing, 0, release), { parent: this });
+    const config = envoyConfigMap(`${name}-envoy`, component, namespace, args.config.bootstrap, { parent: this });
     const inPlace = { parent: this, provider: args.inPlaceProvider };
-    const dynamic = dynamicConfigMap(`${name}-envoy-dynamic`, component, namespace, renderDynamicFiles(args.model, proxy, args.addressing, 0, release), inPlace);
+    const dynamic = dynamicConfigMap(`${name}-envoy-dynamic`, component, namespace, args.config.dynamicFiles, inPlace);
     // The app's secret variables (its connection URLs); the pod's env reads them by name.
     const environment = new k8s.core.v1.Secret(`${name}-env`, { metadata: { namespace, labels }, stringData: args.secrets.values(args.environment) }, { parent: this });
     const identity = identitySecret(`${name}-identity`, component, namespace, args.identity, inPlace);

@@ -2,7 +2,7 @@
 // deploy (envoy-templates), and what an Envoy currently sees of its upstreams.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { envoyYaml, proxyConfig } from "../../envoy-templates/index.js";
+import { envoyYaml, proxyConfig, renderProxyConfig } from "../../envoy-templates/index.js";
 import type { Addressing } from "../addressing.js";
 import type { EnvoyLogLevel } from "../config.js";
 import type { MeshModel } from "../model.js";
@@ -69,7 +69,7 @@ export async function startEnvoy(ctx: EnvoyContext, model: MeshModel, proxy: str
   const configFile = join(ctx.configDir, `${name}.yaml`);
   ctx.identities.write(proxy, replica, new Date(), release);
   publishDynamicResources(ctx, model, proxy, replica, release);
-  writeFileSync(configFile, envoyYaml(proxyConfig(model, proxy, addressing, replica, release).bootstrap));
+  writeFileSync(configFile, renderProxyConfig(model, proxy, addressing, replica, release));
   const managed = supervisor.start({
     name,
     command: ctx.envoy,

@@ -6,11 +6,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Addressing } from "../addressing.js";
 import { appEnvironment, appLogLevel } from "../app-environment.js";
-import { renderArtifacts } from "../artifacts/index.js";
+import { renderObservabilityArtifacts } from "../artifacts/index.js";
 import { type StackSettings, checkProvidedCa } from "../config.js";
 import type { EnvEntry } from "../environment.js";
 import { MeshSecrets } from "../mesh-secrets.js";
-import { workloadIdentityFiles } from "../../envoy-templates/index.js";
+import { type RenderedProxy, renderProxies, workloadIdentityFiles } from "../../envoy-templates/index.js";
 import { EDGE_PROXY, type MeshModel, type ServiceSpec, type Workload, sidecarName } from "../model.js";
 import { type CertificateAuthority, generatedCa, trustBundle } from "../pki/index.js";
 import { type ImageKey, type PinnedImage, resolveImages } from "../versions.js";
@@ -28,8 +28,10 @@ export interface MeshPlan {
   readonly model: MeshModel;
   readonly settings: StackSettings;
   readonly addressing: Addressing;
-  /** Every generated file, keyed by path (infra/artifacts/placement.ts says where each goes). */
+  /** The Prometheus and Grafana files, keyed by path (infra/artifacts/placement.ts says where each goes). */
   readonly artifacts: Readonly<Record<string, string>>;
+  /** Every Envoy of the mesh (each replica of each release) with its bootstrap and dynamic files: what the targets run. */
+  readonly proxies: readonly RenderedProxy[];
   readonly secrets: MeshSecrets;
   readonly images: Readonly<Record<ImageKey, PinnedImage>>;
   readonly services: readonly ServicePlan[];
@@ -80,7 +82,8 @@ export function planMesh(name: string, model: MeshModel, settings: StackSettings
     model,
     settings,
     addressing,
-    artifacts: renderArtifacts(model, addressing),
+    artifacts: renderObservabilityArtifacts(model, addressing),
+    proxies: renderProxies(model, addressing),
     secrets,
     images: resolveImages(settings.images),
     services: model.services.map((spec) => ({

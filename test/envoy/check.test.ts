@@ -2,8 +2,10 @@
 // an address:port bound twice, listeners or network filters without a stat_prefix.
 import { describe, expect, it } from "vitest";
 import { dockerAddressing } from "../../infra/docker/addressing.js";
+import { kubernetesAddressing } from "../../infra/kubernetes/addressing.js";
 import { buildMeshModel } from "../../infra/model.js";
-import { checkEnvoyConfig, renderProxyConfig, sidecarBootstrap, type EnvoyObject } from "../../envoy-templates/index.js";
+import { NO_TRAFFIC_POLICY } from "../../infra/traffic.js";
+import { checkEnvoyConfig, findProxy, renderProxies, renderProxyConfig, sidecarBootstrap, type EnvoyObject } from "../../envoy-templates/index.js";
 
 type Mutable = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -78,5 +80,37 @@ describe("checkEnvoyConfig", () => {
 
   it("is applied by the renderer, which also refuses unknown proxies", () => {
     expect(() => renderProxyConfig(buildMeshModel(), "billing-sidecar", dockerAddressing())).toThrow(/unknown proxy "billing-sidecar" \(known: edge, catalog-sidecar/);
+  });
+});
+
+describe("renderProxies, what the targets deploy", () => {
+  const traffic = { ...NO_TRAFFIC_POLICY, canaries: { catalog: { weightPercent: 10, replicas: 2 } } };
+  const model = buildMeshModel({ catalog: 3, orders: 2 }, { traffic });
+
+  it("lists the edge, then every replica of every release of every service", () => {
+    const listed = renderProxies(model, kubernetesAddressing("mesh")).map((p) => `${p.proxy}/${p.release}/${p.replica}`);
+    expect(listed).toEqual([
+      "edge/stable/0",
+      "catalog-sidecar/stable/0",
+      "catalog-sidecar/stable/1",
+      "catalog-sidecar/stable/2",
+      "catalog-sidecar/canary/0",
+      "catalog-sidecar/canary/1",
+      "cart-sidecar/stable/0",
+      "orders-sidecar/stable/0",
+      "orders-sidecar/stable/1",
+      "order-worker-sidecar/stable/0",
+    ]);
+  });
+
+  it("renders every replica of a Kubernetes release alike (its pods share one ConfigMap), and each Docker replica its own admin bind", () => {
+    const k8s = renderProxies(model, kubernetesAddressing("mesh"));
+    for (const p of k8s) expect(p, `${p.proxy}/${p.release}/${p.replica}`).toEqual({ ...findProxy(k8s, p.proxy, 0, p.release), replica: p.replica });
+    const docker = renderProxies(buildMeshModel({ catalog: 2 }), dockerAddressing());
+    expect(findProxy(docker, "catalog-sidecar", 1).bootstrap).not.toBe(findProxy(docker, "catalog-sidecar", 0).bootstrap);
+  });
+
+  it("says which proxy it cannot find", () => {
+    expect(() => findProxy(renderProxies(model, dockerAddressing()), "cart-sidecar", 1)).toThrow("no rendered config for cart-sidecar replica 1 (stable): the model runs no such proxy");
   });
 });
