@@ -24,6 +24,20 @@ export interface ProcessSpec {
   readonly graceMs?: number;
 }
 
+/**
+ * Asks `child` to stop with `signal`, SIGKILLs it after `graceMs`, and resolves once
+ * `exited` does; nothing to do for a child that already exited.
+ */
+export async function stopChild<T>(child: ChildProcess, exited: Promise<T>, signal: NodeJS.Signals, graceMs: number): Promise<T> {
+  if (child.exitCode === null && child.signalCode === null) {
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+    await exited;
+    clearTimeout(timer);
+  }
+  return exited;
+}
+
 export interface ProcessExit {
   readonly name: string;
   readonly code: number | null;
@@ -84,13 +98,8 @@ export class ManagedProcess {
   /** Graceful stop, then SIGKILL after the grace period; resolves once it exited. */
   async stop(): Promise<ProcessExit> {
     this.stopping = true;
-    if (this.running) {
-      this.child.kill(this.spec.stopSignal ?? "SIGTERM");
-      const timer = setTimeout(() => this.child.kill("SIGKILL"), this.spec.graceMs ?? 10_000);
-      await this.exited;
-      clearTimeout(timer);
-    }
-    return this.exited;
+    if (!this.running) return this.exited;
+    return stopChild(this.child, this.exited, this.spec.stopSignal ?? "SIGTERM", this.spec.graceMs ?? 10_000);
   }
 
   /** SIGKILL, as a crash would; the exit still counts as expected. */

@@ -1,5 +1,7 @@
-// Child processes for tests: started with captured output, always stopped.
+// Child processes for tests: started with captured output, always stopped (as the
+// local runner's supervisor stops its own: infra/local/supervisor.ts).
 import { spawn, type ChildProcess } from "node:child_process";
+import { stopChild } from "../../infra/local/supervisor.js";
 
 export interface RunningProcess {
   readonly child: ChildProcess;
@@ -27,12 +29,7 @@ export function startProcess(command: string, args: string[], options: { env?: N
     child,
     output: () => output,
     async stop(graceMs = 5000) {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill("SIGTERM");
-        const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
-        await exited;
-        clearTimeout(timer);
-      }
+      await stopChild(child, exited, "SIGTERM", graceMs);
     },
   };
 }
