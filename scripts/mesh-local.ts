@@ -7,11 +7,11 @@
 // traffic policy goes to <state dir>/traffic.json (infra/local/traffic-file.ts; `npm run rollout`).
 import { parseArgs } from "node:util";
 import { readFileSync } from "node:fs";
-import { ENVOY_LOG_LEVELS, type EnvoyLogLevel, parseTrafficSettings } from "../infra/config.js";
+import { ENVOY_LOG_LEVELS, parseTrafficSettings } from "../infra/config.js";
 import { startLocalMesh, type LocalMesh } from "../infra/local/mesh.js";
 import { TRAFFIC_FILE, watchTrafficFile } from "../infra/local/traffic-file.js";
 import type { TrafficPolicy } from "../infra/traffic.js";
-import { ACCESS_LOG_MODES, type AccessLogMode, SERVICE_NAMES, type ServiceName } from "../infra/model.js";
+import { ACCESS_LOG_MODES, SERVICE_NAMES, type ServiceName } from "../infra/model.js";
 
 function parseSampling(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
@@ -52,6 +52,14 @@ function readTraffic(file: string | undefined): TrafficPolicy | undefined {
   return parseTrafficSettings(raw as Record<string, unknown>);
 }
 
+/** An option's value when it is one of `allowed`; undefined when the option is absent. */
+function oneOf<T extends string>(option: string, allowed: readonly T[], value: string | undefined): T | undefined {
+  if (value === undefined) return undefined;
+  const found = allowed.find((a) => a === value);
+  if (found === undefined) throw new Error(`${option} takes one of ${allowed.join(", ")}, got "${value}"`);
+  return found;
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -67,14 +75,8 @@ async function main(): Promise<void> {
     },
     strict: true,
   });
-  const accessLog = values["access-log"];
-  if (accessLog !== undefined && !(ACCESS_LOG_MODES as readonly string[]).includes(accessLog)) {
-    throw new Error(`--access-log takes one of ${ACCESS_LOG_MODES.join(", ")}, got "${accessLog}"`);
-  }
-  const level = values["envoy-log-level"];
-  if (level !== undefined && !(ENVOY_LOG_LEVELS as readonly string[]).includes(level)) {
-    throw new Error(`--envoy-log-level takes one of ${ENVOY_LOG_LEVELS.join(", ")}`);
-  }
+  const accessLog = oneOf("--access-log", ACCESS_LOG_MODES, values["access-log"]);
+  const level = oneOf("--envoy-log-level", ENVOY_LOG_LEVELS, values["envoy-log-level"]);
   const abort = new AbortController();
   // Set once start-up succeeded; the signal handlers read it.
   const running: { mesh?: LocalMesh } = {};
@@ -105,9 +107,9 @@ async function main(): Promise<void> {
     replicas: parseReplicas(values.replicas),
     services: parseServices(values.services),
     addressBlock: values["address-block"],
-    envoyLogLevel: level as EnvoyLogLevel | undefined,
+    envoyLogLevel: level,
     traceSamplingPercent: parseSampling(values["trace-sampling"]),
-    accessLog: accessLog as AccessLogMode | undefined,
+    accessLog,
     traffic: readTraffic(values.traffic),
     build: !values["no-build"],
     signal: abort.signal,

@@ -17,11 +17,16 @@ function* objects(value: unknown): Generator<EnvoyObject> {
   }
 }
 
+/** An HTTP connection manager's typed config: where tracing is set. */
+function isConnectionManager(o: EnvoyObject): boolean {
+  return typeof o["@type"] === "string" && o["@type"].endsWith("HttpConnectionManager");
+}
+
 export function withoutFeature(bootstrap: EnvoyObject, feature: EnvoyFeature): EnvoyObject {
   const copy = structuredClone(bootstrap);
   for (const o of objects(copy)) {
     if (feature === "access log") delete o.access_log;
-    if (feature === "tracing" && typeof o["@type"] === "string" && o["@type"].endsWith("HttpConnectionManager")) delete o.tracing;
+    if (feature === "tracing" && isConnectionManager(o)) delete o.tracing;
     if (feature === "health checks") delete o.health_checks;
     if (feature === "retries") delete o.retry_policy;
     if (feature === "traffic filters") withoutTrafficFilters(o);
@@ -40,15 +45,14 @@ const TRAFFIC_FILTERS = new Set<string>(Object.values(TRAFFIC_FILTER));
  * does nothing else, the floor for a traced hop.
  */
 export function withTracingOf(bare: EnvoyObject, mesh: EnvoyObject): EnvoyObject {
-  const isHcm = (o: EnvoyObject) => typeof o["@type"] === "string" && o["@type"].endsWith("HttpConnectionManager");
-  const tracing = [...objects(mesh)].find((o) => isHcm(o) && o.tracing !== undefined)?.tracing as EnvoyObject | undefined;
+  const tracing = [...objects(mesh)].find((o) => isConnectionManager(o) && o.tracing !== undefined)?.tracing as EnvoyObject | undefined;
   if (tracing === undefined) throw new Error("the mesh bootstrap has no traced connection manager");
   const collector = [...objects(tracing)].find((o) => typeof o.collector_cluster === "string")?.collector_cluster;
   const meshClusters = ((mesh.static_resources as EnvoyObject).clusters ?? []) as EnvoyObject[];
   const zipkin = meshClusters.find((c) => c.name === collector);
   if (zipkin === undefined) throw new Error(`the mesh bootstrap has no cluster "${String(collector)}" for its tracer`);
   const copy = structuredClone(bare);
-  for (const o of objects(copy)) if (isHcm(o)) o.tracing = structuredClone(tracing);
+  for (const o of objects(copy)) if (isConnectionManager(o)) o.tracing = structuredClone(tracing);
   const resources = copy.static_resources as EnvoyObject;
   resources.clusters = [...((resources.clusters ?? []) as EnvoyObject[]), structuredClone(zipkin)];
   return copy;
