@@ -11,6 +11,7 @@ export const FAST_SUITES = [
   "infra/pki/pki.test.ts",
   "test/envoy/check.test.ts",
   "test/envoy/golden.test.ts",
+  "test/envoy/cases.test.ts",
   "test/envoy/proto-json.test.ts",
   "test/observability/dashboards.test.ts",
   "test/observability/promql.test.ts",
