@@ -4,7 +4,7 @@
 // (infra/environment.ts), resolved by each target from its own passwords.
 import type { EnvoyLogLevel, PasswordName } from "./config.js";
 import type { EnvEntry } from "./environment.js";
-import { POSTGRES_APP_USER, POSTGRES_DATABASE, RABBITMQ_USER } from "./mesh-secrets.js";
+import { POSTGRES_APP_USER, POSTGRES_DATABASE, RABBITMQ_USER } from "./accounts.js";
 import { DATA_STORES, type DataStoreName, type MeshModel, PORTS, type ServiceSpec, getService } from "./model.js";
 import { APP_SHUTDOWN_TIMEOUT_MS, WORKLOAD_SIZES, appNodeOptions } from "./workload-sizes.js";
 

@@ -3,7 +3,7 @@
 // its readiness check, its writable paths and its first-start scripts. The Docker
 // and Kubernetes targets only map this onto a container.
 import type { EnvEntry } from "./environment.js";
-import { POSTGRES_DATABASE, POSTGRES_SUPERUSER, RABBITMQ_USER } from "./mesh-secrets.js";
+import { POSTGRES_DATABASE, POSTGRES_SUPERUSER, RABBITMQ_USER } from "./accounts.js";
 import type { DataStoreName } from "./model.js";
 import { POSTGRES_APP_PASSWORD_ENV, POSTGRES_INIT_SCRIPT_NAME, postgresInitScript } from "./postgres-init.js";
 import { REDIS_PASSWORD_ENV, redisHealthCheck, redisServerCommand } from "./redis-auth.js";

@@ -7,13 +7,6 @@ import * as random from "@pulumi/random";
 import type { PasswordName, StackSettings } from "./config.js";
 import { type EnvEntry, type SecretRef, secretValue } from "./environment.js";
 
-export const POSTGRES_SUPERUSER = "postgres";
-/** The database every service uses, and the unprivileged role the apps log in as. */
-export const POSTGRES_DATABASE = "mesh";
-export const POSTGRES_APP_USER = "mesh_app";
-export const RABBITMQ_USER = "mesh";
-export const GRAFANA_ADMIN_USER = "admin";
-
 export class MeshSecrets extends pulumi.ComponentResource {
   readonly postgresSuperuserPassword: pulumi.Output<string>;
   readonly postgresAppPassword: pulumi.Output<string>;

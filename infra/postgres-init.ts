@@ -2,7 +2,7 @@
 // the superuser: the SQL that creates it, run at the first start of the Postgres
 // image (/docker-entrypoint-initdb.d) and by the local runner alike. The password
 // arrives as a psql variable, never in the SQL.
-import { POSTGRES_APP_USER, POSTGRES_DATABASE } from "./mesh-secrets.js";
+import { POSTGRES_APP_USER, POSTGRES_DATABASE } from "./accounts.js";
 
 export const POSTGRES_INIT_SCRIPT_NAME = "10-app-role.sh";
 /** Environment variable the script reads the app role's password from. */

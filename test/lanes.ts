@@ -7,6 +7,7 @@ export const FAST_SUITES = [
   "infra/config.test.ts",
   "infra/workload-sizes.test.ts",
   "infra/environment.test.ts",
+  "infra/plan/mesh-data.test.ts",
   "infra/docker/operator-network.test.ts",
   "infra/pki/pki.test.ts",
   "test/envoy/check.test.ts",

@@ -12,7 +12,7 @@ import amqplib from "amqplib";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dataStoreUrl } from "../app-environment.js";
-import { POSTGRES_APP_USER, POSTGRES_DATABASE } from "../mesh-secrets.js";
+import { POSTGRES_APP_USER, POSTGRES_DATABASE } from "../accounts.js";
 import { findBinaries, type Binaries } from "./binaries.js";
 import { ServiceDns } from "./dns.js";
 import { DNS_PORT, LocalLayout, firstTaken, randomBlockPrefix } from "./layout.js";

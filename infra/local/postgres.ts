@@ -9,7 +9,7 @@ import { chmodSync, chownSync, mkdirSync, writeFileSync } from "node:fs";
 import { userInfo } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { POSTGRES_DATABASE } from "../mesh-secrets.js";
+import { POSTGRES_DATABASE } from "../accounts.js";
 import { DATA_STORES } from "../model.js";
 import { APP_ROLE_SQL } from "../postgres-init.js";
 import { tcpAccepts, waitUntil } from "./readiness.js";

@@ -4,7 +4,7 @@
 import { PROMETHEUS_CONFIG_PATH } from "../artifacts/placement.js";
 import type { Target } from "../config.js";
 import type { EnvEntry } from "../environment.js";
-import { GRAFANA_ADMIN_USER } from "../mesh-secrets.js";
+import { GRAFANA_ADMIN_USER } from "../accounts.js";
 import { GRAFANA_ENV } from "./grafana.js";
 
 export const PROMETHEUS_DATA_PATH = "/prometheus";

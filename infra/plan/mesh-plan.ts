@@ -1,40 +1,23 @@
-// What every target deploys, before any target-specific resource: the model, the
-// generated artifacts for the target's addressing, the credentials, the images,
-// and per service its spec and its app's environment. A target's components only
-// map this onto its resources; what differs between targets is their own choice
-// (addressing, how images reach the runtime, networking).
+// What every target deploys, before any target-specific resource: the mesh as data
+// (infra/plan/mesh-data.ts: proxies' files, observability files, images, the apps'
+// environments), plus the credentials and the workloads' identities from the stack's
+// secrets. A target's components only map this onto its resources; what differs
+// between targets is their own choice (addressing, how images reach the runtime, networking).
 import * as pulumi from "@pulumi/pulumi";
 import type { Addressing } from "../addressing.js";
-import { appEnvironment, appLogLevel } from "../app-environment.js";
-import { renderObservabilityArtifacts } from "../artifacts/index.js";
 import { type StackSettings, checkProvidedCa } from "../config.js";
-import type { EnvEntry } from "../environment.js";
 import { MeshSecrets } from "../mesh-secrets.js";
-import { type RenderedProxy, renderProxies, workloadIdentityFiles } from "../../envoy-templates/index.js";
-import { EDGE_PROXY, type MeshModel, type ServiceSpec, type Workload, sidecarName } from "../model.js";
+import { workloadIdentityFiles } from "../../envoy-templates/index.js";
+import { EDGE_PROXY, type MeshModel, type Workload, sidecarName } from "../model.js";
 import { type CertificateAuthority, generatedCa, trustBundle } from "../pki/index.js";
-import { type ImageKey, type PinnedImage, resolveImages } from "../versions.js";
-
-export interface ServicePlan {
-  readonly spec: ServiceSpec;
-  /** The app's variables; its connection URLs are secrets by reference (MeshSecrets resolves them). */
-  readonly environment: readonly EnvEntry[];
-}
+import { type MeshData, planMeshData } from "./mesh-data.js";
 
 /** Each workload's identity directory (infra/workload-credentials.ts), as files by name: secret through the key. */
 export type IdentityPlan = Readonly<Partial<Record<Workload, pulumi.Output<Record<string, string>>>>>;
 
-export interface MeshPlan {
-  readonly model: MeshModel;
-  readonly settings: StackSettings;
-  readonly addressing: Addressing;
-  /** The Prometheus and Grafana files, keyed by path (infra/artifacts/placement.ts says where each goes). */
-  readonly artifacts: Readonly<Record<string, string>>;
-  /** Every Envoy of the mesh (each replica of each release) with its bootstrap and dynamic files: what the targets run. */
-  readonly proxies: readonly RenderedProxy[];
+/** The mesh as data (infra/plan/mesh-data.ts), and what comes from the stack's secrets. */
+export interface MeshPlan extends MeshData {
   readonly secrets: MeshSecrets;
-  readonly images: Readonly<Record<ImageKey, PinnedImage>>;
-  readonly services: readonly ServicePlan[];
   /** Where the target gives proxies an identity directory (addressing); empty where it does not. */
   readonly identities: IdentityPlan;
   /** The mesh CA's trust bundle (public): what clients of the edge's generated HTTPS certificate trust. */
@@ -79,17 +62,8 @@ export function planMesh(name: string, model: MeshModel, settings: StackSettings
   const issuedAt = new Date();
   const ca = meshCa(settings, secrets, issuedAt);
   return {
-    model,
-    settings,
-    addressing,
-    artifacts: renderObservabilityArtifacts(model, addressing),
-    proxies: renderProxies(model, addressing),
+    ...planMeshData(model, settings, addressing),
     secrets,
-    images: resolveImages(settings.images),
-    services: model.services.map((spec) => ({
-      spec,
-      environment: appEnvironment(model, spec, addressing.binding(sidecarName(spec.name), 0).podLoopback, appLogLevel(settings.envoyLogLevel)),
-    })),
     identities: planIdentities(model, settings, addressing, ca, issuedAt),
     // Public, though derived from secrets: unwrapped so the output shows it.
     meshCaCertificate: pulumi.unsecret(ca.apply(trustBundle)),

@@ -11,7 +11,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { STORE_URL_VARIABLES } from "../../infra/app-environment.js";
 import { ENDPOINTS_FILE, startLocalMesh, type LocalMesh } from "../../infra/local/mesh.js";
-import { POSTGRES_APP_USER } from "../../infra/mesh-secrets.js";
+import { POSTGRES_APP_USER } from "../../infra/accounts.js";
 import { PORTS } from "../../infra/model.js";
 import { waitFor } from "../support/net.js";
 import { prometheusQuery, prometheusTargets, request, upstreamRequestCounts, zipkinTraces, type ZipkinSpan } from "./support.js";
