@@ -1,6 +1,7 @@
-// npm run golden:update: re-renders every stack's artifacts into test/golden/<stack>/,
-// the reviewed copies the golden test compares fresh renders against (the dashboards
-// are committed once, in dashboards/generated/: npm run dashboards:update).
+// npm run golden:update: re-renders every stack's Prometheus and Grafana files into
+// test/golden/<stack>/, the reviewed copies the golden test compares fresh renders
+// against (the dashboards are committed once, in dashboards/generated/: npm run
+// dashboards:update; the Envoy configs per feature: npm run golden:cases).
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";

@@ -1,33 +1,38 @@
 // Goldens per feature: each envoy-templates/testdata/<case>.in.yaml is a small stack
-// config, a proxy and the resources to show; <case>.out.yaml beside it holds those
-// resources as the proxy ends up with them (its listeners, clusters and route
-// configurations, wherever the target puts them: bootstrap or dynamic files). A change
-// to one feature shows in its own case. After an intended change:
-// `npx vitest run test/envoy/cases.test.ts -u`, then review the diff.
+// config, a proxy (a replica, a release) and what to show of it; <case>.out.yaml beside
+// it holds that as the target deploys it: its listeners, clusters and route
+// configurations wherever the target puts them (bootstrap or dynamic files), and the
+// rest of its bootstrap. A change to one feature shows in its own case. After an
+// intended change: `npm run golden:cases` (this test with vitest's --update), then review the diff.
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
-import { type EnvoyObject, envoyYaml, proxyBootstrap } from "../../envoy-templates/index.js";
+import { type EnvoyObject, type RenderedProxy, envoyYaml, renderProxy } from "../../envoy-templates/index.js";
 import { meshModelFor, parseStackSettings } from "../../infra/config.js";
+import type { Release } from "../../infra/traffic.js";
 import { targetAddressing } from "../../tools/render-stack.js";
 import { PROJECT_DIR } from "./stacks.js";
 
 const CASES_DIR = join(PROJECT_DIR, "envoy-templates", "testdata");
 const KINDS = ["listeners", "clusters", "routes"] as const;
 type Kind = (typeof KINDS)[number];
+const SHOWN = [...KINDS, "bootstrap"];
 
 interface Case {
   readonly stack: Record<string, unknown>;
   readonly proxy: string;
-  readonly show: Partial<Record<Kind, "all" | string[]>>;
+  readonly replica?: number;
+  readonly release?: Release;
+  /** Resources by kind (all, or by name); `bootstrap: true`: the bootstrap but its listeners and clusters. */
+  readonly show: Partial<Record<Kind, "all" | string[]>> & { readonly bootstrap?: boolean };
 }
 
 function readCase(name: string): Case {
   const doc = parse(readFileSync(join(CASES_DIR, `${name}.in.yaml`), "utf8")) as Partial<Case> | null;
   if (!doc?.stack || typeof doc.proxy !== "string" || !doc.show) throw new Error(`${name}.in.yaml: needs stack, proxy and show`);
   for (const kind of Object.keys(doc.show)) {
-    if (!(KINDS as readonly string[]).includes(kind)) throw new Error(`${name}.in.yaml: show.${kind} is not one of ${KINDS.join(", ")}`);
+    if (!SHOWN.includes(kind)) throw new Error(`${name}.in.yaml: show.${kind} is not one of ${SHOWN.join(", ")}`);
   }
   return doc as Case;
 }
@@ -41,24 +46,41 @@ function* objects(value: unknown): Generator<EnvoyObject> {
   }
 }
 
-/** The proxy's resources by kind and name; each listener's route configuration is shown under routes. */
-function resourcesOf(bootstrap: EnvoyObject): Record<Kind, Map<string, EnvoyObject>> {
-  const { listeners, clusters } = structuredClone(bootstrap.static_resources) as { listeners: EnvoyObject[]; clusters: EnvoyObject[] };
-  const routes = new Map<string, EnvoyObject>();
+/**
+ * The proxy's resources by kind and name, from its bootstrap and its dynamic files as
+ * deployed; an inline route configuration is shown under routes, named in its listener.
+ */
+function resourcesOf(rendered: RenderedProxy): Record<Kind, Map<string, EnvoyObject>> {
+  const { listeners, clusters } = (parse(rendered.bootstrap) as EnvoyObject).static_resources as { listeners: EnvoyObject[]; clusters: EnvoyObject[] };
+  const byName = (list: EnvoyObject[]) => new Map(list.map((r) => [String(r.name), r]));
+  const resources = { listeners: byName(listeners), clusters: byName(clusters), routes: new Map<string, EnvoyObject>() };
   for (const o of objects(listeners)) {
     if (o.route_config === undefined) continue;
     const routeConfig = o.route_config as EnvoyObject;
-    routes.set(String(routeConfig.name), routeConfig);
+    resources.routes.set(String(routeConfig.name), routeConfig);
     o.route_config = `routes/${String(routeConfig.name)}`;
   }
-  const byName = (list: EnvoyObject[]) => new Map(list.map((r) => [String(r.name), r]));
-  return { listeners: byName(listeners), clusters: byName(clusters), routes };
+  // A dynamic file is a DiscoveryResponse of typed route configurations or clusters.
+  for (const file of Object.values(rendered.dynamicFiles)) {
+    for (const { "@type": type, ...resource } of (parse(file) as { resources: EnvoyObject[] }).resources) {
+      resources[String(type).endsWith("RouteConfiguration") ? "routes" : "clusters"].set(String(resource.name), resource);
+    }
+  }
+  return resources;
 }
 
-function render(name: string, { stack, proxy, show }: Case = readCase(name)): string {
+/** The bootstrap without its listeners and clusters: admin, node, overload manager, stats, runtime, dynamic resources. */
+function bootstrapOf(rendered: RenderedProxy): EnvoyObject {
+  const bootstrap = parse(rendered.bootstrap) as EnvoyObject;
+  delete bootstrap.static_resources;
+  return bootstrap;
+}
+
+function render(name: string, { stack, proxy, replica = 0, release = "stable", show }: Case = readCase(name)): string {
   const settings = parseStackSettings(stack);
-  const resources = resourcesOf(proxyBootstrap(meshModelFor(settings), proxy, targetAddressing(settings)));
-  const shown: Partial<Record<Kind, EnvoyObject[]>> = {};
+  const rendered = renderProxy(meshModelFor(settings), proxy, targetAddressing(settings), replica, release);
+  const resources = resourcesOf(rendered);
+  const shown: Partial<Record<Kind | "bootstrap", unknown>> = show.bootstrap ? { bootstrap: bootstrapOf(rendered) } : {};
   for (const kind of KINDS) {
     const wanted = show[kind];
     if (wanted === undefined) continue;
@@ -79,12 +101,6 @@ const cases = readdirSync(CASES_DIR)
   .sort();
 
 describe("Envoy resources per feature (envoy-templates/testdata)", () => {
-  it("has a case per feature, and no expected output without its input", () => {
-    expect(cases.length).toBeGreaterThanOrEqual(7);
-    const outputs = readdirSync(CASES_DIR).filter((f) => f.endsWith(".out.yaml")).map((f) => f.slice(0, -".out.yaml".length));
-    expect(outputs.sort()).toEqual(cases);
-  });
-
   it.each(cases)("%s", async (name) => {
     await expect(render(name)).toMatchFileSnapshot(join(CASES_DIR, `${name}.out.yaml`));
   });
@@ -93,5 +109,11 @@ describe("Envoy resources per feature (envoy-templates/testdata)", () => {
     const asking = (show: Case["show"]) => () => render("probe", { stack: { target: "docker" }, proxy: "edge", show });
     expect(asking({ routes: ["nope"] })).toThrow('probe.in.yaml: edge has no routes "nope" (it has: edge_http, edge_https, metrics)');
     expect(asking({ clusters: ["catalog"] })).not.toThrow();
+  });
+
+  it("has a case per feature, and no expected output without its input (last: an update writes the outputs first)", () => {
+    expect(cases.length).toBeGreaterThanOrEqual(7);
+    const outputs = readdirSync(CASES_DIR).filter((f) => f.endsWith(".out.yaml")).map((f) => f.slice(0, -".out.yaml".length));
+    expect(outputs.sort()).toEqual(cases);
   });
 });
