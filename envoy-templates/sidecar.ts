@@ -8,6 +8,7 @@ import {
   type EnvoyObject,
   makeBootstrap,
   makeCluster,
+  ORIGINAL_PATH_HEADER,
   makeHttpConnectionManager,
   faultRouteConfig,
   makeListener,
@@ -82,6 +83,8 @@ export function sidecarBootstrap(model: MeshModel, serviceName: ServiceName, add
     faults: true,
     // Which release answered, for callers, clients and tests.
     responseHeaders: { [RELEASE_HEADER]: release },
+    // The edge's record of the public path is for the edge's log: this hop logs (and the app gets) its own.
+    removeRequestHeaders: [ORIGINAL_PATH_HEADER],
     edge: false,
     // Callers' health checks verify they reached this service's sidecar.
     healthCheckedPath: READINESS_PATH,

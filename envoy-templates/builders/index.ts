@@ -3,7 +3,7 @@
 // a stat_prefix.
 export { type EnvoyObject, duration, socketAddress, typed } from "./common.js";
 export { type ClusterOptions, type HealthCheck, type UpstreamProtocol, makeCluster } from "./cluster.js";
-export { type UpstreamRoute, type WeightedCluster, makeRetryingRoutes, makeRoute, notFoundRoute } from "./route.js";
+export { ORIGINAL_PATH_HEADER, type UpstreamRoute, type WeightedCluster, makeRetryingRoutes, makeRoute, notFoundRoute } from "./route.js";
 export { TRAFFIC_FILTER, faultRouteConfig, rateLimitRouteConfig } from "./traffic-filters.js";
 export { type HttpConnectionManagerOptions, makeHttpConnectionManager, makeListener, makeTcpProxy } from "./listener.js";
 export { type BootstrapOptions, makeBootstrap } from "./bootstrap.js";

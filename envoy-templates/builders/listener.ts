@@ -62,6 +62,8 @@ export interface HttpConnectionManagerOptions {
   readonly rateLimit?: boolean;
   /** Headers set on every response this connection manager sends back. */
   readonly responseHeaders?: Readonly<Record<string, string>>;
+  /** Request headers removed before the request goes upstream (and so from this proxy's access log). */
+  readonly removeRequestHeaders?: readonly string[];
 }
 
 function healthCheckFilter(path: string): EnvoyObject {
@@ -98,6 +100,7 @@ export function makeHttpConnectionManager(options: HttpConnectionManagerOptions)
     route_config: {
       name: options.routeConfigName ?? options.statPrefix,
       virtual_hosts: [{ name: options.virtualHostName, domains: ["*"], routes: options.routes }],
+      ...(options.removeRequestHeaders !== undefined ? { request_headers_to_remove: [...options.removeRequestHeaders] } : {}),
       ...(options.responseHeaders !== undefined
         ? {
             response_headers_to_add: Object.entries(options.responseHeaders).map(([key, value]) => ({ header: { key, value }, append_action: "OVERWRITE_IF_EXISTS_OR_ADD" })),

@@ -21,6 +21,13 @@ function retryPolicy(retryOn: string): EnvoyObject {
   };
 }
 
+/**
+ * The path a request had before its route rewrote it, for the access log
+ * (`%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%`). Envoy's router sets it itself unless told not
+ * to add x-envoy headers, as the edge is.
+ */
+export const ORIGINAL_PATH_HEADER = "x-envoy-original-path";
+
 /** One cluster of a traffic split, with its share (weights are relative). */
 export interface WeightedCluster {
   readonly name: string;
@@ -53,9 +60,15 @@ export function makeRetryingRoutes(route: UpstreamRoute): EnvoyObject[] {
   const idempotent = { name: ":method", string_match: { safe_regex: { regex: `^(${IDEMPOTENT_METHODS.join("|")})$` } } };
   const headers = Array.isArray(route.match.headers) ? (route.match.headers as EnvoyObject[]) : [];
   const filters = route.filterConfig !== undefined ? { typed_per_filter_config: route.filterConfig } : {};
+  // A route's headers are set before its rewrite: this keeps the path the client asked for
+  // (overwriting any a client sent), so the edge's access log shows the public path.
+  const originalPath =
+    route.prefixRewrite !== undefined
+      ? { request_headers_to_add: [{ header: { key: ORIGINAL_PATH_HEADER, value: "%REQ(:PATH)%" }, append_action: "OVERWRITE_IF_EXISTS_OR_ADD" }] }
+      : {};
   return [
-    { name: `${route.name}-idempotent`, match: { ...route.match, headers: [...headers, idempotent] }, route: action(IDEMPOTENT_RETRY_ON), ...filters },
-    { name: route.name, match: route.match, route: action(UNSENT_RETRY_ON), ...filters },
+    { name: `${route.name}-idempotent`, match: { ...route.match, headers: [...headers, idempotent] }, route: action(IDEMPOTENT_RETRY_ON), ...filters, ...originalPath },
+    { name: route.name, match: route.match, route: action(UNSENT_RETRY_ON), ...filters, ...originalPath },
   ];
 }
 

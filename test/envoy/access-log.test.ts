@@ -3,6 +3,7 @@
 // served one; "all" writes one per request at each hop; "off" writes none.
 import { createServer, type Server } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
+import { ORIGINAL_PATH_HEADER } from "../../envoy-templates/builders/index.js";
 import { type AccessLogMode, PORTS } from "../../infra/model.js";
 import type { RunningEnvoy } from "../support/envoy.js";
 import { waitFor } from "../support/net.js";
@@ -46,7 +47,8 @@ async function run(mode: AccessLogMode) {
   cleanups.push(pair.stop);
   const tag = `?req=${mode}`;
   for (const [path, status] of [["/api/products", 200], ["/api/products/missing", 404], ["/nowhere", 404]] as const) {
-    const res = await fetch(`http://${layout.edgePod}:${PORTS.edgeHttp}${path}${tag}`, { signal: AbortSignal.timeout(5000) });
+    // A client's own claim of the original path must not reach any log.
+    const res = await fetch(`http://${layout.edgePod}:${PORTS.edgeHttp}${path}${tag}`, { headers: { [ORIGINAL_PATH_HEADER]: `/forged${tag}` }, signal: AbortSignal.timeout(5000) });
     await res.arrayBuffer();
     expect(res.status, path).toBe(status);
   }
@@ -68,9 +70,10 @@ describe("access log modes on real Envoys", () => {
     const { pair, lines } = await run("errors");
     await waitFor("the error lines", async () => lines(pair.edge).length >= 2 && lines(pair.sidecar).length >= 1, 10_000);
     await settle();
-    // The edge logs the path as its route rewrote it; the unrouted request is answered by the edge itself.
+    // The edge logs the public path the client asked for; the unrouted request is answered by the edge itself.
+    // The sidecar logs the path its app got, as the edge's route rewrote it.
     expect(lines(pair.edge).map((l) => [l.path, l.response_code])).toEqual([
-      ["/products/missing?req=errors", 404],
+      ["/api/products/missing?req=errors", 404],
       ["/nowhere?req=errors", 404],
     ]);
     expect(lines(pair.sidecar).map((l) => [l.path, l.response_code])).toEqual([["/products/missing?req=errors", 404]]);
@@ -80,7 +83,11 @@ describe("access log modes on real Envoys", () => {
     const { pair, lines } = await run("all");
     await waitFor("every line", async () => lines(pair.edge).length >= 3 && lines(pair.sidecar).length >= 2, 10_000);
     await settle();
-    expect(lines(pair.edge).map((l) => l.response_code)).toEqual([200, 404, 404]);
+    expect(lines(pair.edge).map((l) => [l.path, l.response_code])).toEqual([
+      ["/api/products?req=all", 200],
+      ["/api/products/missing?req=all", 404],
+      ["/nowhere?req=all", 404],
+    ]);
     expect(lines(pair.sidecar).map((l) => l.path)).toEqual(["/products?req=all", "/products/missing?req=all"]);
   });
 
